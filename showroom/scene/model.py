@@ -1,0 +1,45 @@
+"""The root of a scene file: the event, its venue, show, entitlements and reward rules."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from showroom.scene.base import Ident, SceneModel, Text
+from showroom.scene.rewards import Entitlement, Rule
+from showroom.scene.show import Brand, Cue, Look, Mascot
+from showroom.scene.timecode import TimeCode
+from showroom.scene.venue import Venue
+
+
+class Event(SceneModel):
+    """The event as a whole: its id, title, show length and how many visitors share one shard."""
+
+    id: Ident
+    title: Text
+    host: Text = "Showroom"
+    duration: TimeCode
+    shard_capacity: Annotated[int, Field(ge=1, le=20_000)] = 500
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+
+
+class Scene(SceneModel):
+    """A whole event as a host writes it in a TOML scene file."""
+
+    event: Event
+    venue: Venue
+    brands: list[Brand] = Field(min_length=1, max_length=64)
+    mascots: list[Mascot] = Field(min_length=1, max_length=64)
+    looks: list[Look] = Field(default_factory=list, max_length=256)
+    timeline: list[Cue] = Field(default_factory=list, max_length=4096)
+    entitlements: list[Entitlement] = Field(default_factory=list, max_length=256)
+    rewards: list[Rule] = Field(default_factory=list, max_length=256)
+
+    def mascot(self, mascot_id: str) -> Mascot:
+        """Return the mascot with this id."""
+        return next(m for m in self.mascots if m.id == mascot_id)
+
+    def brand(self, brand_id: str) -> Brand:
+        """Return the brand with this id."""
+        return next(b for b in self.brands if b.id == brand_id)

@@ -1,0 +1,91 @@
+"""The venue of an event: floor, walls, obstacles, runway, audience zones and spots."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from showroom.scene.base import Ident, Metres, Point, SceneModel, Text
+
+
+class Wall(SceneModel):
+    """A wall drawn as a polyline; agents keep ``thickness / 2`` plus their radius away from it."""
+
+    points: list[Point] = Field(min_length=2, max_length=256)
+    thickness: Metres = 0.2
+    height: Metres = 3.0
+    closed: bool = False
+
+
+class Obstacle(SceneModel):
+    """A solid polygon on the floor (a pillar, a bar counter) that nobody walks through."""
+
+    name: Ident
+    polygon: list[Point] = Field(min_length=3, max_length=256)
+    height: Metres = 1.2
+
+
+class Runway(SceneModel):
+    """The raised catwalk: a centreline polyline with a width; mascots walk only on it."""
+
+    centerline: list[Point] = Field(min_length=2, max_length=64)
+    width: Metres = 3.0
+    height: Metres = 0.8
+
+
+class Zone(SceneModel):
+    """An audience area: ``standing`` and ``seated`` for everyone, ``vip`` for pass holders."""
+
+    name: Ident
+    kind: Literal["standing", "seated", "vip"] = "standing"
+    polygon: list[Point] = Field(min_length=3, max_length=256)
+
+
+class Booth(SceneModel):
+    """A brand booth: a solid footprint that visitors walk to and around."""
+
+    name: Ident
+    brand: Ident | None = None
+    polygon: list[Point] = Field(min_length=3, max_length=256)
+    height: Metres = 2.5
+
+
+class Spot(SceneModel):
+    """A named circle on the floor where visitors appear (spawn) or leave (exit)."""
+
+    name: Ident
+    at: Point
+    radius: Metres = 1.5
+
+
+class MascotPath(SceneModel):
+    """A named route on the runway that a walk cue sends a mascot along."""
+
+    name: Ident
+    points: list[Point] = Field(min_length=2, max_length=256)
+
+
+class SelfieSpot(SceneModel):
+    """Where a mascot poses for selfies (``at``, on the runway) and where its queue starts (``queue``, on the floor)."""
+
+    name: Ident
+    at: Point
+    queue: Point
+    spacing: Metres = 0.8
+
+
+class Venue(SceneModel):
+    """The whole floor plan; the floor spans ``[0, size[0]] x [0, size[1]]`` metres."""
+
+    name: Text = "Venue"
+    size: tuple[Metres, Metres]
+    walls: list[Wall] = Field(default_factory=list, max_length=1024)
+    obstacles: list[Obstacle] = Field(default_factory=list, max_length=1024)
+    runway: Runway
+    zones: list[Zone] = Field(default_factory=list, max_length=256)
+    booths: list[Booth] = Field(default_factory=list, max_length=256)
+    spawns: list[Spot] = Field(min_length=1, max_length=64)
+    exits: list[Spot] = Field(min_length=1, max_length=64)
+    paths: list[MascotPath] = Field(min_length=1, max_length=256)
+    selfie_spots: list[SelfieSpot] = Field(default_factory=list, max_length=64)
