@@ -66,17 +66,23 @@ def scene_from_data(data: Mapping[str, Any], source: str = "<scene>") -> Scene:
 def format_path(loc: Sequence[int | str], data: Any) -> str:
     """Turn a pydantic error location into a key path such as ``timeline[3].mascot``.
 
-    Tagged-union locations carry the tag (``('timeline', 3, 'walk', 'mascot')``); the tag is
-    not a key of the file, so it is dropped when the data at that point has it as its kind.
+    Tagged-union locations carry the tag right after the list index
+    (``('timeline', 3, 'walk', 'mascot')``); the tag is not a key of the file, so it is dropped
+    there when the data at that point has it as its kind. A pose cue has both the tag ``pose``
+    and a key ``pose``, so the tag is kept only as the last item naming a real key (an unknown key).
     """
     parts: list[str] = []
     node = data
-    for item in loc:
+    after_index = False
+    for position, item in enumerate(loc):
         if isinstance(item, int):
             parts.append(f"[{item}]")
             node = node[item] if isinstance(node, list) and -len(node) <= item < len(node) else None
+            after_index = True
             continue
-        if isinstance(node, Mapping) and item not in node and any(node.get(t) == item for t in _TAGS):
+        is_tag = after_index and isinstance(node, Mapping) and any(node.get(t) == item for t in _TAGS)
+        after_index = False
+        if is_tag and (item not in node or position < len(loc) - 1):
             continue
         parts.append(f".{item}" if parts else item)
         node = node.get(item) if isinstance(node, Mapping) else None

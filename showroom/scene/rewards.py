@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from showroom.scene.base import Ident, Reaction, SceneModel, Text
 
@@ -24,7 +24,17 @@ def _parse_duration(value: object) -> float:
     raise ValueError(f"expected a duration such as '30m', '48h' or '7d', got {value!r}")
 
 
-Duration = Annotated[float, BeforeValidator(_parse_duration), Field(gt=0, allow_inf_nan=False)]
+_DURATION_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "exclusiveMinimum": 0},
+        {"type": "string", "pattern": r"^\s*\d+(?:\.\d+)?\s*[smhd]\s*$"},
+    ],
+    "description": "A duration: '30m', '48h', '7d' or a number of seconds.",
+}
+
+Duration = Annotated[
+    float, BeforeValidator(_parse_duration), Field(gt=0, allow_inf_nan=False), WithJsonSchema(_DURATION_SCHEMA)
+]
 """A positive duration in seconds, written as ``'30m'``, ``'48h'``, ``'7d'`` or a number of seconds."""
 
 Perk = Literal["early_view", "selfie_priority", "vip_zone"]

@@ -6,7 +6,7 @@ import math
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
 _CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)\s*$")
 
@@ -47,5 +47,13 @@ def format_clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-TimeCode = Annotated[float, BeforeValidator(parse_seconds)]
+_TIME_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "pattern": r"^\s*(?:(?:\d+:)?\d+:[0-5]?\d(?:\.\d+)?|\d+(?:\.\d+)?\s*s?)\s*$"},
+    ],
+    "description": "A show time: 'mm:ss', 'h:mm:ss', '90s' or a number of seconds.",
+}
+
+TimeCode = Annotated[float, BeforeValidator(parse_seconds), WithJsonSchema(_TIME_SCHEMA)]
 """A show time in seconds, written in a scene as ``"mm:ss"`` or a number."""

@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (and JSON); run with ``showroom bench …``."""

@@ -1,0 +1,143 @@
+"""The ``showroom`` command: one entry point with a subcommand per job.
+
+Heavy modules (NumPy, pydantic, the simulation) are imported inside the handlers, so
+``showroom --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+EXAMPLE_SCENE = "scenes/anniversary-runway.toml"
+
+
+def _scene_validate(args: argparse.Namespace) -> int:
+    from showroom.scene import load_scene
+    from showroom.scene.summary import summarise
+
+    scene = load_scene(args.file)
+    print(summarise(scene, args.file))
+    return 0
+
+
+def _scene_schema(args: argparse.Namespace) -> int:
+    from showroom.scene import Scene
+
+    print(json.dumps(Scene.model_json_schema(), indent=2))
+    return 0
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from showroom.headless import run_headless
+
+    return run_headless(args.scene, seconds=args.seconds, visitors=args.visitors, seed=args.seed,
+                        realtime=args.realtime, as_json=args.json)
+
+
+def _bench_crowd(args: argparse.Namespace) -> int:
+    from showroom.bench.crowd import run
+
+    if not args.json:
+        print(f"timing {args.agents} agents x {args.steps} steps, then the pure-Python reference "
+              f"({args.reference_agents} agents x {args.reference_steps} steps)…", file=sys.stderr)
+    result = run(args.agents, args.steps, args.reference_agents, args.reference_steps)
+    if not args.json:
+        print(f"agents            {result.agents}")
+        print(f"median per step   {result.median_ms:.2f} ms")
+        print(f"p95 per step      {result.p95_ms:.2f} ms")
+        print(f"agent-steps/s     {result.agent_steps_per_s:,.0f}")
+        print(f"pure Python       {result.reference_us_per_agent_step:.2f} µs per agent-step "
+              f"({result.reference_agents} agents)")
+        print(f"speed-up          {result.speedup_per_agent_step:.1f}x per agent-step")
+    print(json.dumps(result.as_dict()) if args.json else "", end="\n" if args.json else "")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="showroom",
+        description="Virtual showroom and runway event simulator.",
+        formatter_class=fmt,
+        epilog=f"example:\n  showroom sim {EXAMPLE_SCENE} --visitors 2000 --seconds 120",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sim = sub.add_parser("sim", help="run a scene's show headless with ambient visitors and a live status line",
+                         formatter_class=fmt,
+                         epilog=f"example:\n  showroom sim {EXAMPLE_SCENE} --visitors 3000 --seconds 60")
+    sim.add_argument("scene", nargs="?", default=EXAMPLE_SCENE, help=f"scene file (default {EXAMPLE_SCENE})")
+    sim.add_argument("--seconds", type=_positive_float, default=None,
+                     help="show seconds to simulate (default: the whole show)")
+    sim.add_argument("--visitors", type=int, default=2000, help="ambient visitors (default 2000)")
+    sim.add_argument("--seed", type=int, default=None, help="random seed (default: the scene's)")
+    sim.add_argument("--realtime", action="store_true", help="pace the simulation to the wall clock")
+    sim.add_argument("--json", action="store_true", help="print the final figures as one JSON line")
+    sim.set_defaults(handler=_sim)
+
+    scene = sub.add_parser("scene", help="validate a scene file or print its JSON Schema", formatter_class=fmt,
+                           epilog=f"examples:\n  showroom scene validate {EXAMPLE_SCENE}\n"
+                                  "  showroom scene schema > scene.schema.json")
+    scene_sub = scene.add_subparsers(dest="scene_command", metavar="ACTION", required=True)
+    validate = scene_sub.add_parser("validate", help="check a scene file; print a summary or one line per error",
+                                    formatter_class=fmt, epilog=f"example:\n  showroom scene validate {EXAMPLE_SCENE}")
+    validate.add_argument("file")
+    validate.set_defaults(handler=_scene_validate)
+    schema = scene_sub.add_parser("schema", help="print the scene format's JSON Schema (for editor completion)",
+                                  formatter_class=fmt, epilog="example:\n  showroom scene schema > scene.schema.json")
+    schema.set_defaults(handler=_scene_schema)
+
+    bench = sub.add_parser("bench", help="benchmarks that print figures (and JSON)", formatter_class=fmt,
+                           epilog="example:\n  showroom bench crowd --agents 10000 --json")
+    bench_sub = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK", required=True)
+    crowd = bench_sub.add_parser("crowd", help="crowd step per tick vs. a per-agent pure-Python reference",
+                                 formatter_class=fmt, epilog="example:\n  showroom bench crowd --agents 50000 --steps 100")
+    crowd.add_argument("--agents", type=_positive_int, default=10000, help="agents in the hall (default 10000)")
+    crowd.add_argument("--steps", type=_positive_int, default=200, help="timed steps (default 200)")
+    crowd.add_argument("--reference-agents", type=_positive_int, default=500,
+                       help="agents for the pure-Python reference (default 500)")
+    crowd.add_argument("--reference-steps", type=_positive_int, default=10,
+                       help="steps for the pure-Python reference (default 10)")
+    crowd.add_argument("--json", action="store_true", help="print the figures as one JSON object (last line)")
+    crowd.set_defaults(handler=_bench_crowd)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    args = build_parser().parse_args(argv)
+    from showroom.errors import ShowroomError
+
+    try:
+        return int(args.handler(args))
+    except ShowroomError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

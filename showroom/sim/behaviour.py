@@ -1,0 +1,180 @@
+"""Ambient audience behaviour: who wanders, who watches, who queues for a selfie, who leaves.
+
+Each function acts on all agents in one state at once; random choices are vectorised
+draws from the world's generator, so a run is deterministic for a given seed. Agents in
+state ``CONTROLLED`` (visitors steered by a person or a bot over the network) are left
+alone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from showroom.sim import geometry as geo
+from showroom.sim.crowd import NO_FIELD, Role, State
+from showroom.sim.timeline import Activity, MascotFrame
+from showroom.sim.venue import around_booth, sample_in_polygon
+
+if TYPE_CHECKING:
+    from showroom.sim.world import World
+
+IntArray = NDArray[np.int64]
+
+WANDER_TO_WATCH = 0.6
+"""Share of wanderers who go to watch the show after reaching a booth."""
+WATCH_TO_WANDER_PER_S = 1 / 180
+"""Rate at which a watcher leaves their spot to visit a booth."""
+JOIN_QUEUE_PER_S = 1 / 30
+"""Rate at which a watcher joins an open selfie queue that has room."""
+LEAVE_PER_S = 1 / 60
+"""Rate at which visitors leave once the show is over."""
+
+
+def update(world: World, frame: MascotFrame, dt_s: float) -> None:
+    """Advance every ambient agent's intent by one tick and refresh its goal."""
+    crowd = world.crowd
+    ambient = (crowd.role != Role.MASCOT) & (crowd.state != State.CONTROLLED)
+    rng = world.rng
+    t = world.clock
+
+    def chance(rows: IntArray, rate_per_s: float) -> IntArray:
+        return rows[rng.random(rows.size) < rate_per_s * dt_s]
+
+    state = crowd.state.copy()  # decide from the state at the start of the tick
+    arrived = crowd.arrived & ambient
+    wander_done = np.flatnonzero(arrived & (state == State.WANDER))
+    settled = np.flatnonzero(arrived & (state == State.WATCH) & (crowd.nav_field != NO_FIELD))
+    watching = np.flatnonzero(ambient & (state == State.WATCH))
+    left = np.flatnonzero(arrived & (state == State.LEAVE))
+
+    to_watch = wander_done[rng.random(wander_done.size) < WANDER_TO_WATCH]
+    go_watch(world, to_watch)
+    go_wander(world, np.setdiff1d(wander_done, to_watch, assume_unique=True))
+    stand_and_face_runway(world, settled)
+    go_wander(world, chance(watching, WATCH_TO_WANDER_PER_S))
+
+    _selfie_queues(world, frame, ambient, chance, t)
+
+    if t > world.show.duration_s:
+        staying = np.flatnonzero(ambient & (crowd.state != State.LEAVE) & (crowd.state != State.GONE))
+        go_leave(world, chance(staying, LEAVE_PER_S))
+    crowd.state[left] = State.GONE
+
+
+def go_watch(world: World, rows: IntArray) -> None:
+    """Send agents to a random spot in an audience zone they may enter (VIP zones for VIPs)."""
+    if rows.size == 0 or not world.venue.zones:
+        return
+    crowd, venue, rng = world.crowd, world.venue, world.rng
+    kinds = np.array(venue.zone_kind)
+    public = np.flatnonzero(kinds != "vip")
+    vip_ok = np.arange(len(kinds))
+    choice = np.where(
+        crowd.vip[rows],
+        vip_ok[rng.integers(0, vip_ok.size, rows.size)],
+        public[rng.integers(0, max(public.size, 1), rows.size)] if public.size else -1,
+    )
+    keep = choice >= 0
+    rows, choice = rows[keep], choice[keep]
+    for zone in np.unique(choice):  # one batch per zone, not per agent
+        take = rows[choice == zone]
+        crowd.goal[take] = sample_in_polygon(rng, venue.zones[zone], take.size)
+        crowd.nav_field[take] = venue.dest.zone[zone]
+    crowd.state[rows] = State.WATCH
+    crowd.arrived[rows] = False
+    crowd.since[rows] = world.clock
+
+
+def go_wander(world: World, rows: IntArray) -> None:
+    """Send agents to look at a random booth (or, with no booths, to another zone)."""
+    if rows.size == 0:
+        return
+    crowd, venue, rng = world.crowd, world.venue, world.rng
+    if not venue.booths:
+        go_watch(world, rows)
+        return
+    choice = rng.integers(0, len(venue.booths), rows.size)
+    for booth in np.unique(choice):
+        take = rows[choice == booth]
+        goal = around_booth(rng, venue.booths[booth], take.size)
+        venue.obstacles.push_out(goal, np.full(take.size, 0.25), np.arange(take.size))
+        crowd.goal[take] = goal
+        crowd.nav_field[take] = venue.dest.booth[booth]
+    crowd.state[rows] = State.WANDER
+    crowd.arrived[rows] = False
+    crowd.since[rows] = world.clock
+
+
+def go_leave(world: World, rows: IntArray) -> None:
+    """Send agents to the nearest exit."""
+    if rows.size == 0:
+        return
+    crowd, venue = world.crowd, world.venue
+    dist = np.linalg.norm(crowd.pos[rows, None, :] - venue.exit_at[None], axis=-1)
+    nearest = dist.argmin(axis=1)
+    crowd.goal[rows] = venue.exit_at[nearest]
+    crowd.nav_field[rows] = venue.dest.exit[nearest]
+    crowd.state[rows] = State.LEAVE
+    crowd.arrived[rows] = False
+
+
+def stand_and_face_runway(world: World, rows: IntArray) -> None:
+    """Agents that reached their watching spot stay there, facing the nearest runway point."""
+    if rows.size == 0:
+        return
+    crowd = world.crowd
+    crowd.goal[rows] = crowd.pos[rows]
+    crowd.nav_field[rows] = NO_FIELD
+    a, b = geo.polyline_segments(world.venue.runway)
+    p = crowd.pos[rows]
+    closest, _ = geo.segment_closest(p[:, None, :], a[None], b[None])
+    dist = np.linalg.norm(p[:, None, :] - closest, axis=-1)
+    near = closest[np.arange(rows.size), dist.argmin(axis=1)]
+    look = near - p
+    crowd.heading[rows] = np.arctan2(-look[:, 0], look[:, 1])
+
+
+def _selfie_queues(world: World, frame: MascotFrame, ambient: np.ndarray, chance, t: float) -> None:
+    """Watchers join open selfie queues; heads are served one photo at a time; queues close."""
+    crowd, venue = world.crowd, world.venue
+    open_spot = np.full(len(venue.queue_head), -1, np.int64)
+    serving = np.flatnonzero(frame.activity == Activity.SELFIE)
+    open_spot[frame.spot[serving]] = serving
+    queued = np.flatnonzero(ambient & (crowd.state == State.QUEUE))
+    closed = queued[open_spot[crowd.target[queued]] < 0]
+    go_watch(world, closed)
+    if serving.size == 0:
+        return
+    watchers = np.flatnonzero(ambient & (crowd.state == State.WATCH))
+    joining = chance(watchers, JOIN_QUEUE_PER_S)
+    if joining.size:
+        spots = frame.spot[serving]
+        crowd.target[joining] = spots[world.rng.integers(0, spots.size, joining.size)]
+        crowd.state[joining] = State.QUEUE
+        crowd.since[joining] = t
+        crowd.arrived[joining] = False
+    queued = np.flatnonzero(ambient & (crowd.state == State.QUEUE))
+    spot = crowd.target[queued].astype(np.int64)
+    order = np.lexsort((crowd.ids[queued], crowd.since[queued], spot))
+    queued, spot = queued[order], spot[order]
+    first = np.searchsorted(spot, spot, side="left")
+    rank = np.arange(queued.size) - first
+    mascot = open_spot[spot]
+    capacity = np.array([m.selfie_capacity for m in world.scene.mascots])[mascot]
+    over = rank >= capacity
+    go_watch(world, queued[over])
+    queued, spot, rank, mascot = queued[~over], spot[~over], rank[~over], mascot[~over]
+    crowd.goal[queued] = venue.queue_slots(spot, rank)
+    crowd.nav_field[queued] = venue.dest.queue[spot]
+    photo_s = np.array([m.photo_seconds for m in world.scene.mascots])
+    heads = queued[(rank == 0) & crowd.arrived[queued]]
+    head_spot = crowd.target[heads]
+    ready = heads[world.next_photo_at[head_spot] <= t]
+    if ready.size:
+        served_spot = crowd.target[ready]
+        world.next_photo_at[served_spot] = t + photo_s[open_spot[served_spot]]
+        world.selfies_served += int(ready.size)
+        go_wander(world, ready)

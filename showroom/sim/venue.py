@@ -1,0 +1,154 @@
+"""The venue of a scene as the simulation needs it: capsules, routes, zones and spots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from showroom.scene.model import Scene
+from showroom.sim import geometry as geo
+from showroom.sim.navigation import NAV_CELL_M, NavGrid, build_navigation
+from showroom.sim.obstacles import Obstacles
+from showroom.sim.spatial_hash import Grid
+
+FloatArray = NDArray[np.float64]
+_BOOTH_APPROACH_M = 0.7
+_QUEUE_WIDTH_M = 0.6
+
+
+@dataclass(frozen=True)
+class Destinations:
+    """Navigation field id of each zone, booth, exit and selfie queue (scene order)."""
+
+    zone: NDArray[np.int16]
+    booth: NDArray[np.int16]
+    exit: NDArray[np.int16]
+    queue: NDArray[np.int16]
+
+
+@dataclass(frozen=True)
+class VenueIndex:
+    """Static geometry of one venue, built once per world."""
+
+    size: tuple[float, float]
+    obstacles: Obstacles
+    nav: NavGrid
+    dest: Destinations
+    zones: list[FloatArray]
+    zone_kind: list[str]
+    booths: list[FloatArray]
+    spawn_at: FloatArray
+    spawn_radius: FloatArray
+    exit_at: FloatArray
+    exit_radius: FloatArray
+    runway: FloatArray
+    queue_head: FloatArray
+    queue_dir: FloatArray
+    queue_spacing: FloatArray
+
+    def queue_slots(self, spot: NDArray[np.int64], rank: NDArray[np.int64]) -> FloatArray:
+        """Floor position of place ``rank`` (0 = head) in the queue of selfie spot ``spot``."""
+        return self.queue_head[spot] + (rank * self.queue_spacing[spot])[:, None] * self.queue_dir[spot]
+
+
+def _capsules(scene: Scene) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Walls, obstacle and booth outlines, and the runway as (a, b, half) capsule arrays."""
+    a, b, half = [], [], []
+    venue = scene.venue
+    for wall in venue.walls:
+        sa, sb = geo.polyline_segments(geo.as_points(wall.points), closed=wall.closed)
+        a.append(sa), b.append(sb), half.append(np.full(len(sa), wall.thickness / 2))
+    for solid in [*venue.obstacles, *venue.booths]:
+        sa, sb = geo.polyline_segments(geo.as_points(solid.polygon), closed=True)
+        a.append(sa), b.append(sb), half.append(np.zeros(len(sa)))
+    sa, sb = geo.polyline_segments(geo.as_points(venue.runway.centerline))
+    a.append(sa), b.append(sb), half.append(np.full(len(sa), venue.runway.width / 2))
+    return np.vstack(a), np.vstack(b), np.concatenate(half)
+
+
+def build_venue(scene: Scene) -> VenueIndex:
+    """Index a validated scene's venue for the simulation."""
+    venue = scene.venue
+    size = (float(venue.size[0]), float(venue.size[1]))
+    obstacles = Obstacles.build(*_capsules(scene), size)
+    grid = Grid.covering((0.0, 0.0), size, NAV_CELL_M)
+    centres = NavGrid(grid, np.zeros(0, bool), np.zeros((0, 0), np.float32),
+                      np.zeros((0, 0, 2), np.float32), np.zeros((0, 0), bool)).centres()
+    zones = [geo.as_points(z.polygon) for z in venue.zones]
+    booths = [geo.as_points(bo.polygon) for bo in venue.booths]
+    sources: list[NDArray[np.bool_]] = []
+    sources += [geo.points_in_polygon(centres, z) for z in zones]
+    for booth in booths:
+        ring = geo.distance_to_polyline(centres, np.vstack([booth, booth[:1]]))
+        sources.append((ring < _BOOTH_APPROACH_M + NAV_CELL_M) & ~geo.points_in_polygon(centres, booth))
+    exit_at = np.array([e.at for e in venue.exits], np.float64).reshape(-1, 2)
+    exit_radius = np.array([e.radius for e in venue.exits], np.float64)
+    sources += [np.linalg.norm(centres - at, axis=1) < max(r, NAV_CELL_M) for at, r in zip(exit_at, exit_radius)]
+    spots = venue.selfie_spots
+    head = np.array([s.queue for s in spots], np.float64).reshape(-1, 2)
+    away = head - np.array([s.at for s in spots], np.float64).reshape(-1, 2)
+    qdir = away / np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-9)
+    spacing = np.array([s.spacing for s in spots], np.float64)
+    longest = max((m.selfie_capacity for m in scene.mascots), default=1)
+    for k in range(len(spots)):
+        tail = head[k] + qdir[k] * spacing[k] * longest
+        sources.append(geo.distance_to_polyline(centres, np.vstack([head[k], tail])) < _QUEUE_WIDTH_M)
+    nav = build_navigation(obstacles, sources, grid)
+    counts = np.cumsum([0, len(zones), len(booths), len(exit_at), len(spots)])
+    ids = [np.arange(counts[i], counts[i + 1], dtype=np.int16) for i in range(4)]
+    return VenueIndex(
+        size=size,
+        obstacles=obstacles,
+        nav=nav,
+        dest=Destinations(*ids),
+        zones=zones,
+        zone_kind=[z.kind for z in venue.zones],
+        booths=booths,
+        spawn_at=np.array([s.at for s in venue.spawns], np.float64).reshape(-1, 2),
+        spawn_radius=np.array([s.radius for s in venue.spawns], np.float64),
+        exit_at=exit_at,
+        exit_radius=exit_radius,
+        runway=geo.as_points(venue.runway.centerline),
+        queue_head=head,
+        queue_dir=qdir,
+        queue_spacing=spacing,
+    )
+
+
+def sample_in_polygon(rng: np.random.Generator, polygon: FloatArray, count: int) -> FloatArray:
+    """``count`` uniform random points inside a polygon (batched rejection sampling)."""
+    lo, hi = polygon.min(axis=0), polygon.max(axis=0)
+    out = np.empty((0, 2))
+    for _ in range(64):  # bounded: each round keeps a fixed share of candidates
+        if out.shape[0] >= count:
+            break
+        need = count - out.shape[0]
+        cand = rng.uniform(lo, hi, size=(max(2 * need, 16), 2))
+        out = np.vstack([out, cand[geo.points_in_polygon(cand, polygon)]])
+    if out.shape[0] < count:
+        raise ValueError("polygon too thin to sample")
+    return out[:count]
+
+
+def sample_in_discs(rng: np.random.Generator, at: FloatArray, radius: FloatArray, which: NDArray[np.int64]) -> FloatArray:
+    """One uniform random point in disc ``which[k]`` for each k."""
+    angle = rng.uniform(0, 2 * np.pi, which.size)
+    r = radius[which] * np.sqrt(rng.uniform(0, 1, which.size))
+    return at[which] + np.stack([np.cos(angle), np.sin(angle)], axis=1) * r[:, None]
+
+
+def around_booth(rng: np.random.Generator, booth: FloatArray, count: int) -> FloatArray:
+    """Points just outside a booth's outline, where a visitor would stand to look at it."""
+    a, b = geo.polyline_segments(booth, closed=True)
+    length = np.linalg.norm(b - a, axis=1)
+    edge = rng.choice(len(a), size=count, p=length / length.sum())
+    t = rng.uniform(0.1, 0.9, count)[:, None]
+    point = a[edge] + (b[edge] - a[edge]) * t
+    d = b[edge] - a[edge]
+    normal = np.stack([d[:, 1], -d[:, 0]], axis=1) / np.maximum(length[edge], 1e-9)[:, None]
+    centre = booth.mean(axis=0)
+    flip = np.einsum("ij,ij->i", normal, point - centre) < 0
+    normal[flip] *= -1
+    return point + normal * _BOOTH_APPROACH_M

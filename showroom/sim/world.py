@@ -1,0 +1,113 @@
+"""A world: one venue, its show and its crowd, advanced one fixed tick at a time.
+
+The server runs one world per shard; ``showroom sim`` runs one headless. The show
+clock is ``tick * dt`` (an integer count, so seeking and stepping agree exactly).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from showroom.scene.model import Scene
+from showroom.sim import behaviour
+from showroom.sim.crowd import Crowd, Role, State
+from showroom.sim.step import Environment, StepParams, step
+from showroom.sim.timeline import MascotFrame, compile_show
+from showroom.sim.venue import build_venue, sample_in_discs, sample_in_polygon
+
+DT_S = 0.05
+VISITOR_RADIUS_M = 0.2
+VISITOR_SPEED_MPS = 1.34
+
+
+class World:
+    """The simulated event: static venue, compiled show, crowd state and a seeded generator."""
+
+    def __init__(self, scene: Scene, *, seed: int | None = None, dt_s: float = DT_S,
+                 params: StepParams | None = None) -> None:
+        self.scene = scene
+        self.dt_s = dt_s
+        self.show = compile_show(scene)
+        self.venue = build_venue(scene)
+        self.env = Environment.for_floor(self.venue.obstacles, self.venue.nav, params)
+        self.rng = np.random.default_rng(scene.event.seed if seed is None else seed)
+        self.tick = 0
+        self.crowd = Crowd()
+        self.crowd.add(
+            self.show.home,
+            radius=np.array([m.radius for m in scene.mascots]),
+            max_speed=np.array([m.walk_speed for m in scene.mascots]),
+            role=Role.MASCOT,
+            heading=self.show.home_heading,
+        )
+        self.mascots = slice(0, len(scene.mascots))
+        self.next_photo_at = np.zeros(len(scene.venue.selfie_spots))
+        self.selfies_served = 0
+        self.frame = self.show.mascots_at(0.0)
+
+    @property
+    def clock(self) -> float:
+        """Show time in seconds."""
+        return self.tick * self.dt_s
+
+    def seek(self, t_s: float) -> None:
+        """Jump the show clock to ``t_s`` and put every mascot where the show has it then."""
+        self.tick = int(round(t_s / self.dt_s))
+        self._place_mascots()
+
+    def step(self) -> None:
+        """Advance one tick: mascots from the show, audience intents, then the crowd step."""
+        self.tick += 1
+        self._place_mascots()
+        behaviour.update(self, self.frame, self.dt_s)
+        gone = self.crowd.state == State.GONE
+        if gone.any():
+            self.crowd.keep(~gone)
+        step(self.crowd, self.env, self.dt_s)
+
+    def _place_mascots(self) -> None:
+        frame: MascotFrame = self.show.mascots_at(self.clock)
+        m = self.mascots
+        self.crowd.vel[m] = (frame.pos - self.crowd.pos[m]) / self.dt_s
+        self.crowd.pos[m] = frame.pos
+        self.crowd.heading[m] = frame.heading
+        self.crowd.phase[m] = (frame.walked_m / self.env.params.stride_m) % 1.0
+        self.crowd.goal[m] = frame.pos
+        self.frame = frame
+
+    def spawn(self, count: int, *, role: Role = Role.VISITOR, state: State = State.WATCH,
+              vip: bool = False) -> NDArray[np.int64]:
+        """Add visitors at the spawn points and send them to ``state`` (watch or wander)."""
+        venue = self.venue
+        which = self.rng.integers(0, len(venue.spawn_at), count)
+        pos = sample_in_discs(self.rng, venue.spawn_at, venue.spawn_radius, which)
+        return self._add(pos, role, state, vip)
+
+    def populate(self, count: int, *, role: Role = Role.VISITOR, vip: bool = False) -> NDArray[np.int64]:
+        """Add visitors already standing in the audience zones, as if they arrived earlier."""
+        venue = self.venue
+        public = [z for z, kind in zip(venue.zones, venue.zone_kind) if kind != "vip"] or venue.zones
+        area = np.array([_area(z) for z in public])
+        which = self.rng.choice(len(public), size=count, p=area / area.sum())
+        pos = np.vstack([sample_in_polygon(self.rng, public[z], int((which == z).sum())) for z in range(len(public))])
+        return self._add(pos, role, State.WATCH, vip)
+
+    def _add(self, pos: np.ndarray, role: Role, state: State, vip: bool) -> NDArray[np.int64]:
+        radius = np.full(pos.shape[0], VISITOR_RADIUS_M)
+        self.venue.obstacles.push_out(pos, radius, np.arange(pos.shape[0]), passes=4)
+        ids = self.crowd.add(pos, radius=VISITOR_RADIUS_M, max_speed=VISITOR_SPEED_MPS, role=role,
+                             state=State.IDLE, vip=vip)
+        rows = self.crowd.index_of(ids)
+        if state == State.WANDER:
+            behaviour.go_wander(self, rows)
+        elif state == State.WATCH:
+            behaviour.go_watch(self, rows)
+        else:
+            self.crowd.state[rows] = state
+        return ids
+
+
+def _area(polygon: np.ndarray) -> float:
+    from showroom.sim.geometry import polygon_area
+    return polygon_area(polygon)
