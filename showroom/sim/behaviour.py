@@ -158,7 +158,14 @@ def _selfie_queues(world: World, frame: MascotFrame, ambient: np.ndarray, chance
         crowd.arrived[joining] = False
     queued = np.flatnonzero(ambient & (crowd.state == State.QUEUE))
     spot = crowd.target[queued].astype(np.int64)
-    order = np.lexsort((crowd.ids[queued], crowd.since[queued], spot))
+    # People in the line keep their order along it; people still walking over line up behind.
+    head = venue.queue_head[spot]
+    rel, qdir = crowd.pos[queued] - head, venue.queue_dir[spot]
+    along = np.einsum("ij,ij->i", rel, qdir)
+    across = np.abs(qdir[:, 0] * rel[:, 1] - qdir[:, 1] * rel[:, 0])
+    walking_over = (across > 1.0) | (along < -1.0)
+    place = np.where(walking_over, 1e6 + crowd.since[queued], along)  # in line: by where they stand
+    order = np.lexsort((crowd.ids[queued], place, spot))
     queued, spot = queued[order], spot[order]
     first = np.searchsorted(spot, spot, side="left")
     rank = np.arange(queued.size) - first
