@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Sequence
 
 EXAMPLE_SCENE = "scenes/anniversary-runway.toml"

@@ -31,14 +31,7 @@ def hall_environment(side_m: float, params: StepParams | None = None) -> Environ
     s = side_m
     corners = np.array([[0, 0], [s, 0], [s, s], [0, s]], np.float64)
     obstacles = Obstacles.build(corners, np.roll(corners, -1, axis=0), np.full(4, _WALL_HALF_M), (s, s))
-    empty_nav = NavGrid(
-        Grid.covering((0, 0), (s, s), 1.0),
-        np.zeros(0, bool),
-        np.zeros((0, 0), np.float32),
-        np.zeros((0, 0, 2), np.float32),
-        np.zeros((0, 0), bool),
-    )
-    return Environment.for_floor(obstacles, empty_nav, params)
+    return Environment.for_floor(obstacles, NavGrid.empty(Grid.covering((0, 0), (s, s), 1.0)), params)
 
 
 def random_points(rng: np.random.Generator, count: int, side_m: float) -> np.ndarray:

@@ -42,12 +42,11 @@ class NavGrid:
         """Number of destination fields."""
         return int(self.distance.shape[0])
 
-    def centres(self) -> FloatArray:
-        """Centre of every cell, (ny * nx, 2)."""
-        g = self.grid
-        xs = g.origin[0] + (np.arange(g.nx) + 0.5) * g.cell_m
-        ys = g.origin[1] + (np.arange(g.ny) + 0.5) * g.cell_m
-        return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    @classmethod
+    def empty(cls, grid: Grid) -> NavGrid:
+        """No destinations: every agent steers straight at its goal (an empty hall)."""
+        return cls(grid, np.zeros(0, bool), np.zeros((0, 0), np.float32),
+                   np.zeros((0, 0, 2), np.float32), np.zeros((0, 0), bool))
 
     def steer(
         self, nav_field: NDArray[np.int16], pos: FloatArray, goal: FloatArray
@@ -67,10 +66,16 @@ class NavGrid:
         return direct
 
 
+def cell_centres(grid: Grid) -> FloatArray:
+    """Centre of every cell of ``grid``, (ny * nx, 2), row by row."""
+    xs = grid.origin[0] + (np.arange(grid.nx) + 0.5) * grid.cell_m
+    ys = grid.origin[1] + (np.arange(grid.ny) + 0.5) * grid.cell_m
+    return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+
+
 def build_navigation(obstacles: Obstacles, sources: list[BoolArray], grid: Grid) -> NavGrid:
     """Distance and flow tables for each source mask (each a bool array over ``grid`` cells)."""
-    centres = NavGrid(grid, np.zeros(0, bool), np.zeros((0, 0), np.float32),
-                      np.zeros((0, 0, 2), np.float32), np.zeros((0, 0), bool)).centres()
+    centres = cell_centres(grid)
     radius = np.zeros(centres.shape[0])
     blocked = (obstacles.clearance(centres, radius) < _KEEP_OFF_WALLS_M).reshape(grid.ny, grid.nx)
     blocked[[0, -1], :] = True

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 from showroom.scene.model import Scene
 from showroom.sim import geometry as geo
-from showroom.sim.navigation import NAV_CELL_M, NavGrid, build_navigation
+from showroom.sim.navigation import NAV_CELL_M, NavGrid, build_navigation, cell_centres
 from showroom.sim.obstacles import Obstacles
 from showroom.sim.spatial_hash import Grid
 
@@ -74,8 +74,7 @@ def build_venue(scene: Scene) -> VenueIndex:
     size = (float(venue.size[0]), float(venue.size[1]))
     obstacles = Obstacles.build(*_capsules(scene), size)
     grid = Grid.covering((0.0, 0.0), size, NAV_CELL_M)
-    centres = NavGrid(grid, np.zeros(0, bool), np.zeros((0, 0), np.float32),
-                      np.zeros((0, 0, 2), np.float32), np.zeros((0, 0), bool)).centres()
+    centres = cell_centres(grid)
     zones = [geo.as_points(z.polygon) for z in venue.zones]
     booths = [geo.as_points(bo.polygon) for bo in venue.booths]
     sources: list[NDArray[np.bool_]] = []
