@@ -29,6 +29,8 @@ WATCH_TO_WANDER_PER_S = 1 / 180
 """Rate at which a watcher leaves their spot to visit a booth."""
 JOIN_QUEUE_PER_S = 1 / 30
 """Rate at which a watcher joins an open selfie queue that has room."""
+JOIN_QUEUE_WITHIN_M = 15.0
+"""Only watchers this close to a selfie queue join it (the ones who can see it)."""
 LEAVE_PER_S = 1 / 60
 """Rate at which visitors leave once the show is over."""
 
@@ -152,7 +154,10 @@ def _selfie_queues(world: World, frame: MascotFrame, ambient: np.ndarray, chance
     joining = chance(watchers, JOIN_QUEUE_PER_S)
     if joining.size:
         spots = frame.spot[serving]
-        crowd.target[joining] = spots[world.rng.integers(0, spots.size, joining.size)]
+        pick = spots[world.rng.integers(0, spots.size, joining.size)]
+        near = np.linalg.norm(crowd.pos[joining] - venue.queue_head[pick], axis=1) < JOIN_QUEUE_WITHIN_M
+        joining, pick = joining[near], pick[near]
+        crowd.target[joining] = pick
         crowd.state[joining] = State.QUEUE
         crowd.since[joining] = t
         crowd.arrived[joining] = False
@@ -163,7 +168,7 @@ def _selfie_queues(world: World, frame: MascotFrame, ambient: np.ndarray, chance
     rel, qdir = crowd.pos[queued] - head, venue.queue_dir[spot]
     along = np.einsum("ij,ij->i", rel, qdir)
     across = np.abs(qdir[:, 0] * rel[:, 1] - qdir[:, 1] * rel[:, 0])
-    walking_over = (across > 1.0) | (along < -1.0)
+    walking_over = (across > 0.5) | (along < -1.0)
     place = np.where(walking_over, 1e6 + crowd.since[queued], along)  # in line: by where they stand
     order = np.lexsort((crowd.ids[queued], place, spot))
     queued, spot = queued[order], spot[order]

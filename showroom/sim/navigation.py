@@ -23,7 +23,7 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 NAV_CELL_M = 0.5
-_KEEP_OFF_WALLS_M = 0.4  # routes keep a body's width off walls, so crowds do not grind along them
+_KEEP_OFF_WALLS_M = 0.3  # routes keep a body's width off walls, so crowds do not grind along them
 _MOVES = [(dy, dx, float(np.hypot(dx, dy))) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dx or dy]
 
 
