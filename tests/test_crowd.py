@@ -148,7 +148,6 @@ def test_nobody_crosses_a_wall_or_the_runway_edge_in_1000_steps(anniversary):
     runway = world.venue.runway
     worst = np.inf
     for _ in range(1000):
-        before = dict(zip(crowd.ids.tolist(), range(crowd.n)))
         old = crowd.pos.copy()
         old_ids = crowd.ids.copy()
         world.step()
@@ -163,7 +162,6 @@ def test_nobody_crosses_a_wall_or_the_runway_edge_in_1000_steps(anniversary):
         mascots = crowd.role == Role.MASCOT
         on_runway = geo.distance_to_polyline(crowd.pos[mascots], runway) <= anniversary.venue.runway.width / 2 + 1e-6
         assert on_runway.all()
-        del before
     assert worst >= -1e-6, f"an agent came {-worst:.4f} m inside a wall, obstacle or the runway"
     speed = np.linalg.norm(crowd.vel, axis=1)
     assert np.all(speed <= crowd.max_speed * (1 + 1e-9))

@@ -8,6 +8,7 @@ alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -80,32 +81,35 @@ def go_watch(world: World, rows: IntArray) -> None:
         public[rng.integers(0, max(public.size, 1), rows.size)] if public.size else -1,
     )
     keep = choice >= 0
-    rows, choice = rows[keep], choice[keep]
-    for zone in np.unique(choice):  # one batch per zone, not per agent
-        take = rows[choice == zone]
-        crowd.goal[take] = sample_in_polygon(rng, venue.zones[zone], take.size)
-        crowd.nav_field[take] = venue.dest.zone[zone]
-    crowd.state[rows] = State.WATCH
-    crowd.arrived[rows] = False
-    crowd.since[rows] = world.clock
+    _send(world, rows[keep], choice[keep], State.WATCH, venue.dest.zone,
+          lambda zone, count: sample_in_polygon(rng, venue.zones[zone], count))
 
 
 def go_wander(world: World, rows: IntArray) -> None:
     """Send agents to look at a random booth (or, with no booths, to another zone)."""
     if rows.size == 0:
         return
-    crowd, venue, rng = world.crowd, world.venue, world.rng
+    venue, rng = world.venue, world.rng
     if not venue.booths:
         go_watch(world, rows)
         return
-    choice = rng.integers(0, len(venue.booths), rows.size)
-    for booth in np.unique(choice):
-        take = rows[choice == booth]
-        goal = around_booth(rng, venue.booths[booth], take.size)
-        venue.obstacles.push_out(goal, np.full(take.size, 0.25), np.arange(take.size))
-        crowd.goal[take] = goal
-        crowd.nav_field[take] = venue.dest.booth[booth]
-    crowd.state[rows] = State.WANDER
+    def near_booth(booth: int, count: int) -> np.ndarray:
+        goal = around_booth(rng, venue.booths[booth], count)
+        venue.obstacles.push_out(goal, np.full(count, 0.25), np.arange(count))
+        return goal
+
+    _send(world, rows, rng.integers(0, len(venue.booths), rows.size), State.WANDER, venue.dest.booth, near_booth)
+
+
+def _send(world: World, rows: IntArray, choice: IntArray, state: State, fields: NDArray[np.int16],
+          goals: Callable[[int, int], np.ndarray]) -> None:
+    """Give ``rows`` the intent ``state`` towards destination ``choice[k]``, one batch per destination."""
+    crowd = world.crowd
+    for dest in np.unique(choice):  # a handful of zones or booths, never one pass per agent
+        take = rows[choice == dest]
+        crowd.goal[take] = goals(int(dest), take.size)
+        crowd.nav_field[take] = fields[dest]
+    crowd.state[rows] = state
     crowd.arrived[rows] = False
     crowd.since[rows] = world.clock
 
@@ -175,18 +179,17 @@ def _selfie_queues(world: World, frame: MascotFrame, ambient: np.ndarray, chance
     first = np.searchsorted(spot, spot, side="left")
     rank = np.arange(queued.size) - first
     mascot = open_spot[spot]
-    capacity = np.array([m.selfie_capacity for m in world.scene.mascots])[mascot]
+    capacity = world.selfie_capacity[mascot]
     over = rank >= capacity
     go_watch(world, queued[over])
     queued, spot, rank, mascot = queued[~over], spot[~over], rank[~over], mascot[~over]
     crowd.goal[queued] = venue.queue_slots(spot, rank)
     crowd.nav_field[queued] = venue.dest.queue[spot]
-    photo_s = np.array([m.photo_seconds for m in world.scene.mascots])
     heads = queued[(rank == 0) & crowd.arrived[queued]]
     head_spot = crowd.target[heads]
     ready = heads[world.next_photo_at[head_spot] <= t]
     if ready.size:
         served_spot = crowd.target[ready]
-        world.next_photo_at[served_spot] = t + photo_s[open_spot[served_spot]]
+        world.next_photo_at[served_spot] = t + world.photo_seconds[open_spot[served_spot]]
         world.selfies_served += int(ready.size)
         go_wander(world, ready)

@@ -18,7 +18,7 @@ RADIUS_M = 0.2
 SPEED_MPS = 1.34
 AREA_PER_AGENT_M2 = 2.0
 DT_S = 0.05
-_WALL_HALF_M = 0.1
+WALL_HALF_M = 0.1
 
 
 def hall_side_m(agents: int) -> float:
@@ -30,13 +30,13 @@ def hall_environment(side_m: float, params: StepParams | None = None) -> Environ
     """Four walls around a square floor; no navigation fields are needed in an empty hall."""
     s = side_m
     corners = np.array([[0, 0], [s, 0], [s, s], [0, s]], np.float64)
-    obstacles = Obstacles.build(corners, np.roll(corners, -1, axis=0), np.full(4, _WALL_HALF_M), (s, s))
+    obstacles = Obstacles.build(corners, np.roll(corners, -1, axis=0), np.full(4, WALL_HALF_M), (s, s))
     return Environment.for_floor(obstacles, NavGrid.empty(Grid.covering((0, 0), (s, s), 1.0)), params)
 
 
 def random_points(rng: np.random.Generator, count: int, side_m: float) -> np.ndarray:
     """Uniform points inside the hall, clear of the walls."""
-    margin = _WALL_HALF_M + RADIUS_M + 0.05
+    margin = WALL_HALF_M + RADIUS_M + 0.05
     return rng.uniform(margin, side_m - margin, size=(count, 2))
 
 

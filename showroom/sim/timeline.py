@@ -115,10 +115,10 @@ class Show:
         m = self.mascots
         who = np.arange(m)
         idx = np.searchsorted(self.seg_key, who * _KEY_SPAN + t_s, side="right") - 1
-        has = (idx >= 0) & (self.seg_mascot[np.maximum(idx, 0)] == who) if self.seg_key.size else np.zeros(m, bool)
-        k = np.where(has, idx, 0)
-        if not self.seg_key.size:
-            k = np.zeros(m, np.int64)
+        if self.seg_key.size:
+            has = (idx >= 0) & (self.seg_mascot[np.maximum(idx, 0)] == who)
+        else:
+            has = np.zeros(m, bool)
         pos = self.home.copy()
         heading = self.home_heading.copy()
         activity = np.full(m, Activity.IDLE, np.uint8)
@@ -128,7 +128,7 @@ class Show:
         walked = np.zeros(m)
         if not has.any():
             return MascotFrame(pos, heading, activity, pose, walked, spot, cue)
-        k = k[has]
+        k = idx[has]
         start, end = self.seg_start[k], self.seg_end[k]
         span = np.maximum(end - start, 1e-9)
         frac = np.clip((t_s - start) / span, 0.0, 1.0)

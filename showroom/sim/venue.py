@@ -91,9 +91,9 @@ def build_venue(scene: Scene) -> VenueIndex:
     qdir = away / np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-9)
     spacing = np.array([s.spacing for s in spots], np.float64)
     longest = max((m.selfie_capacity for m in scene.mascots), default=1)
-    for k in range(len(spots)):
-        tail = head[k] + qdir[k] * spacing[k] * longest
-        sources.append(geo.distance_to_polyline(centres, np.vstack([head[k], tail])) < _QUEUE_WIDTH_M)
+    tail = head + qdir * (spacing * longest)[:, None]
+    in_line = geo.distance_to_segments(centres, head, tail) < _QUEUE_WIDTH_M
+    sources += list(in_line.T)
     nav = build_navigation(obstacles, sources, grid)
     counts = np.cumsum([0, len(zones), len(booths), len(exit_at), len(spots)])
     ids = [np.arange(counts[i], counts[i + 1], dtype=np.int16) for i in range(4)]

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from showroom.scene.model import Scene
 from showroom.sim import behaviour
 from showroom.sim.crowd import Crowd, Role, State
+from showroom.sim.geometry import polygon_area
 from showroom.sim.step import Environment, StepParams, step
 from showroom.sim.timeline import MascotFrame, compile_show
 from showroom.sim.venue import build_venue, sample_in_discs, sample_in_polygon
@@ -42,6 +43,8 @@ class World:
             heading=self.show.home_heading,
         )
         self.mascots = slice(0, len(scene.mascots))
+        self.selfie_capacity = np.array([m.selfie_capacity for m in scene.mascots], np.int64)
+        self.photo_seconds = np.array([m.photo_seconds for m in scene.mascots], np.float64)
         self.next_photo_at = np.zeros(len(scene.venue.selfie_spots))
         self.selfies_served = 0
         self.frame = self.show.mascots_at(0.0)
@@ -88,7 +91,7 @@ class World:
         """Add visitors already standing in the audience zones, as if they arrived earlier."""
         venue = self.venue
         public = [z for z, kind in zip(venue.zones, venue.zone_kind) if kind != "vip"] or venue.zones
-        area = np.array([_area(z) for z in public])
+        area = np.array([polygon_area(z) for z in public])
         which = self.rng.choice(len(public), size=count, p=area / area.sum())
         pos = np.vstack([sample_in_polygon(self.rng, public[z], int((which == z).sum())) for z in range(len(public))])
         return self._add(pos, role, State.WATCH, vip)
@@ -106,8 +109,3 @@ class World:
         else:
             self.crowd.state[rows] = state
         return ids
-
-
-def _area(polygon: np.ndarray) -> float:
-    from showroom.sim.geometry import polygon_area
-    return polygon_area(polygon)
