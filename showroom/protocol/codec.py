@@ -1,0 +1,150 @@
+"""Bytes to typed client messages and server messages to bytes; no sockets here.
+
+A client WebSocket message is one msgpack value:
+
+* a **map** with a ``type`` key: a control message (:mod:`showroom.protocol.messages`);
+* an **array** ``[kind, seq, x, y]``: movement input, ``kind`` 1 = walk to the floor point
+  ``(x, y)`` in metres, 2 = walk in direction ``(x, y)`` (length at most 1, 0 = stop);
+  ``seq`` is the client's input counter (0 .. 2**32-1), echoed back as ``ack``.
+
+Limits on sizes, lengths and nesting are enforced by the msgpack unpacker before any
+string, array or map is allocated, then nesting depth is checked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+from pydantic import ValidationError
+
+from showroom.protocol.errors import ErrorCode, ProtocolError
+from showroom.protocol.limits import (
+    MAX_ARRAY_LEN, MAX_BIN_BYTES, MAX_CLIENT_FRAME_BYTES, MAX_DEPTH, MAX_MAP_LEN, MAX_STR_BYTES,
+)
+from showroom.protocol.messages import CLIENT_MESSAGE, CLIENT_TYPES, Message
+
+MOVE_TO = 1
+MOVE_DIR = 2
+
+
+@dataclass(frozen=True)
+class MoveInput:
+    """A movement input: ``kind`` MOVE_TO (a point) or MOVE_DIR (a direction), and the client's ``seq``."""
+
+    kind: int
+    seq: int
+    x: float
+    y: float
+
+
+def decode_client(data: bytes | bytearray | memoryview) -> Message | MoveInput:
+    """Decode one client message, raising :class:`ProtocolError` with a code on any fault."""
+    if len(data) > MAX_CLIENT_FRAME_BYTES:
+        raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {len(data)} bytes; the limit is {MAX_CLIENT_FRAME_BYTES}")
+    value = _unpack(data)
+    if isinstance(value, list):
+        return _move(value)
+    if not isinstance(value, dict):
+        raise ProtocolError(ErrorCode.INVALID, f"expected a map or a movement array, got {type(value).__name__}")
+    kind = value.get("type")
+    if kind not in CLIENT_TYPES:
+        shown = repr(kind) if isinstance(kind, str) else f"a {type(kind).__name__}"
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {shown}")
+    try:
+        return CLIENT_MESSAGE.validate_python(value)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "message"
+        raise ProtocolError(ErrorCode.INVALID, f"{kind}: {where}: {first['msg']}") from None
+
+
+def _unpack(data: bytes | bytearray | memoryview) -> Any:
+    unpacker = msgpack.Unpacker(
+        max_buffer_size=MAX_CLIENT_FRAME_BYTES,
+        max_str_len=MAX_STR_BYTES,
+        max_bin_len=MAX_BIN_BYTES,
+        max_array_len=MAX_ARRAY_LEN,
+        max_map_len=MAX_MAP_LEN,
+        max_ext_len=0,
+        strict_map_key=True,
+        use_list=True,
+        raw=False,
+    )
+    try:
+        unpacker.feed(data)
+        value = unpacker.unpack()
+    except msgpack.OutOfData:
+        raise ProtocolError(ErrorCode.BAD_FRAME, "truncated msgpack") from None
+    except ValueError as exc:  # limits (ValueError subclasses), bad UTF-8, bad keys
+        text = str(exc)
+        code = ErrorCode.TOO_LARGE if "exceeds" in text else ErrorCode.BAD_FRAME
+        raise ProtocolError(code, f"cannot decode msgpack: {text or type(exc).__name__}") from None
+    except Exception as exc:  # msgpack raises a few other types for malformed input
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"cannot decode msgpack: {type(exc).__name__}") from None
+    try:
+        unpacker.unpack()
+    except msgpack.OutOfData:
+        pass
+    except Exception:
+        raise ProtocolError(ErrorCode.BAD_FRAME, "trailing bytes after the message") from None
+    else:
+        raise ProtocolError(ErrorCode.BAD_FRAME, "more than one msgpack value in one message")
+    if _depth(value) > MAX_DEPTH:
+        raise ProtocolError(ErrorCode.TOO_DEEP, f"nesting deeper than {MAX_DEPTH}")
+    return value
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    """Nesting depth; bounded work since the frame size and lengths are already bounded."""
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level - 1 if level > 1 else 0
+
+
+def _move(value: list[Any]) -> MoveInput:
+    if len(value) != 4:
+        raise ProtocolError(ErrorCode.INVALID, f"movement is [kind, seq, x, y], got {len(value)} items")
+    kind, seq, x, y = value
+    if type(kind) is not int or kind not in (MOVE_TO, MOVE_DIR):
+        raise ProtocolError(ErrorCode.INVALID, f"movement kind must be {MOVE_TO} (to a point) or {MOVE_DIR} (direction)")
+    if type(seq) is not int or not 0 <= seq < 2**32:
+        raise ProtocolError(ErrorCode.INVALID, "movement seq must be an integer in 0 .. 2**32-1")
+    if not all(type(c) in (int, float) for c in (x, y)):
+        raise ProtocolError(ErrorCode.INVALID, "movement x and y must be numbers")
+    x, y = float(x), float(y)
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise ProtocolError(ErrorCode.OUT_OF_BOUNDS, "movement coordinates must be finite")
+    if kind == MOVE_DIR and x * x + y * y > 1.0 + 1e-6:
+        raise ProtocolError(ErrorCode.INVALID, "a movement direction may be at most 1 long")
+    return MoveInput(kind, seq, x, y)
+
+
+def encode(message: dict[str, Any] | list[Any]) -> bytes:
+    """Encode a server (or client) message as msgpack."""
+    return msgpack.packb(message, use_bin_type=True)
+
+
+def encode_error(code: ErrorCode, message: str, ref: str | None = None) -> bytes:
+    """An ``error`` message: a code from :class:`ErrorCode`, a human message, the offending type."""
+    return encode({"type": "error", "code": code.value, "message": message, "ref": ref})
+
+
+def frame(personal: dict[str, Any], cell_payload: bytes) -> bytes:
+    """A snapshot frame: ``[personal, cell]`` where ``cell`` is already-encoded msgpack.
+
+    The cell part is encoded once per interest cell and shared by all its subscribers;
+    only the small personal part (acknowledgement, personal events) is encoded per visitor.
+    """
+    return b"\x92" + msgpack.packb(personal, use_bin_type=True) + cell_payload
+
+
+def decode_server(data: bytes) -> Any:
+    """Decode a server message (used by clients and bots): a map, or a frame ``[personal, cell]``."""
+    return msgpack.unpackb(data, raw=False, strict_map_key=False)

@@ -1,0 +1,39 @@
+"""Hard limits of the wire protocol; everything a client sends is checked against these."""
+
+from __future__ import annotations
+
+PROTOCOL_VERSION = 1
+"""Sent in ``join`` and ``welcome``; a server refuses a client speaking another version."""
+
+MAX_CLIENT_FRAME_BYTES = 4096
+"""Largest WebSocket message a client may send (the transport closes with 1009 above it)."""
+MAX_SERVER_FRAME_BYTES = 4 * 1024 * 1024
+"""Largest message a client should expect from a server (snapshots of crowded cells)."""
+MAX_STR_BYTES = 512
+"""Longest string anywhere in a client message, checked before it is allocated."""
+MAX_BIN_BYTES = 0
+"""Clients never send binary blobs."""
+MAX_ARRAY_LEN = 8
+"""Longest array in a client message."""
+MAX_MAP_LEN = 8
+"""Most keys in a client map."""
+MAX_DEPTH = 3
+"""Deepest nesting of arrays and maps in a client message."""
+
+MAX_NAME_CHARS = 32
+MAX_TOKEN_CHARS = 128
+MAX_CHAT_CHARS = 200
+MAX_ANNOUNCE_CHARS = 280
+
+INPUT_RATE_HZ = 20.0
+"""Movement inputs a client may send per second (a burst of twice that is tolerated)."""
+CONTROL_RATE_HZ = 10.0
+"""Control messages (everything but movement) per second, with a burst of twice that."""
+CHAT_RATE_HZ = 1.0
+"""Chat lines per second, with a burst of three."""
+ABUSE_LIMIT = 20
+"""Errors within ``ABUSE_WINDOW_S`` after which a connection is closed (close code 1008)."""
+ABUSE_WINDOW_S = 10.0
+
+RESUME_WINDOW_S = 30.0
+"""How long a dropped visitor's avatar waits for a reconnect with its resume token."""

@@ -1,0 +1,149 @@
+"""Control messages: pydantic models in one discriminated union on ``type``.
+
+Movement input does not go through these models: it is a fixed-shape msgpack array
+(see :mod:`showroom.protocol.codec`) checked in batch by the server.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from showroom.protocol.limits import (
+    MAX_ANNOUNCE_CHARS, MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_TOKEN_CHARS,
+)
+
+Reaction = Literal["applause", "heart", "wow", "laugh", "fire", "camera"]
+REACTIONS: tuple[str, ...] = Reaction.__args__  # type: ignore[attr-defined]
+Role = Literal["visitor", "host", "bot"]
+Ident = Annotated[str, Field(min_length=1, max_length=48, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+
+
+class Message(BaseModel):
+    """Base of every control message: strict, no unknown keys, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Join(Message):
+    """First message of every connection."""
+
+    type: Literal["join"]
+    v: int
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
+    role: Role = "visitor"
+    token: Annotated[str, Field(max_length=MAX_TOKEN_CHARS)] = ""
+    resume: Annotated[str, Field(max_length=64)] | None = None
+
+
+class React(Message):
+    """A reaction from the fixed set, shown above the avatar and counted per cell."""
+
+    type: Literal["react"]
+    reaction: Reaction
+
+
+class Chat(Message):
+    """A chat line to everyone in the shard."""
+
+    type: Literal["chat"]
+    text: Annotated[str, Field(min_length=1, max_length=MAX_CHAT_CHARS)]
+
+
+class SelfieRequest(Message):
+    """Ask a mascot nearby for a selfie; the answer is a queue position."""
+
+    type: Literal["selfie"]
+    mascot: Ident
+
+
+class SelfieLeave(Message):
+    """Leave the selfie queue one is in."""
+
+    type: Literal["selfie_leave"]
+
+
+class Ping(Message):
+    """Clock probe; the server answers ``pong`` with the client's and its own time."""
+
+    type: Literal["ping"]
+    t: float
+
+
+class Leave(Message):
+    """Leave the event for good (no resume)."""
+
+    type: Literal["leave"]
+
+
+class HostStart(Message):
+    """Host: start (or resume) the show clock."""
+
+    type: Literal["host_start"]
+
+
+class HostPause(Message):
+    """Host: pause the show clock."""
+
+    type: Literal["host_pause"]
+
+
+class HostSeek(Message):
+    """Host: move the show clock to ``t`` seconds."""
+
+    type: Literal["host_seek"]
+    t: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class HostCue(Message):
+    """Host: jump to the start of timeline cue ``index``."""
+
+    type: Literal["host_cue"]
+    index: Annotated[int, Field(ge=0)]
+
+
+class HostAnnounce(Message):
+    """Host: show an announcement to every visitor in every shard."""
+
+    type: Literal["host_announce"]
+    text: Annotated[str, Field(min_length=1, max_length=MAX_ANNOUNCE_CHARS)]
+
+
+class HostKick(Message):
+    """Host: disconnect a visitor (they may come back)."""
+
+    type: Literal["host_kick"]
+    visitor: Annotated[int, Field(ge=0)]
+
+
+class HostBan(Message):
+    """Host: disconnect a visitor and refuse their name from now on."""
+
+    type: Literal["host_ban"]
+    visitor: Annotated[int, Field(ge=0)]
+
+
+class HostDrop(Message):
+    """Host: open or close a voucher drop."""
+
+    type: Literal["host_drop"]
+    entitlement: Ident
+    open: bool
+
+
+ClientMessage = Annotated[
+    Union[Join, React, Chat, SelfieRequest, SelfieLeave, Ping, Leave, HostStart, HostPause, HostSeek,
+          HostCue, HostAnnounce, HostKick, HostBan, HostDrop],
+    Field(discriminator="type"),
+]
+"""Every control message a client may send."""
+
+HOST_MESSAGES = (HostStart, HostPause, HostSeek, HostCue, HostAnnounce, HostKick, HostBan, HostDrop)
+"""Messages only a connection joined with the host role may send."""
+
+CLIENT_MESSAGE = TypeAdapter(ClientMessage)
+CLIENT_TYPES: tuple[str, ...] = tuple(
+    m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for m in ClientMessage.__origin__.__args__  # type: ignore[attr-defined]
+)

@@ -1,0 +1,149 @@
+"""Snapshots: avatars and mascots as packed, quantised NumPy arrays inside msgpack ``bin``.
+
+Layout of the shared (per-cell) part of a frame, a msgpack map:
+
+========= ============================================================================
+key       value
+========= ============================================================================
+type      ``"snap"``
+tick      server tick number (int)
+t         show clock, seconds (float)
+st        server wall-clock time when the tick ran, Unix seconds (float)
+cell      ``[cx, cy]`` interest cell of this payload
+far       true when this payload also carries the outer ring of cells
+ids       bin: uint32 little-endian avatar ids, n entries
+pos       bin: uint16 LE pairs, positions in centimetres, 2n entries (x0, y0, x1, y1, …)
+hdg       bin: uint8 heading, 256 steps per turn (0 faces +y, counter-clockwise)
+anim      bin: uint8 state code (see :class:`showroom.sim.crowd.State`)
+phase     bin: uint8 walk-cycle phase, 256 steps per cycle
+mascots   map with bins of length m: ``pos`` (uint16 cm pairs), ``hdg``, ``act``
+          (uint8 :class:`showroom.sim.timeline.Activity`), ``pose`` (int8, -1 none),
+          ``phase`` (uint8)
+show      map: ``cue`` (int), ``look`` (int), ``playing`` (bool), ``music`` (str|nil),
+          ``announce`` (str|nil), ``lights``: {``house``: [r, g, b, level], ``runway``: […]}
+events    array of maps, each with a ``type`` (see docs/protocol.md)
+========= ============================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+import numpy as np
+from numpy.typing import NDArray
+
+CM_PER_M = 100.0
+MAX_COORD_M = 655.35
+TURN = 2 * np.pi
+
+
+def quantise_positions(pos: NDArray[np.float64]) -> bytes:
+    """Metres to little-endian uint16 centimetres (clamped to 0 .. 655.35 m)."""
+    return np.clip(np.rint(pos * CM_PER_M), 0, 65535).astype("<u2").tobytes()
+
+
+def quantise_angles(angle: NDArray[np.float64]) -> bytes:
+    """Radians to uint8, 256 steps per turn."""
+    return (np.rint(angle * (256 / TURN)).astype(np.int64) % 256).astype(np.uint8).tobytes()
+
+
+def quantise_phase(phase: NDArray[np.float64]) -> bytes:
+    """A cycle fraction in [0, 1) to uint8."""
+    return (np.floor(phase * 256).astype(np.int64) % 256).astype(np.uint8).tobytes()
+
+
+def pack_cell(
+    *,
+    tick: int,
+    t: float,
+    server_time: float,
+    cell: tuple[int, int],
+    far: bool,
+    ids: NDArray[np.int64],
+    pos: NDArray[np.float64],
+    heading: NDArray[np.float64],
+    anim: NDArray[np.uint8],
+    phase: NDArray[np.float64],
+    mascots: dict[str, bytes],
+    show: dict[str, Any],
+    events: list[dict[str, Any]],
+) -> bytes:
+    """Encode the shared part of a frame for one interest cell."""
+    return msgpack.packb(
+        {
+            "type": "snap",
+            "tick": tick,
+            "t": t,
+            "st": server_time,
+            "cell": list(cell),
+            "far": far,
+            "ids": ids.astype("<u4").tobytes(),
+            "pos": quantise_positions(pos),
+            "hdg": quantise_angles(heading),
+            "anim": anim.astype(np.uint8).tobytes(),
+            "phase": quantise_phase(phase),
+            "mascots": mascots,
+            "show": show,
+            "events": events,
+        },
+        use_bin_type=True,
+    )
+
+
+def pack_mascots(pos: NDArray[np.float64], heading: NDArray[np.float64], activity: NDArray[np.uint8],
+                 pose: NDArray[np.int16], phase: NDArray[np.float64]) -> dict[str, bytes]:
+    """The ``mascots`` map of a snapshot (the same for every cell of a shard in one tick)."""
+    return {
+        "pos": quantise_positions(pos),
+        "hdg": quantise_angles(heading),
+        "act": activity.astype(np.uint8).tobytes(),
+        "pose": pose.astype(np.int8).tobytes(),
+        "phase": quantise_phase(phase),
+    }
+
+
+@dataclass(frozen=True)
+class CellSnapshot:
+    """A decoded shared part of a frame, with positions back in metres and angles in radians."""
+
+    tick: int
+    t: float
+    server_time: float
+    cell: tuple[int, int]
+    ids: NDArray[np.int64]
+    pos: NDArray[np.float64]
+    heading: NDArray[np.float64]
+    anim: NDArray[np.uint8]
+    phase: NDArray[np.float64]
+    mascot_pos: NDArray[np.float64]
+    mascot_heading: NDArray[np.float64]
+    mascot_activity: NDArray[np.uint8]
+    mascot_pose: NDArray[np.int8]
+    mascot_phase: NDArray[np.float64]
+    show: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+def unpack_cell(snap: dict[str, Any]) -> CellSnapshot:
+    """Decode the shared part of a frame (as ``msgpack.unpackb`` returns it)."""
+    m = snap["mascots"]
+    return CellSnapshot(
+        tick=int(snap["tick"]),
+        t=float(snap["t"]),
+        server_time=float(snap["st"]),
+        cell=(int(snap["cell"][0]), int(snap["cell"][1])),
+        ids=np.frombuffer(snap["ids"], "<u4").astype(np.int64),
+        pos=np.frombuffer(snap["pos"], "<u2").reshape(-1, 2) / CM_PER_M,
+        heading=np.frombuffer(snap["hdg"], np.uint8) * (TURN / 256),
+        anim=np.frombuffer(snap["anim"], np.uint8),
+        phase=np.frombuffer(snap["phase"], np.uint8) / 256.0,
+        mascot_pos=np.frombuffer(m["pos"], "<u2").reshape(-1, 2) / CM_PER_M,
+        mascot_heading=np.frombuffer(m["hdg"], np.uint8) * (TURN / 256),
+        mascot_activity=np.frombuffer(m["act"], np.uint8),
+        mascot_pose=np.frombuffer(m["pose"], np.int8),
+        mascot_phase=np.frombuffer(m["phase"], np.uint8) / 256.0,
+        show=snap["show"],
+        events=list(snap["events"]),
+    )
