@@ -56,6 +56,34 @@ def _bench_crowd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    import os
+    import secrets
+    from pathlib import Path
+
+    from server.app import serve_until_signal, start_server
+    from showroom.scene import load_scene
+
+    scene = load_scene(args.scene)
+    token = args.host_token or os.environ.get("SHOWROOM_HOST_TOKEN") or secrets.token_urlsafe(16)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    async def main() -> None:
+        running = await start_server(scene, scene_text=Path(args.scene).read_text(encoding="utf-8"),
+                                     host=args.host, port=args.port, host_token=token,
+                                     data_dir=Path(args.data_dir), playing=not args.paused)
+        print(f"serving '{scene.event.title}' on {running.url}  (health: http://{args.host}:{running.port}/healthz)",
+              flush=True)
+        print(f"host token: {token}", flush=True)
+        await serve_until_signal(running)
+
+    asyncio.run(main())
+    print("stopped", flush=True)
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -98,6 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--realtime", action="store_true", help="pace the simulation to the wall clock")
     sim.add_argument("--json", action="store_true", help="print the final figures as one JSON line")
     sim.set_defaults(handler=_sim)
+
+    serve = sub.add_parser("serve", help="run an event server for a scene (WebSocket, /healthz, /metrics)",
+                           formatter_class=fmt,
+                           epilog=f"example:\n  showroom serve {EXAMPLE_SCENE} --port 8765 --data-dir data")
+    serve.add_argument("scene", nargs="?", default=EXAMPLE_SCENE, help=f"scene file (default {EXAMPLE_SCENE})")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    serve.add_argument("--data-dir", default="data", help="where the server keeps its SQLite files (default ./data)")
+    serve.add_argument("--host-token", default=None,
+                       help="token hosts join with (default: $SHOWROOM_HOST_TOKEN, else a random one, printed)")
+    serve.add_argument("--paused", action="store_true", help="wait for a host to start the show")
+    serve.set_defaults(handler=_serve)
 
     scene = sub.add_parser("scene", help="validate a scene file or print its JSON Schema", formatter_class=fmt,
                            epilog=f"examples:\n  showroom scene validate {EXAMPLE_SCENE}\n"

@@ -78,16 +78,20 @@ def _unpack(data: bytes | bytearray | memoryview) -> Any:
         value = unpacker.unpack()
     except msgpack.OutOfData:
         raise ProtocolError(ErrorCode.BAD_FRAME, "truncated msgpack") from None
+    except msgpack.StackError:  # nesting past msgpack's own stack (1024 levels)
+        raise ProtocolError(ErrorCode.TOO_DEEP, f"nesting deeper than {MAX_DEPTH}") from None
     except ValueError as exc:  # limits (ValueError subclasses), bad UTF-8, bad keys
         text = str(exc)
         code = ErrorCode.TOO_LARGE if "exceeds" in text else ErrorCode.BAD_FRAME
         raise ProtocolError(code, f"cannot decode msgpack: {text or type(exc).__name__}") from None
     except Exception as exc:  # msgpack raises a few other types for malformed input
         raise ProtocolError(ErrorCode.BAD_FRAME, f"cannot decode msgpack: {type(exc).__name__}") from None
+    end = unpacker.tell()
     try:
         unpacker.unpack()
     except msgpack.OutOfData:
-        pass
+        if end != len(data):  # the start of a second, incomplete value
+            raise ProtocolError(ErrorCode.BAD_FRAME, "trailing bytes after the message") from None
     except Exception:
         raise ProtocolError(ErrorCode.BAD_FRAME, "trailing bytes after the message") from None
     else:
@@ -99,13 +103,12 @@ def _unpack(data: bytes | bytearray | memoryview) -> Any:
 
 def _depth(value: Any, level: int = 1) -> int:
     """Nesting depth; bounded work since the frame size and lengths are already bounded."""
+    if not isinstance(value, (dict, list)):
+        return level - 1
     if level > MAX_DEPTH:
         return level
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level)
-    return level - 1 if level > 1 else 0
+    items = value.values() if isinstance(value, dict) else value
+    return max((_depth(v, level + 1) for v in items), default=level)
 
 
 def _move(value: list[Any]) -> MoveInput:

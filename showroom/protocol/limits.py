@@ -9,8 +9,10 @@ MAX_CLIENT_FRAME_BYTES = 4096
 """Largest WebSocket message a client may send (the transport closes with 1009 above it)."""
 MAX_SERVER_FRAME_BYTES = 4 * 1024 * 1024
 """Largest message a client should expect from a server (snapshots of crowded cells)."""
-MAX_STR_BYTES = 512
-"""Longest string anywhere in a client message, checked before it is allocated."""
+MAX_STR_BYTES = 1120
+"""Longest string anywhere in a client message, checked before it is allocated: four UTF-8
+bytes for each character of the longest text (``MAX_ANNOUNCE_CHARS``), so the character
+limits below hold for any script."""
 MAX_BIN_BYTES = 0
 """Clients never send binary blobs."""
 MAX_ARRAY_LEN = 8

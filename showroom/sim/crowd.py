@@ -85,12 +85,22 @@ class Crowd:
         state: State = State.IDLE,
         heading: float | NDArray[np.float64] = 0.0,
         vip: bool | NDArray[np.bool_] = False,
+        ids: NDArray[np.int64] | None = None,
     ) -> NDArray[np.int64]:
-        """Append agents standing at ``pos`` (k, 2) with their goal where they stand; return their ids."""
+        """Append agents standing at ``pos`` (k, 2) with their goal where they stand; return their ids.
+
+        ``ids`` (increasing, above every id already present) lets a caller choose the ids,
+        e.g. a server whose visitor ids are unique across shards.
+        """
         pos = np.asarray(pos, dtype=np.float64).reshape(-1, 2)
         k = pos.shape[0]
-        ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
-        self.next_id += k
+        if ids is None:
+            ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
+        else:
+            ids = np.asarray(ids, dtype=np.int64).reshape(k)
+            if k and ((self.n and ids[0] <= self.ids[-1]) or np.any(np.diff(ids) <= 0)):
+                raise ValueError("agent ids must increase and exceed every id in the crowd")
+        self.next_id = max(self.next_id, int(ids[-1]) + 1) if k else self.next_id
         new = {
             "ids": ids,
             "pos": pos.copy(),

@@ -34,6 +34,7 @@ class World:
         self.env = Environment.for_floor(self.venue.obstacles, self.venue.nav, params)
         self.rng = np.random.default_rng(scene.event.seed if seed is None else seed)
         self.tick = 0
+        self.show_time = 0.0
         self.crowd = Crowd()
         self.crowd.add(
             self.show.home,
@@ -57,11 +58,21 @@ class World:
     def seek(self, t_s: float) -> None:
         """Jump the show clock to ``t_s`` and put every mascot where the show has it then."""
         self.tick = int(round(t_s / self.dt_s))
+        self.set_show_time(self.clock)
+
+    def set_show_time(self, t_s: float) -> None:
+        """Put the mascots where the show has them at ``t_s`` without advancing the crowd."""
+        self.show_time = t_s
         self._place_mascots()
 
-    def step(self) -> None:
-        """Advance one tick: mascots from the show, audience intents, then the crowd step."""
+    def step(self, show_t: float | None = None) -> None:
+        """Advance one tick: mascots from the show, audience intents, then the crowd step.
+
+        ``show_t`` sets the show clock for this tick (a server's event clock, which a host
+        may pause or seek); by default the show plays along with the ticks.
+        """
         self.tick += 1
+        self.show_time = self.clock if show_t is None else show_t
         self._place_mascots()
         behaviour.update(self, self.frame, self.dt_s)
         gone = self.crowd.state == State.GONE
@@ -70,7 +81,7 @@ class World:
         step(self.crowd, self.env, self.dt_s)
 
     def _place_mascots(self) -> None:
-        frame: MascotFrame = self.show.mascots_at(self.clock)
+        frame: MascotFrame = self.show.mascots_at(self.show_time)
         m = self.mascots
         self.crowd.vel[m] = (frame.pos - self.crowd.pos[m]) / self.dt_s
         self.crowd.pos[m] = frame.pos
@@ -80,12 +91,12 @@ class World:
         self.frame = frame
 
     def spawn(self, count: int, *, role: Role = Role.VISITOR, state: State = State.WATCH,
-              vip: bool = False) -> NDArray[np.int64]:
+              vip: bool = False, ids: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
         """Add visitors at the spawn points and send them to ``state`` (watch or wander)."""
         venue = self.venue
         which = self.rng.integers(0, len(venue.spawn_at), count)
         pos = sample_in_discs(self.rng, venue.spawn_at, venue.spawn_radius, which)
-        return self._add(pos, role, state, vip)
+        return self._add(pos, role, state, vip, ids)
 
     def populate(self, count: int, *, role: Role = Role.VISITOR, vip: bool = False) -> NDArray[np.int64]:
         """Add visitors already standing in the audience zones, as if they arrived earlier."""
@@ -96,11 +107,12 @@ class World:
         pos = np.vstack([sample_in_polygon(self.rng, public[z], int((which == z).sum())) for z in range(len(public))])
         return self._add(pos, role, State.WATCH, vip)
 
-    def _add(self, pos: np.ndarray, role: Role, state: State, vip: bool) -> NDArray[np.int64]:
+    def _add(self, pos: np.ndarray, role: Role, state: State, vip: bool,
+             ids: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
         radius = np.full(pos.shape[0], VISITOR_RADIUS_M)
         self.venue.obstacles.push_out(pos, radius, np.arange(pos.shape[0]), passes=4)
         ids = self.crowd.add(pos, radius=VISITOR_RADIUS_M, max_speed=VISITOR_SPEED_MPS, role=role,
-                             state=State.IDLE, vip=vip)
+                             state=State.IDLE, vip=vip, ids=ids)
         rows = self.crowd.index_of(ids)
         if state == State.WANDER:
             behaviour.go_wander(self, rows)

@@ -1,0 +1,115 @@
+"""Run an event: the picows server, the fixed-rate tick, and a clean stop on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from picows import ws_create_server
+
+from server.event import Event
+from server.store import Store
+from server.transport import listener_factory
+from showroom.protocol.limits import MAX_CLIENT_FRAME_BYTES
+from showroom.scene.model import Scene
+
+log = logging.getLogger("showroom.server")
+
+STOP_GRACE_S = 5.0
+"""How long a stop waits for connections to finish closing."""
+MAX_CATCH_UP_TICKS = 5
+"""After a stall the tick skips ahead instead of running more than this many late ticks."""
+
+
+@dataclass
+class RunningServer:
+    """A started server: its event, its port and how to stop it."""
+
+    event: Event
+    host: str
+    port: int
+    server: asyncio.base_events.Server
+    ticker: asyncio.Task
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL visitors connect to."""
+        return f"ws://{self.host}:{self.port}/"
+
+    async def stop(self) -> None:
+        """Stop accepting, close every connection with 1001 and stop ticking."""
+        self.ticker.cancel()
+        self.server.close()
+        for link in list(self.event.links):
+            link.close(1001, "server shutting down")
+        try:
+            await self.ticker
+        except asyncio.CancelledError:
+            pass
+        try:
+            await asyncio.wait_for(self.server.wait_closed(), STOP_GRACE_S)
+        except asyncio.TimeoutError:
+            log.warning("some connections did not close within %.0f s", STOP_GRACE_S)
+        self.stopped.set()
+
+
+async def start_server(scene: Scene, *, scene_text: str = "", host: str = "127.0.0.1", port: int = 0,
+                       host_token: str, data_dir: Path | None = None, playing: bool = True) -> RunningServer:
+    """Start serving ``scene`` on ``host:port`` (0 picks a free port) and start the tick."""
+    store = Store.open(data_dir) if data_dir is not None else None
+    event = Event(scene, host_token=host_token, scene_text=scene_text, playing=playing)
+    if store is not None:
+        event.banned |= store.bans(scene.event.id)
+        event.on_ban = lambda name: store.ban(scene.event.id, name)
+    server = await ws_create_server(
+        listener_factory(event), host, port,
+        max_frame_size=MAX_CLIENT_FRAME_BYTES,
+        websocket_handshake_timeout=5,
+        enable_auto_ping=True, auto_ping_idle_timeout=15, auto_ping_reply_timeout=10,
+    )
+    bound = server.sockets[0].getsockname()[1]
+    ticker = asyncio.get_running_loop().create_task(_tick_forever(event), name="showroom-tick")
+    return RunningServer(event, host, bound, server, ticker)
+
+
+async def _tick_forever(event: Event) -> None:
+    """Tick at a fixed rate on the monotonic clock; count ticks that end past their deadline."""
+    loop = asyncio.get_running_loop()
+    dt = event.dt_s
+    next_at = loop.time()
+    last_mark = 0.0
+    while True:
+        delay = next_at - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        try:
+            event.tick(time.time())
+        except Exception:  # a bug in one tick must not stop the event
+            log.exception("tick %d failed", event.tick_no)
+        now = loop.time()
+        next_at += dt
+        if now > next_at:
+            event.metrics.overruns += 1
+            behind = int((now - next_at) / dt)
+            if behind > MAX_CATCH_UP_TICKS:
+                next_at += behind * dt
+                event.metrics.overruns += behind
+        if now - last_mark >= 1.0:
+            event.metrics.mark()
+            last_mark = now
+
+
+async def serve_until_signal(running: RunningServer) -> None:
+    """Serve until SIGINT or SIGTERM, then stop cleanly."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping")
+    await running.stop()

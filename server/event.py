@@ -1,0 +1,199 @@
+"""The live event: one show clock, the shards that mirror it, and what hosts change.
+
+Sans-I/O like the shard. Visitor ids are unique across shards and always increase.
+Host actions reach every shard in the next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from server.metrics import Metrics
+from server.shard import Link, Member, Shard
+from showroom.protocol.errors import CloseCode, ErrorCode, ProtocolError
+from showroom.protocol.limits import RESUME_WINDOW_S
+from showroom.scene.model import Scene
+
+log = logging.getLogger("showroom.server")
+
+FIRST_VISITOR_ID = 1000
+"""Visitor ids start here; ids below are mascots (their index in the scene)."""
+MAX_SHARDS = 16
+"""Shards one process will open; visitors beyond get ``event_full``."""
+
+
+class Event:
+    """An event run from a scene: show clock, shards, bans, resume tokens."""
+
+    def __init__(self, scene: Scene, *, host_token: str, scene_text: str = "", dt_s: float = 0.05,
+                 playing: bool = True, max_shards: int = MAX_SHARDS) -> None:
+        self.scene = scene
+        self.scene_text = scene_text
+        self.host_token = host_token
+        self.dt_s = dt_s
+        self.max_shards = max_shards
+        self.capacity = scene.event.shard_capacity
+        self.shards: list[Shard] = [Shard(0, scene, self.capacity)]
+        self.show_t = 0.0
+        self.playing = playing
+        self.tick_no = 0
+        self.next_id = FIRST_VISITOR_ID
+        self.resume: dict[str, tuple[int, int]] = {}
+        self.banned: set[str] = set()
+        self.drops: dict[str, bool] = {}
+        self.metrics = Metrics()
+        self.last_cue = -1
+        self.where: dict[int, int] = {}
+        self.on_ban: Callable[[str], None] = lambda name: None
+        self.links: set[Link] = set()
+        """Every open connection (visitors, bots and hosts), so a stop can close them all."""
+
+    # ---- visitors ---------------------------------------------------------------
+    def join(self, name: str, role: str, link: Link) -> tuple[Shard, Member]:
+        """Give a new visitor an avatar in the first shard with room (opening one if needed)."""
+        if name.casefold() in self.banned:
+            raise ProtocolError(ErrorCode.BANNED, f"{name!r} is banned from this event")
+        shard = next((s for s in self.shards if s.has_room()), None)
+        if shard is None:
+            if len(self.shards) >= self.max_shards:
+                raise ProtocolError(ErrorCode.EVENT_FULL, "every shard of this event is full; try again later")
+            shard = Shard(len(self.shards), self.scene, self.capacity)
+            shard.world.set_show_time(self.show_t)
+            self.shards.append(shard)
+        token = secrets.token_urlsafe(24)
+        member = shard.admit(self.next_id, name, role, link, token)
+        self.next_id += 1
+        self.resume[token] = (shard.number, member.id)
+        self.where[member.id] = shard.number
+        return shard, member
+
+    def rejoin(self, token: str, name: str, link: Link) -> tuple[Shard, Member]:
+        """Reattach a dropped visitor to their avatar and shard with their resume token."""
+        found = self.resume.get(token)
+        if found is None:
+            raise ProtocolError(ErrorCode.RESUME_FAILED, "unknown or expired resume token")
+        shard = self.shards[found[0]]
+        member = shard.members.get(found[1])
+        if member is None:
+            self.resume.pop(token, None)
+            raise ProtocolError(ErrorCode.RESUME_FAILED, "unknown or expired resume token")
+        if name.casefold() in self.banned:
+            raise ProtocolError(ErrorCode.BANNED, f"{name!r} is banned from this event")
+        if member.link is not None:
+            member.link.close(CloseCode.POLICY_VIOLATION, "resumed from another connection")
+        member.link = link
+        member.detached_until = 0.0
+        return shard, member
+
+    def drop(self, member_id: int, now: float) -> None:
+        """A visitor's connection closed: keep the avatar for the resume window."""
+        shard = self._shard_of(member_id)
+        if shard is not None:
+            shard.detach(member_id, now + RESUME_WINDOW_S)
+
+    def leave(self, member_id: int) -> None:
+        """A visitor left for good."""
+        shard = self._shard_of(member_id)
+        if shard is not None:
+            member = shard.remove(member_id)
+            if member is not None:
+                self.resume.pop(member.resume, None)
+        self.where.pop(member_id, None)
+
+    def _shard_of(self, member_id: int) -> Shard | None:
+        number = self.where.get(member_id)
+        return None if number is None else self.shards[number]
+
+    @property
+    def visitors(self) -> int:
+        """Visitors in every shard (attached or waiting to resume)."""
+        return sum(s.occupied for s in self.shards)
+
+    # ---- host actions -----------------------------------------------------------------
+    def broadcast(self, event: dict[str, Any]) -> None:
+        """An event for every visitor of every shard in the next tick."""
+        for shard in self.shards:
+            shard.announce(event)
+
+    def start(self) -> None:
+        """Play the show clock."""
+        self.playing = True
+        self.broadcast({"type": "show", "playing": True, "t": round(self.show_t, 3)})
+
+    def pause(self) -> None:
+        """Hold the show clock."""
+        self.playing = False
+        self.broadcast({"type": "show", "playing": False, "t": round(self.show_t, 3)})
+
+    def seek(self, t: float) -> None:
+        """Move the show clock (clamped to the show's length)."""
+        self.show_t = min(max(t, 0.0), self.scene.event.duration)
+        for shard in self.shards:
+            shard.world.set_show_time(self.show_t)
+        self.broadcast({"type": "show", "playing": self.playing, "t": round(self.show_t, 3)})
+
+    def fire_cue(self, index: int) -> None:
+        """Jump to the start of a timeline cue."""
+        if not 0 <= index < len(self.scene.timeline):
+            raise ProtocolError(ErrorCode.UNKNOWN_TARGET, f"no cue {index} (the timeline has {len(self.scene.timeline)})")
+        self.seek(self.scene.timeline[index].at)
+
+    def announce(self, text: str) -> None:
+        """An announcement in every shard."""
+        self.broadcast({"type": "announce", "text": text})
+
+    def kick(self, member_id: int, ban: bool = False) -> None:
+        """Disconnect a visitor at once from whichever shard holds them; a ban also refuses the name."""
+        shard = self._shard_of(member_id)
+        member = shard.members.get(member_id) if shard is not None else None
+        if shard is None or member is None:
+            raise ProtocolError(ErrorCode.UNKNOWN_TARGET, f"no visitor {member_id}")
+        if ban:
+            self.banned.add(member.name.casefold())
+            self.on_ban(member.name)
+        link = member.link
+        self.leave(member_id)
+        if link is not None:
+            link.close(CloseCode.POLICY_VIOLATION, "banned by the host" if ban else "removed by the host")
+        log.warning("host %s visitor %s (%s)", "banned" if ban else "kicked", member_id, member.name)
+
+    def set_drop(self, entitlement: str, open_: bool) -> None:
+        """Open or close a voucher drop."""
+        known = {e.id for e in self.scene.entitlements if e.kind == "voucher"}
+        if entitlement not in known:
+            raise ProtocolError(ErrorCode.UNKNOWN_TARGET,
+                                f"unknown voucher {entitlement!r} (known: {', '.join(sorted(known))})")
+        self.drops[entitlement] = open_
+        self.broadcast({"type": "drop", "entitlement": entitlement, "open": open_})
+
+    # ---- the tick ----------------------------------------------------------------------
+    def tick(self, wall_time: float | None = None) -> None:
+        """Advance the show clock and every shard by one tick."""
+        wall_time = time.time() if wall_time is None else wall_time
+        start = time.perf_counter()
+        if self.playing:
+            self.show_t = min(self.show_t + self.dt_s, self.scene.event.duration)
+        state = self.shards[0].world.show.state_at(self.show_t)
+        if state.cue != self.last_cue and state.cue >= 0:
+            self.broadcast({"type": "cue", "index": state.cue, "kind": self.scene.timeline[state.cue].kind})
+        self.last_cue = state.cue
+        show = {
+            "cue": state.cue, "look": state.look, "playing": self.playing, "music": state.music,
+            "announce": state.announcement,
+            "lights": {k: [*rgb, level] for k, (rgb, level) in state.lights.items()},
+        }
+        now = time.monotonic()
+        for shard in self.shards:
+            for gone in shard.expire(now):
+                self.where.pop(gone.id, None)
+                self.resume.pop(gone.resume, None)
+            shard.tick(self.show_t, show, wall_time)
+            for stage in self.metrics.stage_ms:
+                self.metrics.stage_ms[stage].append(getattr(shard.times, stage) * 1e3)
+        self.tick_no += 1
+        self.metrics.ticks += 1
+        self.metrics.tick_ms.append((time.perf_counter() - start) * 1e3)

@@ -1,0 +1,288 @@
+"""One shard of an event: a world with up to ``capacity`` visitors, ticked at 20 Hz.
+
+Sans-I/O: a shard talks to connections only through :class:`Link` objects (``send`` and
+``close``), so it is tested without sockets. Per tick: apply all queued inputs in one
+batch, step the crowd and the show, run the selfie desk, then build one snapshot per
+occupied interest cell and hand it to that cell's subscribers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from server.interest import FAR_EVERY, CellGrid, Occupancy
+from server.selfie import SelfieDesk
+from showroom.protocol.codec import MOVE_DIR, MOVE_TO, MoveInput, frame
+from showroom.protocol.messages import REACTIONS
+from showroom.protocol.snapshot import pack_cell, pack_mascots
+from showroom.scene.model import Scene
+from showroom.sim.crowd import NO_FIELD, Role, State
+from showroom.sim.world import World
+
+MAX_SHARED_EVENTS = 64
+"""Events (chat, cues, announcements…) carried per tick; more are dropped, oldest kept."""
+MAX_PERSONAL_EVENTS = 32
+REACTION_SHOW_S = 2.0
+REACTION_FLUSH_S = 1.0
+DIR_LOOKAHEAD_M = 1.5
+ANIM_WALKING = 1
+"""Bit 0 of an avatar's ``anim`` byte: walking. Bits 4-7: 1 + index of a reaction shown now."""
+
+
+class Link(Protocol):
+    """A connection as the shard sees it."""
+
+    def send(self, data: bytes, droppable: bool = False) -> bool:
+        """Queue bytes; a droppable snapshot may be skipped for a slow reader (returns False)."""
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the connection with a WebSocket close code."""
+
+
+@dataclass
+class Member:
+    """A visitor (or bot) of this shard, attached to a link or waiting to resume."""
+
+    id: int
+    name: str
+    role: str
+    slot: int
+    resume: str
+    link: Link | None
+    detached_until: float = 0.0
+    events: deque = field(default_factory=lambda: deque(maxlen=MAX_PERSONAL_EVENTS))
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent in each stage of the last tick."""
+
+    inputs: float = 0.0
+    sim: float = 0.0
+    interactions: float = 0.0
+    interest: float = 0.0
+    encode: float = 0.0
+    send: float = 0.0
+
+
+class Shard:
+    """A mirrored stage: the same show, its own crowd of at most ``capacity`` visitors."""
+
+    def __init__(self, number: int, scene: Scene, capacity: int) -> None:
+        self.number = number
+        self.scene = scene
+        self.capacity = capacity
+        self.world = World(scene, seed=scene.event.seed + number)
+        self.desk = SelfieDesk(scene)
+        self.grid = CellGrid.for_floor(self.world.venue.size)
+        self.members: dict[int, Member] = {}
+        slots = 2 * capacity + 8
+        self.slot_id = np.full(slots, -1, np.int64)
+        self.in_kind = np.zeros(slots, np.int8)
+        self.in_xy = np.zeros((slots, 2))
+        self.in_seq = np.zeros(slots, np.int64)
+        self.acked = np.full(slots, -1, np.int64)
+        self.dir_on = np.zeros(slots, bool)
+        self.dir_xy = np.zeros((slots, 2))
+        self.react_code = np.zeros(slots, np.uint8)
+        self.react_until = np.zeros(slots)
+        self.shared: deque[dict[str, Any]] = deque(maxlen=MAX_SHARED_EVENTS)
+        self.reactions: dict[int, dict[str, int]] = {}
+        self.reactions_ready: dict[int, dict[str, int]] = {}
+        self.next_flush = 0.0
+        self.times = StageTimes()
+
+    # ---- membership ---------------------------------------------------------
+    @property
+    def occupied(self) -> int:
+        """Members attached or waiting to resume."""
+        return len(self.members)
+
+    def has_room(self) -> bool:
+        """Whether another visitor fits."""
+        return self.occupied < self.capacity
+
+    def admit(self, member_id: int, name: str, role: str, link: Link, resume: str) -> Member:
+        """Add a visitor's avatar at a spawn point."""
+        slot = int(np.flatnonzero(self.slot_id < 0)[0])
+        crowd_role = Role.BOT if role == "bot" else Role.VISITOR
+        self.world.spawn(1, role=crowd_role, state=State.CONTROLLED, ids=np.array([member_id]))
+        self.slot_id[slot] = member_id
+        self.in_kind[slot] = 0
+        self.acked[slot] = -1
+        self.dir_on[slot] = False
+        self.react_code[slot] = 0
+        member = Member(member_id, name, role, slot, resume, link)
+        self.members[member_id] = member
+        return member
+
+    def detach(self, member_id: int, until: float) -> None:
+        """The visitor's connection dropped: keep the avatar standing until ``until``."""
+        member = self.members.get(member_id)
+        if member is None:
+            return
+        member.link = None
+        member.detached_until = until
+        self.desk.leave(member_id)
+        self.dir_on[member.slot] = False
+        self.in_kind[member.slot] = 0
+        row = self.world.crowd.index_of(np.array([member_id]))
+        self.world.crowd.goal[row] = self.world.crowd.pos[row]
+
+    def remove(self, member_id: int) -> Member | None:
+        """Take a visitor and their avatar out of the shard."""
+        member = self.members.pop(member_id, None)
+        if member is None:
+            return None
+        self.slot_id[member.slot] = -1
+        self.desk.leave(member_id)
+        self.world.crowd.remove(np.array([member_id]))
+        return member
+
+    def expire(self, now: float) -> list[Member]:
+        """Remove visitors whose resume window ran out; return them."""
+        gone = [m for m in self.members.values() if m.link is None and m.detached_until <= now]
+        for member in gone:
+            self.remove(member.id)
+        return gone
+
+    # ---- inputs (called between ticks) ----------------------------------------
+    def queue_move(self, member: Member, move: MoveInput) -> None:
+        """Remember a movement input; the latest one per visitor is applied at the next tick."""
+        self.in_kind[member.slot] = move.kind
+        self.in_xy[member.slot] = (move.x, move.y)
+        self.in_seq[member.slot] = move.seq
+
+    def react(self, member: Member, reaction: str, show_t: float) -> None:
+        """Show a reaction above the avatar and count it for its cell."""
+        code = REACTIONS.index(reaction) + 1
+        self.react_code[member.slot] = code
+        self.react_until[member.slot] = show_t + REACTION_SHOW_S
+        row = self.world.crowd.index_of(np.array([member.id]))
+        key = int(self.grid.keys(self.world.crowd.pos[row])[0])
+        counts = self.reactions.setdefault(key, {})
+        counts[reaction] = counts.get(reaction, 0) + 1
+
+    def announce(self, event: dict[str, Any]) -> None:
+        """An event for every visitor of this shard in the next frame."""
+        self.shared.append(event)
+
+    def position_of(self, member_id: int) -> np.ndarray:
+        """Where a visitor's avatar stands."""
+        return self.world.crowd.pos[self.world.crowd.index_of(np.array([member_id]))[0]].copy()
+
+    # ---- the tick -------------------------------------------------------------------
+    def tick(self, show_t: float, show: dict[str, Any], wall_time: float) -> None:
+        """Advance one tick and send every attached visitor its frame."""
+        clock = time.perf_counter
+        t0 = clock()
+        self._apply_inputs()
+        t1 = clock()
+        self.world.step(show_t)
+        t2 = clock()
+        crowd = self.world.crowd
+        mascots = self.world.mascots
+        outcome = self.desk.tick(show_t, self.world.frame, crowd.ids, crowd.pos)
+        for m, heading in outcome.face.items():
+            crowd.heading[m] = heading
+        for member_id, events in outcome.personal.items():
+            member = self.members.get(member_id)
+            if member is not None:
+                member.events.extend(events)
+        self.shared.extend(outcome.shared)
+        if show_t >= self.next_flush or show_t < self.next_flush - 2 * REACTION_FLUSH_S:
+            self.reactions_ready, self.reactions = self.reactions, {}
+            self.next_flush = show_t + REACTION_FLUSH_S
+        else:
+            self.reactions_ready = {}
+        t3 = clock()
+        self._send_frames(show_t, show, wall_time, mascots)
+        self.times.inputs, self.times.sim, self.times.interactions = t1 - t0, t2 - t1, t3 - t2
+        self.shared.clear()
+
+    def _apply_inputs(self) -> None:
+        crowd = self.world.crowd
+        slots = np.flatnonzero(self.in_kind > 0)
+        if slots.size:
+            rows = crowd.index_of(self.slot_id[slots])
+            kind = self.in_kind[slots]
+            to = kind == MOVE_TO
+            if to.any():
+                goal = self.in_xy[slots[to]].copy()
+                self.world.venue.obstacles.push_out(goal, crowd.radius[rows[to]], np.arange(goal.shape[0]))
+                crowd.goal[rows[to]] = goal
+                crowd.nav_field[rows[to]] = NO_FIELD
+            self.dir_on[slots] = kind == MOVE_DIR
+            self.dir_xy[slots] = self.in_xy[slots]
+            self.acked[slots] = self.in_seq[slots]
+            self.in_kind[slots] = 0
+        walking = np.flatnonzero(self.dir_on)
+        if walking.size:
+            rows = crowd.index_of(self.slot_id[walking])
+            crowd.goal[rows] = crowd.pos[rows] + self.dir_xy[walking] * DIR_LOOKAHEAD_M
+            crowd.nav_field[rows] = NO_FIELD
+
+    def _send_frames(self, show_t: float, show: dict[str, Any], wall_time: float, mascots: slice) -> None:
+        clock = time.perf_counter
+        t0 = clock()
+        crowd = self.world.crowd
+        frame_m = self.world.frame
+        n_m = mascots.stop
+        ids, pos, heading, phase = crowd.ids[n_m:], crowd.pos[n_m:], crowd.heading[n_m:], crowd.phase[n_m:]
+        speed = np.hypot(crowd.vel[n_m:, 0], crowd.vel[n_m:, 1])
+        slot_rows = np.searchsorted(ids, self.slot_id)
+        anim = (speed > 0.1).astype(np.uint8) * ANIM_WALKING
+        live = (self.slot_id >= 0) & (self.react_until > show_t) & (self.react_code > 0)
+        if live.any():
+            anim[slot_rows[live]] |= (self.react_code[live] << 4).astype(np.uint8)
+        occupancy = Occupancy.build(self.grid, pos)
+        by_cell: dict[int, list[Member]] = {}
+        attached = [m for m in self.members.values() if m.link is not None]
+        if attached:
+            rows = np.searchsorted(ids, [m.id for m in attached])
+            for member, key in zip(attached, self.grid.keys(pos[rows]).tolist()):
+                by_cell.setdefault(key, []).append(member)
+        pose = frame_m.pose.copy()
+        serving = np.array([q.serving >= 0 for q in self.desk.queues])
+        pose[serving & (pose < 0)] = 0
+        mascot_bins = pack_mascots(crowd.pos[mascots], crowd.heading[mascots], frame_m.activity, pose,
+                                   crowd.phase[mascots])
+        far = self.world.tick % FAR_EVERY == 0
+        shared = list(self.shared)
+        t1 = clock()
+        encode = send = 0.0
+        for key, members in by_cell.items():
+            e0 = clock()
+            rows = occupancy.block(key, 2 if far else 1)
+            events = shared + self._reactions_near(key)
+            payload = pack_cell(tick=self.world.tick, t=round(show_t, 3), server_time=wall_time,
+                                cell=self.grid.xy(key), far=far, ids=ids[rows], pos=pos[rows],
+                                heading=heading[rows], anim=anim[rows], phase=phase[rows],
+                                mascots=mascot_bins, show=show, events=events)
+            e1 = clock()
+            for member in members:
+                personal = {"ack": int(self.acked[member.slot]), "you": member.id, "events": list(member.events)}
+                member.events.clear()
+                member.link.send(frame(personal, payload), droppable=True)  # type: ignore[union-attr]
+            e2 = clock()
+            encode += e1 - e0
+            send += e2 - e1
+        self.times.interest = t1 - t0
+        self.times.encode, self.times.send = encode, send
+
+    def _reactions_near(self, key: int) -> list[dict[str, Any]]:
+        if not self.reactions_ready:
+            return []
+        cx, cy = self.grid.xy(key)
+        total: dict[str, int] = {}
+        for other, counts in self.reactions_ready.items():
+            ox, oy = self.grid.xy(other)
+            if abs(ox - cx) <= 1 and abs(oy - cy) <= 1:
+                for reaction, n in counts.items():
+                    total[reaction] = total.get(reaction, 0) + n
+        return [{"type": "reactions", "counts": total}] if total else []

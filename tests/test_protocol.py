@@ -1,0 +1,451 @@
+"""Wire protocol: every client message decodes or is refused with a code; snapshots round-trip."""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+import threading
+import time
+import tracemalloc
+from typing import Any
+
+import msgpack
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from showroom.protocol import (
+    MOVE_DIR, MOVE_TO, PROTOCOL_VERSION, ErrorCode, MoveInput, ProtocolError, decode_client,
+    decode_server, encode, frame,
+)
+from showroom.protocol.limits import MAX_CLIENT_FRAME_BYTES
+from showroom.protocol.messages import CLIENT_TYPES, REACTIONS, Message
+from showroom.protocol.snapshot import TURN, pack_cell, pack_mascots, unpack_cell
+
+from conftest import ROOT
+
+DOC = ROOT / "docs" / "protocol.md"
+JOIN = {"type": "join", "v": 1, "name": "ada", "role": "visitor", "token": ""}
+
+
+def pack(value: Any) -> bytes:
+    return msgpack.packb(value, use_bin_type=True)
+
+
+def code_of(data: bytes) -> ErrorCode:
+    with pytest.raises(ProtocolError) as caught:
+        decode_client(data)
+    assert isinstance(caught.value.code, ErrorCode)
+    assert caught.value.message
+    return caught.value.code
+
+
+def decodes_or_refuses(data: bytes) -> None:
+    """The codec's promise: a message, or a ProtocolError carrying an ErrorCode; nothing else."""
+    try:
+        result = decode_client(data)
+    except ProtocolError as exc:
+        assert isinstance(exc.code, ErrorCode)
+    else:
+        assert isinstance(result, (Message, MoveInput))
+
+
+# --- whatever arrives, the decoder answers with a message or a coded refusal ---------------
+
+def _mutations(valid: bytes) -> st.SearchStrategy[bytes]:
+    """Valid messages cut short, with bytes flipped, or with bytes appended."""
+    cut = st.integers(0, len(valid)).map(lambda n: valid[:n])
+    flipped = st.tuples(st.integers(0, len(valid) - 1), st.integers(0, 255)).map(
+        lambda p: valid[:p[0]] + bytes([p[1]]) + valid[p[0] + 1:])
+    grown = st.binary(min_size=1, max_size=16).map(lambda tail: valid + tail)
+    return st.one_of(cut, flipped, grown)
+
+
+VALID_SAMPLES = [pack(JOIN), pack([1, 3, 12.5, 4.0]), pack({"type": "chat", "text": "hello"}),
+                 pack({"type": "host_seek", "t": 12.5})]
+any_bytes = st.one_of(st.binary(max_size=5000), *(_mutations(v) for v in VALID_SAMPLES))
+
+
+@given(any_bytes)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_arbitrary_bytes_decode_or_are_refused_with_a_code(data):
+    decodes_or_refuses(data)
+
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1),
+    st.floats(allow_nan=True, allow_infinity=True), st.floats(width=32),
+    st.text(max_size=40), st.binary(max_size=20),
+    st.sampled_from(CLIENT_TYPES), st.sampled_from(REACTIONS),
+)
+keys = st.one_of(st.text(max_size=10), st.sampled_from(["type", "v", "name", "role", "token", "text",
+                                                          "t", "visitor", "mascot", "open"]),
+                 st.integers(-5, 5))
+nested = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=10), st.dictionaries(keys, inner, max_size=10)),
+    max_leaves=25,
+)
+message_like = st.builds(
+    lambda kind, fields: {"type": kind, **fields},
+    st.sampled_from(CLIENT_TYPES), st.dictionaries(keys.filter(lambda k: k != "type"), nested, max_size=6),
+)
+coordinates = st.floats() | st.floats(width=32) | st.integers(-(2**63), 2**64 - 1)
+movement_like = st.lists(nested, min_size=0, max_size=6) | st.tuples(
+    st.integers(-1, 3) | st.booleans(), st.integers(-2, 2**33) | st.floats(), coordinates, coordinates,
+).map(list)
+
+
+@given(st.one_of(nested, message_like, movement_like))
+@settings(max_examples=300, deadline=None)
+def test_any_msgpack_value_decodes_or_is_refused_with_a_code(value):
+    decodes_or_refuses(pack(value))
+
+
+# --- malformed messages and the code each one gets -------------------------------------------
+
+def _str8(text: str) -> bytes:
+    raw = text.encode()
+    return bytes([0xD9, len(raw)]) + raw
+
+
+MALFORMED = [
+    # framing
+    ("empty_message", b"", ErrorCode.BAD_FRAME),
+    ("truncated_join", pack(JOIN)[:-3], ErrorCode.BAD_FRAME),
+    ("header_only_map", b"\x85", ErrorCode.BAD_FRAME),
+    ("never_used_byte_c1", b"\xc1", ErrorCode.BAD_FRAME),
+    ("c1_inside_a_map", b"\x81\xa4type\xc1", ErrorCode.BAD_FRAME),
+    ("two_values_in_one_message", pack(JOIN) + pack(JOIN), ErrorCode.BAD_FRAME),
+    ("trailing_garbage_byte", pack(JOIN) + b"\xc1", ErrorCode.BAD_FRAME),
+    ("trailing_incomplete_value", pack(JOIN) + b"\xa5ab", ErrorCode.BAD_FRAME),
+    ("invalid_utf8_string", b"\x82\xa4type\xa4chat\xa4text\xa2\xff\xfe", ErrorCode.BAD_FRAME),
+    ("int_map_keys", pack({1: 2}), ErrorCode.BAD_FRAME),
+    ("int_key_beside_type", b"\x82\xa4type\xa4ping\x01\x02", ErrorCode.BAD_FRAME),
+    ("nil_map_key", b"\x81\xc0\x01", ErrorCode.BAD_FRAME),
+    # sizes, declared in headers far beyond the data
+    ("str32_declares_4GiB", b"\xdb\xff\xff\xff\xffabc", ErrorCode.BAD_FRAME),
+    ("bin32_declares_4GiB", b"\xc6\xff\xff\xff\xffabc", ErrorCode.BAD_FRAME),
+    ("array32_declares_4G_items", b"\xdd\xff\xff\xff\xff\x01", ErrorCode.TOO_LARGE),
+    ("map32_declares_4G_keys", b"\xdf\xff\xff\xff\xff\xa4type", ErrorCode.TOO_LARGE),
+    ("ext32_declares_4GiB", b"\xc9\xff\xff\xff\xff\x01", ErrorCode.TOO_LARGE),
+    ("array16_of_9", b"\xdc\x00\x09" + b"\x01" * 9, ErrorCode.TOO_LARGE),
+    ("map16_of_9", pack({f"k{i}": i for i in range(9)}), ErrorCode.TOO_LARGE),
+    ("string_over_1120_bytes", pack({"type": "chat", "text": "é" * 561}), ErrorCode.TOO_LARGE),
+    ("frame_over_4096_bytes", b"\x90" * (MAX_CLIENT_FRAME_BYTES + 1), ErrorCode.TOO_LARGE),
+    ("valid_chat_padded_over_4096", pack({"type": "chat", "text": "a"}) + b" " * 4096, ErrorCode.TOO_LARGE),
+    # nesting
+    ("arrays_nested_4_deep", b"\x91\x91\x91\x91\x01", ErrorCode.TOO_DEEP),
+    ("maps_nested_4_deep", pack({**JOIN, "x": {"a": {"b": {"c": 1}}}}), ErrorCode.TOO_DEEP),
+    ("arrays_nested_2000_deep", b"\x91" * 2000 + b"\x01", ErrorCode.TOO_DEEP),
+    # binary and extension types
+    ("bytes_where_a_string_is_expected", pack({**JOIN, "name": b"ada"}), ErrorCode.TOO_LARGE),
+    ("empty_bytes_where_a_string_is_expected", pack({"type": "chat", "text": b""}), ErrorCode.INVALID),
+    ("fixext_value", pack({"type": "chat", "text": msgpack.ExtType(5, b"x")}), ErrorCode.TOO_LARGE),
+    ("timestamp_ext", b"\xd6\xff\x00\x00\x00\x00", ErrorCode.TOO_LARGE),
+    # top level and type
+    ("top_level_int", pack(7), ErrorCode.INVALID),
+    ("top_level_string", pack("join"), ErrorCode.INVALID),
+    ("top_level_nil", pack(None), ErrorCode.INVALID),
+    ("unknown_type", pack({"type": "dance"}), ErrorCode.UNKNOWN_TYPE),
+    ("type_in_capitals", pack({**JOIN, "type": "JOIN"}), ErrorCode.UNKNOWN_TYPE),
+    ("type_not_a_string", pack({"type": 1}), ErrorCode.UNKNOWN_TYPE),
+    ("missing_type", pack({"name": "ada", "v": 1}), ErrorCode.UNKNOWN_TYPE),
+    # join
+    ("join_name_int", pack({**JOIN, "name": 1}), ErrorCode.INVALID),
+    ("join_name_empty", pack({**JOIN, "name": ""}), ErrorCode.INVALID),
+    ("join_name_33_chars", pack({**JOIN, "name": "a" * 33}), ErrorCode.INVALID),
+    ("join_missing_name", pack({"type": "join", "v": 1}), ErrorCode.INVALID),
+    ("join_version_string", pack({**JOIN, "v": "1"}), ErrorCode.INVALID),
+    ("join_version_bool", pack({**JOIN, "v": True}), ErrorCode.INVALID),
+    ("join_version_float", pack({**JOIN, "v": 1.0}), ErrorCode.INVALID),
+    ("join_unknown_role", pack({**JOIN, "role": "admin"}), ErrorCode.INVALID),
+    ("join_token_129_chars", pack({**JOIN, "token": "t" * 129}), ErrorCode.INVALID),
+    ("join_resume_65_chars", pack({**JOIN, "resume": "r" * 65}), ErrorCode.INVALID),
+    ("join_unknown_extra_key", pack({**JOIN, "colour": "red"}), ErrorCode.INVALID),
+    ("join_nested_extra_key_within_depth", pack({**JOIN, "x": {"a": [1]}}), ErrorCode.INVALID),
+    # other control messages
+    ("chat_201_chars", pack({"type": "chat", "text": "a" * 201}), ErrorCode.INVALID),
+    ("chat_empty", pack({"type": "chat", "text": ""}), ErrorCode.INVALID),
+    ("unknown_reaction", pack({"type": "react", "reaction": "boo"}), ErrorCode.INVALID),
+    ("selfie_mascot_not_an_id", pack({"type": "selfie", "mascot": "Teddy Bear"}), ErrorCode.INVALID),
+    ("selfie_leave_with_a_field", pack({"type": "selfie_leave", "mascot": "teddy"}), ErrorCode.INVALID),
+    ("ping_time_string", pack({"type": "ping", "t": "now"}), ErrorCode.INVALID),
+    ("host_seek_nan", pack({"type": "host_seek", "t": math.nan}), ErrorCode.INVALID),
+    ("host_seek_inf", pack({"type": "host_seek", "t": math.inf}), ErrorCode.INVALID),
+    ("host_seek_negative", pack({"type": "host_seek", "t": -1.0}), ErrorCode.INVALID),
+    ("host_cue_negative", pack({"type": "host_cue", "index": -1}), ErrorCode.INVALID),
+    ("host_announce_281_chars", pack({"type": "host_announce", "text": "a" * 281}), ErrorCode.INVALID),
+    ("host_kick_negative_visitor", pack({"type": "host_kick", "visitor": -1}), ErrorCode.INVALID),
+    ("host_ban_visitor_string", pack({"type": "host_ban", "visitor": "7"}), ErrorCode.INVALID),
+    ("host_drop_open_int", pack({"type": "host_drop", "entitlement": "vip", "open": 1}), ErrorCode.INVALID),
+    # movement
+    ("move_x_nan", pack([MOVE_TO, 0, math.nan, 1.0]), ErrorCode.OUT_OF_BOUNDS),
+    ("move_y_inf", pack([MOVE_TO, 0, 1.0, math.inf]), ErrorCode.OUT_OF_BOUNDS),
+    ("move_direction_minus_inf", pack([MOVE_DIR, 0, -math.inf, 0.0]), ErrorCode.OUT_OF_BOUNDS),
+    ("move_float32_nan", b"\x94\x01\x00\xca" + struct.pack(">f", math.nan) + b"\x00", ErrorCode.OUT_OF_BOUNDS),
+    ("move_empty_array", pack([]), ErrorCode.INVALID),
+    ("move_3_items", pack([MOVE_TO, 0, 1.0]), ErrorCode.INVALID),
+    ("move_5_items", pack([MOVE_TO, 0, 1.0, 2.0, 3.0]), ErrorCode.INVALID),
+    ("move_kind_0", pack([0, 0, 1.0, 1.0]), ErrorCode.INVALID),
+    ("move_kind_3", pack([3, 0, 1.0, 1.0]), ErrorCode.INVALID),
+    ("move_kind_bool", pack([True, 0, 1.0, 1.0]), ErrorCode.INVALID),
+    ("move_kind_float", pack([1.0, 0, 1.0, 1.0]), ErrorCode.INVALID),
+    ("move_seq_2_pow_32", pack([MOVE_TO, 2**32, 1.0, 1.0]), ErrorCode.INVALID),
+    ("move_seq_negative", pack([MOVE_TO, -1, 1.0, 1.0]), ErrorCode.INVALID),
+    ("move_seq_float", pack([MOVE_TO, 1.0, 1.0, 1.0]), ErrorCode.INVALID),
+    ("move_x_string", pack([MOVE_TO, 1, "1", 1.0]), ErrorCode.INVALID),
+    ("move_y_bool", pack([MOVE_TO, 1, 1.0, False]), ErrorCode.INVALID),
+    ("move_x_nil", pack([MOVE_TO, 1, None, 1.0]), ErrorCode.INVALID),
+    ("move_direction_longer_than_1", pack([MOVE_DIR, 1, 1.0, 1.0]), ErrorCode.INVALID),
+    ("move_direction_huge", pack([MOVE_DIR, 1, 1e300, 0.0]), ErrorCode.INVALID),
+]
+
+
+@pytest.mark.parametrize("data, expected", [pytest.param(d, c, id=name) for name, d, c in MALFORMED])
+def test_malformed_message_is_refused_with_its_code(data, expected):
+    assert code_of(data) is expected
+
+
+@pytest.mark.parametrize("header", [
+    pytest.param(b"\xdb\xff\xff\xff\xff", id="str32"),
+    pytest.param(b"\xc6\xff\xff\xff\xff", id="bin32"),
+    pytest.param(b"\xdd\xff\xff\xff\xff", id="array32"),
+    pytest.param(b"\xdf\xff\xff\xff\xff", id="map32"),
+    pytest.param(b"\xc9\xff\xff\xff\xff\x01", id="ext32"),
+    pytest.param(b"\x81\xa4type\xdb\x7f\xff\xff\xff", id="str32_as_a_map_value"),
+])
+def test_huge_declared_length_fails_fast_without_allocating(header):
+    data = header + b"x" * 64
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        code_of(data)
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 0.05
+    assert peak < 256 * 1024
+
+
+# --- what is accepted ------------------------------------------------------------------------
+
+CONTROL_SAMPLES = {
+    "join": {"type": "join", "v": PROTOCOL_VERSION, "name": "Ada Lovelace", "role": "host",
+             "token": "s3cret", "resume": "r-123"},
+    "react": {"type": "react", "reaction": "applause"},
+    "chat": {"type": "chat", "text": "Bravo! 👏"},
+    "selfie": {"type": "selfie", "mascot": "teddy"},
+    "selfie_leave": {"type": "selfie_leave"},
+    "ping": {"type": "ping", "t": 1234.5},
+    "leave": {"type": "leave"},
+    "host_start": {"type": "host_start"},
+    "host_pause": {"type": "host_pause"},
+    "host_seek": {"type": "host_seek", "t": 90.25},
+    "host_cue": {"type": "host_cue", "index": 3},
+    "host_announce": {"type": "host_announce", "text": "The finale starts in five minutes"},
+    "host_kick": {"type": "host_kick", "visitor": 17},
+    "host_ban": {"type": "host_ban", "visitor": 18},
+    "host_drop": {"type": "host_drop", "entitlement": "voucher-20", "open": True},
+}
+
+
+def test_every_control_message_type_has_a_sample():
+    assert set(CONTROL_SAMPLES) == set(CLIENT_TYPES)
+
+
+@pytest.mark.parametrize("fields", [pytest.param(v, id=k) for k, v in CONTROL_SAMPLES.items()])
+def test_control_message_round_trips(fields):
+    message = decode_client(encode(fields))
+    assert isinstance(message, Message)
+    assert message.type == fields["type"]
+    dumped = message.model_dump()
+    assert {key: dumped[key] for key in fields} == fields
+    assert decode_client(encode(dumped)) == message
+
+
+def test_join_defaults_fill_in_role_token_and_resume():
+    join = decode_client(encode({"type": "join", "v": 1, "name": "ada"}))
+    assert (join.role, join.token, join.resume) == ("visitor", "", None)
+
+
+@pytest.mark.parametrize("fields", [
+    pytest.param({**JOIN, "name": "é" * 32}, id="name_32_two_byte_chars"),
+    pytest.param({"type": "chat", "text": "a" * 200}, id="chat_200_chars"),
+    pytest.param({"type": "chat", "text": "\U0001F389" * 200}, id="chat_200_four_byte_chars"),
+    pytest.param({"type": "host_announce", "text": "\u732b" * 280}, id="announce_280_three_byte_chars"),
+    pytest.param({"type": "host_seek", "t": 0}, id="seek_to_0_as_an_int"),
+    pytest.param({"type": "host_kick", "visitor": 2**64 - 1}, id="kick_largest_id"),
+])
+def test_limits_are_inclusive_and_counted_in_characters(fields):
+    assert decode_client(encode(fields)).type == fields["type"]
+
+
+@pytest.mark.parametrize("value, expected", [
+    pytest.param([1, 0, 12.5, 3.25], MoveInput(MOVE_TO, 0, 12.5, 3.25), id="move_to_floats"),
+    pytest.param([1, 7, 12, 3], MoveInput(MOVE_TO, 7, 12.0, 3.0), id="move_to_ints"),
+    pytest.param([2, 8, 0.6, -0.8], MoveInput(MOVE_DIR, 8, 0.6, -0.8), id="unit_direction"),
+    pytest.param([2, 2**32 - 1, 0, 0], MoveInput(MOVE_DIR, 2**32 - 1, 0.0, 0.0), id="stop_at_last_seq"),
+])
+def test_movement_array_decodes_to_move_input(value, expected):
+    move = decode_client(encode(value))
+    assert move == expected
+    assert isinstance(move.x, float) and isinstance(move.y, float)
+
+
+def test_movement_with_float32_coordinates_decodes():
+    data = msgpack.packb([MOVE_TO, 5, 12.5, 3.25], use_single_float=True)
+    assert data[3] == 0xCA
+    assert decode_client(data) == MoveInput(MOVE_TO, 5, 12.5, 3.25)
+
+
+def test_decoder_accepts_bytearray_and_memoryview():
+    data = encode(JOIN)
+    assert decode_client(bytearray(data)) == decode_client(memoryview(data)) == decode_client(data)
+
+
+# --- snapshots -------------------------------------------------------------------------------
+
+def _cell_payload(ids, pos, heading, phase, *, far=False, events=()) -> bytes:
+    n = len(ids)
+    return pack_cell(
+        tick=41, t=12.5, server_time=1.7e9, cell=(2, 3), far=far,
+        ids=np.asarray(ids, np.int64), pos=np.asarray(pos, np.float64).reshape(n, 2),
+        heading=np.asarray(heading, np.float64), anim=np.arange(n, dtype=np.uint8) % 8,
+        phase=np.asarray(phase, np.float64),
+        mascots=pack_mascots(np.array([[30.0, 20.0], [1.0, 2.0]]), np.array([np.pi, -0.5]),
+                             np.array([1, 5], np.uint8), np.array([-1, 3], np.int16), np.array([0.75, 0.0])),
+        show={"cue": 2, "look": -1, "playing": True, "music": None, "announce": None,
+              "lights": {"house": [1.0, 1.0, 1.0, 1.0], "runway": [1.0, 0.5, 0.0, 2.0]}},
+        events=list(events),
+    )
+
+
+def _angle_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs((a - b + np.pi) % TURN - np.pi)
+
+
+n_avatars = st.shared(st.integers(0, 200), key="n")
+positions = n_avatars.flatmap(lambda n: arrays(np.float64, (n, 2), elements=st.floats(0.0, 655.35)))
+headings = n_avatars.flatmap(lambda n: arrays(np.float64, n, elements=st.floats(-50.0, 50.0)))
+phases = n_avatars.flatmap(lambda n: arrays(np.float64, n, elements=st.floats(0.0, 1.0, exclude_max=True)))
+avatar_ids = n_avatars.flatmap(lambda n: arrays(np.int64, n, elements=st.integers(0, 2**32 - 1)))
+
+
+@given(avatar_ids, positions, headings, phases)
+@settings(max_examples=150, deadline=None)
+def test_snapshot_quantisation_keeps_ids_exact_positions_to_half_a_cm_and_headings_to_half_a_step(
+        ids, pos, heading, phase):
+    personal = {"ack": 9, "you": int(ids[0]) if len(ids) else 0, "events": []}
+    decoded = decode_server(frame(personal, _cell_payload(ids, pos, heading, phase)))
+    assert decoded[0] == personal
+    snap = unpack_cell(decoded[1])
+    np.testing.assert_array_equal(snap.ids, ids)
+    assert snap.pos.shape == pos.shape
+    assert np.all(np.abs(snap.pos - pos) <= 0.005 + 1e-9)
+    assert np.all(_angle_error(snap.heading, heading) <= TURN / 512 + 1e-9)
+    cyclic = np.minimum(np.abs(snap.phase - phase), 1 - np.abs(snap.phase - phase))
+    assert np.all(cyclic < 1 / 256 + 1e-12)
+
+
+def test_snapshot_round_trip_recovers_every_field():
+    ids = [7, 2**32 - 1, 0]
+    pos = [[0.0, 0.0], [12.345, 6.789], [655.35, 100.0]]
+    events = [{"type": "chat", "from": 7, "name": "ada", "text": "hi"}]
+    cell = _cell_payload(ids, pos, [0.0, np.pi, -np.pi / 2], [0.0, 0.5, 0.999], far=True, events=events)
+    personal = {"ack": -1, "you": 7, "events": [{"type": "selfie_queue", "mascot": "teddy", "position": 0, "size": 1}]}
+    decoded = decode_server(frame(personal, cell))
+    assert isinstance(decoded, list) and len(decoded) == 2
+    assert decoded[0] == personal and decoded[1] == msgpack.unpackb(cell, raw=False)
+    snap = unpack_cell(decoded[1])
+    assert (snap.tick, snap.t, snap.server_time, snap.cell) == (41, 12.5, 1.7e9, (2, 3))
+    assert decoded[1]["far"] is True and decoded[1]["type"] == "snap"
+    np.testing.assert_array_equal(snap.ids, ids)
+    np.testing.assert_array_equal(snap.anim, [0, 1, 2])
+    np.testing.assert_allclose(snap.pos, pos, atol=0.005)
+    np.testing.assert_allclose(snap.mascot_pos, [[30.0, 20.0], [1.0, 2.0]])
+    assert np.all(_angle_error(snap.mascot_heading, np.array([np.pi, -0.5])) <= TURN / 512)
+    np.testing.assert_array_equal(snap.mascot_activity, [1, 5])
+    np.testing.assert_array_equal(snap.mascot_pose, [-1, 3])
+    np.testing.assert_allclose(snap.mascot_phase, [0.75, 0.0])
+    assert snap.show["lights"]["runway"] == [1.0, 0.5, 0.0, 2.0]
+    assert snap.events == events
+
+
+def test_positions_outside_the_wire_range_are_clamped():
+    snap = unpack_cell(decode_server(_cell_payload([1, 2], [[-3.0, 700.0], [1e9, -1e9]], [0, 0], [0, 0])))
+    np.testing.assert_allclose(snap.pos, [[0.0, 655.35], [655.35, 0.0]])
+
+
+def test_frame_is_an_array_of_personal_then_cell():
+    cell = _cell_payload([5], [[1.0, 2.0]], [0.0], [0.0])
+    data = frame({"ack": 3, "you": 5, "events": []}, cell)
+    assert data[0] == 0x92
+    personal, shared = decode_server(data)
+    assert personal == {"ack": 3, "you": 5, "events": []}
+    assert shared["ids"] == struct.pack("<I", 5)
+
+
+# --- docs/protocol.md stays true to the code -------------------------------------------------
+
+def _doc_block(tag: str) -> str:
+    found = re.findall(rf"^```{re.escape(tag)}\n(.*?)^```", DOC.read_text(), re.DOTALL | re.MULTILINE)
+    assert len(found) == 1, f"docs/protocol.md: expected one ```{tag} block, found {len(found)}"
+    return found[0]
+
+
+def _doc_hex(tag: str) -> bytes:
+    return bytes.fromhex(" ".join(_doc_block(f"hex {tag}").split()))
+
+
+def test_doc_join_hex_is_what_encode_produces():
+    assert _doc_hex("join") == encode(JOIN)
+
+
+def test_doc_snapshot_hex_is_what_the_doc_example_code_produces():
+    scope: dict[str, Any] = {}
+    exec(compile(_doc_block("python snapshot-example"), "docs/protocol.md", "exec"), scope)
+    assert _doc_hex("snapshot") == scope["data"]
+    _, cell = decode_server(scope["data"])
+    snap = unpack_cell(cell)
+    np.testing.assert_array_equal(snap.ids, [42, 43])
+    np.testing.assert_allclose(snap.pos, [[12.34, 5.67], [13.0, 6.5]])
+
+
+def test_doc_example_client_runs_against_a_stand_in_server(monkeypatch, capsys):
+    """The doc's client joins, moves and reads frames from a minimal server built on the codec."""
+    from websockets.sync.server import serve
+
+    received: list[Any] = []
+
+    def handler(ws):
+        join = decode_client(ws.recv())
+        received.append(join)
+        ws.send(encode({"type": "welcome", "v": 1, "you": 42, "shard": 0, "role": join.role,
+                        "resume": "tok", "tick_hz": 20, "event": {"id": "e", "title": "E", "duration": 60.0},
+                        "scene": "", "playing": True, "t": 1.5}))
+        move = decode_client(ws.recv())
+        received.append(move)
+        for _ in range(40):
+            ws.send(frame({"ack": move.seq, "you": 42, "events": []},
+                          _cell_payload([41, 42], [[1.0, 1.0], [move.x, move.y]], [0, 0], [0, 0])))
+        received.append(decode_client(ws.recv()))
+
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with serve(handler, "127.0.0.1", 0, compression=None) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        port = server.socket.getsockname()[1]
+        code = _doc_block("python example-client").replace("ws://127.0.0.1:8765/", f"ws://127.0.0.1:{port}/")
+        exec(compile(code, "docs/protocol.md", "exec"), {"__name__": "example_client"})
+    thread.join(5)
+    out = capsys.readouterr().out
+    assert "avatar 42 in shard 0" in out
+    assert out.count("at (20.00, 15.00) m") == 40
+    assert received[1] == MoveInput(MOVE_TO, 0, 20.0, 15.0)
+    assert received[2].type == "leave"

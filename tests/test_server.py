@@ -1,0 +1,256 @@
+"""The event server over real sockets on 127.0.0.1: visitors, shards, resume, hosts, selfies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+
+import numpy as np
+import pytest
+import websockets
+
+from conftest import ANNIVERSARY
+from server.app import start_server
+from showroom.scene import parse_scene
+from showroom.sim.timeline import compile_show
+from wsclient import Client
+
+TOKEN = "test-host-token"
+TEXT = ANNIVERSARY.read_text()
+
+
+def variant(capacity: int | None = None, spawns: str | None = None) -> tuple:
+    """The anniversary scene, optionally with another shard capacity or other spawn points."""
+    text = TEXT
+    if capacity is not None:
+        text = text.replace("shard_capacity = 1500", f"shard_capacity = {capacity}", 1)
+    if spawns is not None:
+        start = text.index("[[venue.spawns]]")
+        end = text.index("[[venue.exits]]")
+        text = text[:start] + spawns + text[end:]
+    return parse_scene(text, "test.toml"), text
+
+
+def run(scenario, *, capacity=None, spawns=None, playing=True, **kw):
+    """Start a server on a free port, run ``scenario(server)``, stop the server."""
+    scene, text = variant(capacity, spawns)
+
+    async def main():
+        server = await start_server(scene, scene_text=text, port=0, host_token=TOKEN, playing=playing, **kw)
+        try:
+            return await asyncio.wait_for(scenario(server), 60)
+        finally:
+            await server.stop()
+
+    return asyncio.run(main())
+
+
+async def visitor(server, name: str) -> Client:
+    client = await Client.connect(server.url)
+    welcome = await client.join(name)
+    assert welcome["type"] == "welcome", welcome
+    return client
+
+
+def test_two_visitors_see_each_other_move():
+    async def scenario(server):
+        ada, bob = await visitor(server, "ada"), await visitor(server, "bob")
+        first = await bob.next_frame(lambda s: ada.id in s.ids)
+        start = bob.where(first, ada.id)
+        await ada.move_to(start[0] + 4.0, start[1] + 3.0)
+        moved = await bob.next_frame(lambda s: ada.id in s.ids and np.linalg.norm(bob.where(s, ada.id) - start) > 2.0)
+        assert np.linalg.norm(moved.pos[moved.ids == ada.id][0] - start) > 2.0
+        seen_bob = await ada.next_frame(lambda s: bob.id in s.ids)
+        assert seen_bob.ids.size == 2
+        ack = await ada.next_message(lambda m: True) if False else None
+        assert ack is None
+    run(scenario)
+
+
+def test_movement_is_acknowledged_in_the_frame():
+    async def scenario(server):
+        ada = await visitor(server, "ada")
+        await ada.move_to(30, 6)
+        await ada.move_to(31, 6)
+
+        async def acked():
+            while True:
+                value = await ada.recv()
+                if isinstance(value, list) and value[0]["ack"] == 2:
+                    return value[0]
+        personal = await asyncio.wait_for(acked(), 5)
+        assert personal["you"] == ada.id
+    run(scenario)
+
+
+def test_late_joiner_sees_each_mascot_where_the_show_clock_says():
+    scene, _ = variant()
+    show = compile_show(scene)
+
+    async def scenario(server):
+        server.event.seek(100.0)  # Aurora's look: ember walks the runway, teddy holds selfies
+        late = await visitor(server, "late")
+        snap = await late.next_frame()
+        expected = show.mascots_at(snap.t)
+        assert np.abs(snap.mascot_pos - expected.pos).max() < 0.011
+        assert snap.mascot_activity.tolist() == expected.activity.tolist()
+        assert snap.t >= 100.0
+    run(scenario)
+
+
+FAR_SPAWNS = """
+[[venue.spawns]]
+name = "west"
+at = [3, 37]
+radius = 0.8
+
+[[venue.spawns]]
+name = "east"
+at = [57, 3]
+radius = 0.8
+
+"""
+
+
+def test_a_visitor_far_away_is_absent_from_anothers_snapshot():
+    async def scenario(server):
+        clients = [await visitor(server, f"v{k}") for k in range(6)]
+        snaps = [await c.next_frame() for c in clients]
+        west = [c for c, s in zip(clients, snaps) if c.where(s, c.id)[0] < 30]
+        east = [c for c, s in zip(clients, snaps) if c.where(s, c.id)[0] > 30]
+        assert west and east
+        for _ in range(8):  # covers near and far (every 4th tick) payloads
+            snap = await west[0].next_frame()
+            assert east[0].id not in snap.ids
+            assert west[0].id in snap.ids
+    run(scenario, spawns=FAR_SPAWNS)
+
+
+def test_fourth_visitor_lands_in_shard_two_and_sees_the_same_show():
+    async def scenario(server):
+        clients = [await visitor(server, f"v{k}") for k in range(4)]
+        assert [c.welcome["shard"] for c in clients] == [0, 0, 0, 1]
+        server.event.seek(30.0)
+        a = await clients[0].next_frame(lambda s: s.t >= 30.0)
+        b = await clients[3].next_frame(lambda s: s.t == a.t)
+        assert np.array_equal(a.mascot_pos, b.mascot_pos)
+        assert clients[0].id not in b.ids and clients[3].id not in a.ids
+    run(scenario, capacity=3)
+
+
+def test_host_seek_moves_the_show_in_every_shard():
+    async def scenario(server):
+        clients = [await visitor(server, f"v{k}") for k in range(4)]
+        host = await Client.connect(server.url)
+        assert (await host.join("stage-manager", role="host", token=TOKEN))["type"] == "welcome"
+        await host.send({"type": "host_seek", "t": 200.0})
+        ok = await host.next_message(lambda m: m["type"] == "host_ok")
+        assert ok["ref"] == "host_seek"
+        for client in (clients[0], clients[3]):
+            snap = await client.next_frame(lambda s: s.t >= 200.0, limit_s=2)
+            assert any(e["type"] == "show" and e["t"] == 200.0 for e in client.events)
+            assert snap.t < 201.0
+    run(scenario, capacity=3)
+
+
+def test_dropped_visitor_resumes_its_avatar_and_shard():
+    async def scenario(server):
+        clients = [await visitor(server, f"v{k}") for k in range(4)]
+        last = clients[3]
+        token, old_id, shard = last.welcome["resume"], last.id, last.welcome["shard"]
+        await last.ws.transport.abort() if False else await last.close()
+        await asyncio.sleep(0.3)
+        again = await Client.connect(server.url)
+        welcome = await again.join("v3", resume=token)
+        assert (welcome["you"], welcome["shard"]) == (old_id, shard)
+        snap = await again.next_frame(lambda s: old_id in s.ids)
+        assert old_id in snap.ids
+        stranger = await Client.connect(server.url)
+        refused = await stranger.join("v9", resume="not-a-token")
+        assert refused["code"] == "resume_failed"
+    run(scenario, capacity=3)
+
+
+def test_banned_visitor_is_gone_from_every_shard_within_one_tick():
+    async def scenario(server):
+        clients = [await visitor(server, f"v{k}") for k in range(4)]
+        target = clients[1]
+        watcher = clients[2]
+        await watcher.next_frame(lambda s: target.id in s.ids)
+        host = await Client.connect(server.url)
+        await host.join("host", role="host", token=TOKEN)
+        tick_before = server.event.tick_no
+        await host.send({"type": "host_ban", "visitor": target.id})
+        await host.next_message(lambda m: m["type"] == "host_ok")
+        snap = await watcher.next_frame(lambda s: s.tick > tick_before)
+        assert target.id not in snap.ids
+        assert all(target.id not in s.members for s in server.event.shards)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                await target.recv()
+        assert closed.value.rcvd.code == 1008
+        again = await Client.connect(server.url)
+        assert (await again.join("V1"))["code"] == "banned"
+    run(scenario, capacity=3)
+
+
+NEAR_SELFIE = """
+[[venue.spawns]]
+name = "by-the-east-end"
+at = [34.5, 11.5]
+radius = 1.2
+
+"""
+
+
+def test_three_visitors_queue_for_one_mascot_and_are_served_in_order():
+    async def scenario(server):
+        server.event.seek(62.0)  # teddy's selfie session at the east end
+        clients = [await visitor(server, f"fan{k}") for k in range(3)]
+        for position, client in enumerate(clients, start=1):
+            await client.send({"type": "selfie", "mascot": "teddy"})
+            queued = await client.next_frame(lambda s: any(e["type"] == "selfie_queue" for e in client.personal))
+            assert queued is not None
+            first = next(e for e in client.personal if e["type"] == "selfie_queue")
+            assert first["position"] in (position, position - 1)  # the first may be served at once
+        taken: list[int] = []
+
+        async def photos():
+            while len(taken) < 3:
+                await clients[0].next_frame()
+                taken[:] = [e["visitor"] for e in clients[0].events if e["type"] == "selfie_taken"]
+        await asyncio.wait_for(photos(), 25)
+        assert taken == [c.id for c in clients]
+        photo = next(e for e in clients[0].events if e["type"] == "selfie_taken")
+        assert photo["mascot"] == "teddy" and clients[0].id in photo["visible"]
+    run(scenario, spawns=NEAR_SELFIE)
+
+
+def test_selfie_refused_without_a_session_or_from_afar():
+    async def scenario(server):
+        server.event.seek(10.0)
+        fan = await visitor(server, "fan")
+        await fan.send({"type": "selfie", "mascot": "teddy"})
+        error = await fan.next_message(lambda m: m["type"] == "error")
+        assert error["code"] == "no_session"
+        await fan.send({"type": "selfie", "mascot": "tedy"})
+        error = await fan.next_message(lambda m: m["type"] == "error")
+        assert error["code"] == "unknown_target" and "teddy" in error["message"]
+    run(scenario)
+
+
+def test_health_and_metrics_answer_plain_http():
+    async def scenario(server):
+        await visitor(server, "ada")
+        await asyncio.sleep(1.2)
+
+        def fetch(path):
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}", timeout=5) as r:
+                return r.read()
+        assert (await asyncio.to_thread(fetch, "/healthz")).strip() == b"ok"
+        doc = json.loads(await asyncio.to_thread(fetch, "/metrics"))
+        assert doc["visitors"] == 1 and doc["shards"] == 1
+        assert doc["ticks"] > 10 and doc["tick_ms_p99"] > 0
+        assert {"messages_in_per_s", "bytes_out_per_s", "tick_overruns"} <= set(doc)
+    run(scenario)

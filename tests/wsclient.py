@@ -1,0 +1,89 @@
+"""A small test client over a real WebSocket (the `websockets` library) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import msgpack
+import numpy as np
+import websockets
+
+from showroom.protocol.snapshot import CellSnapshot, unpack_cell
+
+TIMEOUT_S = 10.0
+
+
+class Client:
+    """One connection: join, send, and wait for messages or frames matching a condition."""
+
+    def __init__(self, ws: websockets.ClientConnection) -> None:
+        self.ws = ws
+        self.welcome: dict[str, Any] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.personal: list[dict[str, Any]] = []
+        self.last: CellSnapshot | None = None
+        self.seq = 0
+
+    @classmethod
+    async def connect(cls, url: str) -> Client:
+        return cls(await websockets.connect(url, compression=None, max_size=2**22, open_timeout=TIMEOUT_S))
+
+    @property
+    def id(self) -> int:
+        return int(self.welcome["you"])
+
+    async def send(self, message: Any) -> None:
+        await self.ws.send(msgpack.packb(message, use_bin_type=True))
+
+    async def join(self, name: str, role: str = "visitor", token: str = "", resume: str | None = None) -> dict:
+        message = {"type": "join", "v": 1, "name": name, "role": role, "token": token}
+        if resume:
+            message["resume"] = resume
+        await self.send(message)
+        self.welcome = await self.next_message(lambda m: m.get("type") in ("welcome", "error"))
+        return self.welcome
+
+    async def move_to(self, x: float, y: float) -> None:
+        self.seq += 1
+        await self.send([1, self.seq, float(x), float(y)])
+
+    async def recv(self) -> Any:
+        data = await asyncio.wait_for(self.ws.recv(), TIMEOUT_S)
+        value = msgpack.unpackb(data, raw=False, strict_map_key=False)
+        if isinstance(value, list):
+            personal, cell = value
+            self.last = unpack_cell(cell)
+            self.personal.extend(personal["events"])
+            self.events.extend(self.last.events)
+        elif value.get("type") == "error":
+            self.errors.append(value)
+        return value
+
+    async def next_message(self, test: Callable[[dict], bool], limit_s: float = TIMEOUT_S) -> dict:
+        """The next control message (a map) that passes ``test``."""
+        async def wait() -> dict:
+            while True:
+                value = await self.recv()
+                if isinstance(value, dict) and test(value):
+                    return value
+        return await asyncio.wait_for(wait(), limit_s)
+
+    async def next_frame(self, test: Callable[[CellSnapshot], bool] = lambda s: True,
+                         limit_s: float = TIMEOUT_S) -> CellSnapshot:
+        """The next snapshot that passes ``test``."""
+        async def wait() -> CellSnapshot:
+            while True:
+                value = await self.recv()
+                if isinstance(value, list) and self.last is not None and test(self.last):
+                    return self.last
+        return await asyncio.wait_for(wait(), limit_s)
+
+    def where(self, snap: CellSnapshot, avatar: int) -> np.ndarray | None:
+        hit = np.flatnonzero(snap.ids == avatar)
+        return snap.pos[hit[0]] if hit.size else None
+
+    async def close(self) -> None:
+        await self.ws.close()
