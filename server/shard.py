@@ -17,7 +17,7 @@ import numpy as np
 
 from server.interest import FAR_EVERY, CellGrid, Occupancy
 from server.selfie import SelfieDesk
-from showroom.protocol.codec import MOVE_DIR, MOVE_TO, MoveInput, frame
+from showroom.protocol.codec import MOVE_DIR, MOVE_TO, MoveInput, frame_head
 from showroom.protocol.messages import REACTIONS
 from showroom.protocol.snapshot import pack_cell, pack_mascots
 from showroom.scene.model import Scene
@@ -37,8 +37,11 @@ ANIM_WALKING = 1
 class Link(Protocol):
     """A connection as the shard sees it."""
 
-    def send(self, data: bytes, droppable: bool = False) -> bool:
-        """Queue bytes; a droppable snapshot may be skipped for a slow reader (returns False)."""
+    def send(self, data: bytes) -> bool:
+        """Send a control message (never skipped)."""
+
+    def send_frame(self, head: bytes, shared: bytes) -> bool:
+        """Send one snapshot made of a per-visitor head and a shared tail; may be skipped for a slow reader."""
 
     def close(self, code: int, reason: str) -> None:
         """Close the connection with a WebSocket close code."""
@@ -154,9 +157,11 @@ class Shard:
     # ---- inputs (called between ticks) ----------------------------------------
     def queue_move(self, member: Member, move: MoveInput) -> None:
         """Remember a movement input; the latest one per visitor is applied at the next tick."""
-        self.in_kind[member.slot] = move.kind
-        self.in_xy[member.slot] = (move.x, move.y)
-        self.in_seq[member.slot] = move.seq
+        slot = member.slot
+        self.in_kind[slot] = move.kind
+        self.in_xy[slot, 0] = move.x
+        self.in_xy[slot, 1] = move.y
+        self.in_seq[slot] = move.seq
 
     def react(self, member: Member, reaction: str, show_t: float) -> None:
         """Show a reaction above the avatar and count it for its cell."""
@@ -268,7 +273,7 @@ class Shard:
             for member in members:
                 personal = {"ack": int(self.acked[member.slot]), "you": member.id, "events": list(member.events)}
                 member.events.clear()
-                member.link.send(frame(personal, payload), droppable=True)  # type: ignore[union-attr]
+                member.link.send_frame(frame_head(personal), payload)  # type: ignore[union-attr]
             e2 = clock()
             encode += e1 - e0
             send += e2 - e1

@@ -34,16 +34,27 @@ class PicowsLink:
         self.transport = transport
         self.metrics = event.metrics
 
-    def send(self, data: bytes, droppable: bool = False) -> bool:
-        """Send one binary message; skip a droppable one when the reader is behind."""
+    def send(self, data: bytes) -> bool:
+        """Send one control message (never skipped: control traffic is rate-limited at its source)."""
         transport = self.transport
         if transport.is_disconnected or transport.is_close_frame_sent:
             return False
-        if droppable and transport.underlying_transport.get_write_buffer_size() > SLOW_READER_BYTES:
-            self.metrics.frames_skipped += 1
-            return False
         transport.send(WSMsgType.BINARY, data)
         self.metrics.count_out(len(data))
+        return True
+
+    def send_frame(self, head: bytes, shared: bytes) -> bool:
+        """Send a snapshot as two fragments of one message (the shared part is not copied
+        per visitor); skipped when the reader is behind."""
+        transport = self.transport
+        if transport.is_disconnected or transport.is_close_frame_sent:
+            return False
+        if transport.underlying_transport.get_write_buffer_size() > SLOW_READER_BYTES:
+            self.metrics.frames_skipped += 1
+            return False
+        transport.send(WSMsgType.BINARY, head, fin=False)
+        transport.send(WSMsgType.CONTINUATION, shared, fin=True)
+        self.metrics.count_out(len(head) + len(shared))
         return True
 
     def close(self, code: int, reason: str) -> None:

@@ -84,6 +84,30 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_tick(args: argparse.Namespace) -> int:
+    from server.bench import run
+    from showroom.scene import load_scene
+
+    scene = load_scene(args.scene)
+    capacity = max(scene.event.shard_capacity, args.visitors) if args.one_shard else scene.event.shard_capacity
+    scene = scene.model_copy(update={"event": scene.event.model_copy(update={"shard_capacity": capacity})})
+    if not args.json:
+        print(f"joining {args.visitors} visitors, then timing {args.ticks} ticks at {args.input_hz:g} Hz input…",
+              file=sys.stderr)
+    r = run(scene, args.visitors, args.ticks, args.input_hz)
+    if args.json:
+        print(json.dumps(r.as_dict()))
+        return 0
+    print(f"visitors          {r.visitors} in {r.shards} shard(s), {r.input_hz:g} Hz movement input each")
+    print(f"input decode      {r.decode_ms_per_tick:.2f} ms per tick")
+    print(f"tick              {r.tick_ms_p50:.2f} ms p50, {r.tick_ms_p99:.2f} ms p99")
+    print(f"decode + tick     {r.total_ms_p50:.2f} ms p50, {r.total_ms_p99:.2f} ms p99 of a 50 ms budget; "
+          f"{r.overrun_pct:.2f} % over")
+    print("stages (p50 ms)   " + ", ".join(f"{k} {v:.2f}" for k, v in r.stage_ms_p50.items()))
+    print(f"out               {r.frames_out_per_s:,.0f} frames/s, {r.bytes_out_per_s / 1e6:,.1f} MB/s")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -164,6 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="steps for the pure-Python reference (default 10)")
     crowd.add_argument("--json", action="store_true", help="print the figures as one JSON object (last line)")
     crowd.set_defaults(handler=_bench_crowd)
+    tick = bench_sub.add_parser("tick", help="server tick with thousands of visitors, no sockets: stage times",
+                                formatter_class=fmt, epilog="example:\n  showroom bench tick --visitors 3000 --json")
+    tick.add_argument("scene", nargs="?", default=EXAMPLE_SCENE, help=f"scene file (default {EXAMPLE_SCENE})")
+    tick.add_argument("--visitors", type=_positive_int, default=3000, help="visitors (default 3000)")
+    tick.add_argument("--ticks", type=_positive_int, default=200, help="timed ticks (default 200)")
+    tick.add_argument("--input-hz", type=_positive_float, default=10.0, help="movement inputs per visitor per second")
+    tick.add_argument("--one-shard", action="store_true", help="raise the shard capacity so all share one shard")
+    tick.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    tick.set_defaults(handler=_bench_tick)
     return parser
 
 

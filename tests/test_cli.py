@@ -81,3 +81,28 @@ def test_bad_numbers_on_the_command_line_are_named():
     assert "--agents" in result.stderr and "must be at least 1" in result.stderr
     result = showroom("sim", "--seconds", "nan")
     assert result.returncode == 2 and "--seconds" in result.stderr
+
+
+def test_serve_answers_health_and_stops_cleanly_on_sigint(tmp_path):
+    import re
+    import signal
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "showroom", "serve", str(ANNIVERSARY), "--port", "0",
+                             "--data-dir", str(tmp_path / "data"), "--host-token", "secret"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        first = proc.stdout.readline()
+        match = re.search(r"ws://127\.0\.0\.1:(\d+)/", first)
+        assert match, first
+        assert proc.stdout.readline().strip() == "host token: secret"
+        with urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/healthz", timeout=5) as response:
+            assert response.read().strip() == b"ok"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=15)
+        assert proc.returncode == 0
+        assert "stopped" in out
+        assert (tmp_path / "data" / "server.sqlite").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -45,6 +45,10 @@ def decode_client(data: bytes | bytearray | memoryview) -> Message | MoveInput:
     if len(data) > MAX_CLIENT_FRAME_BYTES:
         raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {len(data)} bytes; the limit is {MAX_CLIENT_FRAME_BYTES}")
     value = _unpack(data)
+    if type(value) is list and len(value) == 4 and not any(type(v) in (list, dict) for v in value):
+        return _move(value)  # the hot path: a flat movement array needs no depth walk
+    if _depth(value) > MAX_DEPTH:
+        raise ProtocolError(ErrorCode.TOO_DEEP, f"nesting deeper than {MAX_DEPTH}")
     if isinstance(value, list):
         return _move(value)
     if not isinstance(value, dict):
@@ -61,43 +65,36 @@ def decode_client(data: bytes | bytearray | memoryview) -> Message | MoveInput:
         raise ProtocolError(ErrorCode.INVALID, f"{kind}: {where}: {first['msg']}") from None
 
 
+_LIMITS = dict(
+    max_str_len=MAX_STR_BYTES,
+    max_bin_len=MAX_BIN_BYTES,
+    max_array_len=MAX_ARRAY_LEN,
+    max_map_len=MAX_MAP_LEN,
+    max_ext_len=0,
+    strict_map_key=True,
+    use_list=True,
+    raw=False,
+)
+
+
 def _unpack(data: bytes | bytearray | memoryview) -> Any:
-    unpacker = msgpack.Unpacker(
-        max_buffer_size=MAX_CLIENT_FRAME_BYTES,
-        max_str_len=MAX_STR_BYTES,
-        max_bin_len=MAX_BIN_BYTES,
-        max_array_len=MAX_ARRAY_LEN,
-        max_map_len=MAX_MAP_LEN,
-        max_ext_len=0,
-        strict_map_key=True,
-        use_list=True,
-        raw=False,
-    )
     try:
-        unpacker.feed(data)
-        value = unpacker.unpack()
-    except msgpack.OutOfData:
-        raise ProtocolError(ErrorCode.BAD_FRAME, "truncated msgpack") from None
+        value = msgpack.unpackb(data, **_LIMITS)
+    except msgpack.ExtraData:
+        raise ProtocolError(ErrorCode.BAD_FRAME, "trailing bytes after the message") from None
     except msgpack.StackError:  # nesting past msgpack's own stack (1024 levels)
         raise ProtocolError(ErrorCode.TOO_DEEP, f"nesting deeper than {MAX_DEPTH}") from None
-    except ValueError as exc:  # limits (ValueError subclasses), bad UTF-8, bad keys
+    except ValueError as exc:  # limits (ValueError subclasses), bad UTF-8, bad keys, truncation
         text = str(exc)
-        code = ErrorCode.TOO_LARGE if "exceeds" in text else ErrorCode.BAD_FRAME
-        raise ProtocolError(code, f"cannot decode msgpack: {text or type(exc).__name__}") from None
+        if "exceeds" in text:
+            code = ErrorCode.TOO_LARGE
+        elif "incomplete" in text.lower() or isinstance(exc, msgpack.OutOfData):
+            code, text = ErrorCode.BAD_FRAME, "truncated msgpack"
+        else:
+            code = ErrorCode.BAD_FRAME
+        raise ProtocolError(code, text if text == "truncated msgpack" else f"cannot decode msgpack: {text or type(exc).__name__}") from None
     except Exception as exc:  # msgpack raises a few other types for malformed input
         raise ProtocolError(ErrorCode.BAD_FRAME, f"cannot decode msgpack: {type(exc).__name__}") from None
-    end = unpacker.tell()
-    try:
-        unpacker.unpack()
-    except msgpack.OutOfData:
-        if end != len(data):  # the start of a second, incomplete value
-            raise ProtocolError(ErrorCode.BAD_FRAME, "trailing bytes after the message") from None
-    except Exception:
-        raise ProtocolError(ErrorCode.BAD_FRAME, "trailing bytes after the message") from None
-    else:
-        raise ProtocolError(ErrorCode.BAD_FRAME, "more than one msgpack value in one message")
-    if _depth(value) > MAX_DEPTH:
-        raise ProtocolError(ErrorCode.TOO_DEEP, f"nesting deeper than {MAX_DEPTH}")
     return value
 
 
@@ -139,13 +136,22 @@ def encode_error(code: ErrorCode, message: str, ref: str | None = None) -> bytes
     return encode({"type": "error", "code": code.value, "message": message, "ref": ref})
 
 
+def frame_head(personal: dict[str, Any]) -> bytes:
+    """The per-visitor start of a snapshot frame; the shared cell payload follows it unchanged.
+
+    A server may send head and payload as two fragments of one WebSocket message, so the
+    (large) shared payload is never copied per visitor.
+    """
+    return b"\x92" + msgpack.packb(personal, use_bin_type=True)
+
+
 def frame(personal: dict[str, Any], cell_payload: bytes) -> bytes:
     """A snapshot frame: ``[personal, cell]`` where ``cell`` is already-encoded msgpack.
 
     The cell part is encoded once per interest cell and shared by all its subscribers;
     only the small personal part (acknowledgement, personal events) is encoded per visitor.
     """
-    return b"\x92" + msgpack.packb(personal, use_bin_type=True) + cell_payload
+    return frame_head(personal) + cell_payload
 
 
 def decode_server(data: bytes) -> Any:

@@ -14,7 +14,7 @@ far       true when this payload also carries the outer ring of cells
 ids       bin: uint32 little-endian avatar ids, n entries
 pos       bin: uint16 LE pairs, positions in centimetres, 2n entries (x0, y0, x1, y1, …)
 hdg       bin: uint8 heading, 256 steps per turn (0 faces +y, counter-clockwise)
-anim      bin: uint8 state code (see :class:`showroom.sim.crowd.State`)
+anim      bin: uint8, bit 0 walking, bits 4-7 ``1 + reaction index`` shown now (0 none)
 phase     bin: uint8 walk-cycle phase, 256 steps per cycle
 mascots   map with bins of length m: ``pos`` (uint16 cm pairs), ``hdg``, ``act``
           (uint8 :class:`showroom.sim.timeline.Activity`), ``pose`` (int8, -1 none),
