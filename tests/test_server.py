@@ -254,3 +254,34 @@ def test_health_and_metrics_answer_plain_http():
         assert doc["ticks"] > 10 and doc["tick_ms_p99"] > 0
         assert {"messages_in_per_s", "bytes_out_per_s", "tick_overruns"} <= set(doc)
     run(scenario)
+
+
+def test_host_pause_announce_cue_and_drop_reach_every_shard():
+    async def scenario(server):
+        clients = [await visitor(server, f"v{k}") for k in range(4)]
+        host = await Client.connect(server.url)
+        await host.join("host", role="host", token=TOKEN)
+        for message in ({"type": "host_pause"}, {"type": "host_announce", "text": "Doors close in 5 minutes"},
+                        {"type": "host_cue", "index": 5}, {"type": "host_drop", "entitlement": "lumen-scarf", "open": True}):
+            await host.send(message)
+            ok = await host.next_message(lambda m: m["type"] in ("host_ok", "error"))
+            assert ok["type"] == "host_ok", ok
+        cue_at = server.event.scene.timeline[5].at
+        for client in (clients[0], clients[3]):  # shard 0 and shard 1
+            first = await client.next_frame(lambda s: s.t == cue_at)
+            later = await client.next_frame(lambda s: s.tick >= first.tick + 5)
+            assert later.t == cue_at and later.show["playing"] is False  # paused at the cue
+            kinds = {e["type"] for e in client.events}
+            assert {"show", "announce", "drop"} <= kinds
+            assert any(e.get("text") == "Doors close in 5 minutes" for e in client.events)
+        await host.send({"type": "host_drop", "entitlement": "no-such-voucher", "open": True})
+        error = await host.next_message(lambda m: m["type"] == "error")
+        assert error["code"] == "unknown_target" and "lumen-scarf" in error["message"]
+        await host.send({"type": "host_kick", "visitor": clients[2].id})
+        await host.next_message(lambda m: m["type"] == "host_ok")
+        with pytest.raises(websockets.ConnectionClosed):
+            for _ in range(100):
+                await clients[2].recv()
+        again = await Client.connect(server.url)
+        assert (await again.join("v2"))["type"] == "welcome"  # a kick is not a ban
+    run(scenario, capacity=3)
