@@ -25,7 +25,7 @@ from showroom.sim.crowd import NO_FIELD, Role, State
 from showroom.sim.world import World
 
 MAX_SHARED_EVENTS = 64
-"""Events (chat, cues, announcements…) carried per tick; more are dropped, oldest kept."""
+"""Events (chat, cues, announcements…) carried per tick; past this the oldest are dropped."""
 MAX_PERSONAL_EVENTS = 32
 REACTION_SHOW_S = 2.0
 REACTION_FLUSH_S = 1.0
@@ -143,6 +143,8 @@ class Shard:
         if member is None:
             return None
         self.slot_id[member.slot] = -1
+        self.in_kind[member.slot] = 0  # a pending move or walk must not outlive its avatar
+        self.dir_on[member.slot] = False
         self.desk.leave(member_id)
         self.world.crowd.remove(np.array([member_id]))
         return member
@@ -272,8 +274,8 @@ class Shard:
             e1 = clock()
             for member in members:
                 personal = {"ack": int(self.acked[member.slot]), "you": member.id, "events": list(member.events)}
-                member.events.clear()
-                member.link.send_frame(frame_head(personal), payload)  # type: ignore[union-attr]
+                if member.link.send_frame(frame_head(personal), payload):  # type: ignore[union-attr]
+                    member.events.clear()  # a skipped frame keeps them for the next one
             e2 = clock()
             encode += e1 - e0
             send += e2 - e1

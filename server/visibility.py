@@ -53,7 +53,8 @@ def selfie_camera(visitor: FloatArray, mascot: FloatArray) -> tuple[FloatArray, 
 
 def visible_in_photo(camera: FloatArray, look: FloatArray, points: FloatArray, occluders: Occluders) -> NDArray[np.bool_]:
     """Which ``points`` (n, 2) the camera sees: in range, inside the cone, with a clear line."""
-    rel = np.asarray(points, float).reshape(-1, 2) - camera
+    points = np.asarray(points, float).reshape(-1, 2)
+    rel = points - camera
     dist = np.linalg.norm(rel, axis=1)
     cos = (rel @ look) / np.maximum(dist, 1e-9)
     seen = (dist <= RANGE_M) & (cos >= np.cos(HALF_FOV_RAD))

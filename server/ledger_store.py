@@ -1,0 +1,276 @@
+"""The event's Meta-Pass ledger in SQLite: atomic stock claims, idempotent awards, redemptions.
+
+Every award and redemption is a signed record (see :mod:`showroom.ledger`) appended to an
+append-only log, in the same transaction as the stock decrement and the award row, with
+``synchronous=FULL``: once :meth:`Ledger.award` returns, the award survives a crash. A
+claim is one ``BEGIN IMMEDIATE`` transaction, so concurrent claimers of the last unit
+(threads, or processes sharing the data directory) get exactly one success.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from showroom.errors import ShowroomError
+from showroom.ledger import (
+    award_record, decode_entry, encode_entry, export_document, inclusion_proof, leaf_hash,
+    load_or_create_private_key, public_key_hex, redeem_record, root_of_leaf_hashes, sign_checkpoint,
+)
+from showroom.scene.model import Scene
+from showroom.scene.rewards import Voucher
+
+KEY_FILE = "ledger-key.pem"
+DB_FILE = "ledger.sqlite"
+_BUSY_TIMEOUT_S = 30.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, leaf BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS awards (
+    rule TEXT NOT NULL, visitor TEXT NOT NULL, seq INTEGER NOT NULL UNIQUE, entitlement TEXT NOT NULL,
+    kind TEXT NOT NULL, unit INTEGER, at TEXT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT,
+    redeemed_seq INTEGER, redeemed_at TEXT, PRIMARY KEY (rule, visitor));
+CREATE INDEX IF NOT EXISTS awards_by_visitor ON awards (visitor, entitlement);
+CREATE TABLE IF NOT EXISTS stock (entitlement TEXT PRIMARY KEY, total INTEGER NOT NULL, taken INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class LedgerRefusal(ShowroomError):
+    """A claim or redemption the rules refuse; ``reason`` is a short code, the message says why."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Award:
+    """An award as the store holds it."""
+
+    seq: int
+    rule: str
+    visitor: str
+    entitlement: str
+    kind: str
+    unit: int | None
+    at: str
+    valid_from: str
+    valid_until: str | None
+    redeemed_at: str | None
+    new: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for a wallet message."""
+        return {"seq": self.seq, "rule": self.rule, "entitlement": self.entitlement, "kind": self.kind,
+                "unit": self.unit, "at": self.at, "valid_from": self.valid_from, "valid_until": self.valid_until,
+                "redeemed_at": self.redeemed_at}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _iso(t: dt.datetime) -> str:
+    from showroom.ledger import format_time
+
+    return format_time(t)
+
+
+class Ledger:
+    """One event's log, stock and awards in ``data_dir/ledger.sqlite``, signed with ``data_dir/ledger-key.pem``."""
+
+    def __init__(self, data_dir: Path, scene: Scene) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.scene = scene
+        self.event = scene.event.id
+        self.key = load_or_create_private_key(data_dir / KEY_FILE)
+        self.public_key = public_key_hex(self.key)
+        self.db = sqlite3.connect(data_dir / DB_FILE, isolation_level=None, timeout=_BUSY_TIMEOUT_S,
+                                  check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+        self.entitlements = {e.id: e for e in scene.entitlements}
+        self.rules = {r.id: r for r in scene.rewards}
+        with self._transaction():
+            found = self.db.execute("SELECT value FROM meta WHERE key = 'event'").fetchone()
+            if found is None:
+                self.db.execute("INSERT INTO meta VALUES ('event', ?)", (self.event,))
+            elif found[0] != self.event:
+                raise ShowroomError(f"{data_dir / DB_FILE} holds the ledger of event {found[0]!r}, not {self.event!r}")
+            for ent in scene.entitlements:
+                if isinstance(ent, Voucher):
+                    self.db.execute("INSERT OR IGNORE INTO stock VALUES (?, ?, 0)", (ent.id, ent.stock))
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    def _transaction(self) -> _Tx:
+        return _Tx(self.db)
+
+    # ---- awards --------------------------------------------------------------------
+    def award(self, rule_id: str, visitor: str, now: dt.datetime | None = None) -> Award:
+        """Grant rule ``rule_id``'s entitlement to ``visitor`` once; a repeat returns the first award.
+
+        Raises :class:`LedgerRefusal` with reason ``sold_out`` or ``capped`` for vouchers.
+        """
+        now = now or _now()
+        rule = self.rules.get(rule_id)
+        if rule is None:
+            raise LedgerRefusal("unknown", f"no reward rule {rule_id!r}")
+        ent = self.entitlements[rule.grant]
+        with self._transaction():
+            existing = self._award_row("rule = ? AND visitor = ?", (rule_id, visitor))
+            if existing is not None:
+                return existing
+            unit = None
+            valid_from, valid_until = now, None
+            if isinstance(ent, Voucher):
+                held = self.db.execute("SELECT COUNT(*) FROM awards WHERE visitor = ? AND entitlement = ?",
+                                       (visitor, ent.id)).fetchone()[0]
+                if held >= ent.per_visitor_cap:
+                    raise LedgerRefusal("capped", f"{visitor} already holds {held} of {ent.name} (cap {ent.per_visitor_cap})")
+                total, taken = self.db.execute("SELECT total, taken FROM stock WHERE entitlement = ?",
+                                               (ent.id,)).fetchone()
+                if taken >= total:
+                    raise LedgerRefusal("sold_out", f"{ent.name} is sold out ({total} units)")
+                self.db.execute("UPDATE stock SET taken = taken + 1 WHERE entitlement = ?", (ent.id,))
+                unit = taken
+                if ent.valid_for is not None:
+                    valid_until = now + dt.timedelta(seconds=ent.valid_for)
+                else:
+                    valid_from = ent.valid_from or now
+                    valid_until = ent.valid_until
+            seq = self._next_seq()
+            record = award_record(event=self.event, seq=seq, rule=rule_id, entitlement=ent.id,
+                                  entitlement_kind=ent.kind, visitor=visitor, at=now, valid_from=valid_from,
+                                  valid_until=valid_until, unit=unit)
+            self._append(seq, encode_entry(record, self.key))
+            self.db.execute(
+                "INSERT INTO awards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                (rule_id, visitor, seq, ent.id, ent.kind, unit, record.at, record.valid_from, record.valid_until),
+            )
+        award = self._award_row("seq = ?", (seq,))
+        assert award is not None
+        return Award(**{**award.__dict__, "new": True})
+
+    def redeem(self, award_seq: int, visitor: str, now: dt.datetime | None = None) -> Award:
+        """Spend a voucher once, inside its window and the per-visitor cap; refusals say why."""
+        now = now or _now()
+        with self._transaction():
+            award = self._award_row("seq = ?", (award_seq,))
+            if award is None or award.visitor != visitor:
+                raise LedgerRefusal("unknown", f"no award {award_seq} for {visitor}")
+            ent = self.entitlements[award.entitlement]
+            if not isinstance(ent, Voucher):
+                raise LedgerRefusal("not_redeemable", f"{ent.name} is a {ent.kind}, not a voucher")
+            if award.redeemed_at is not None:
+                raise LedgerRefusal("spent", f"this voucher was already redeemed at {award.redeemed_at}")
+            stamp = _iso(now)
+            if stamp < award.valid_from:
+                raise LedgerRefusal("not_yet_valid", f"this voucher is valid from {award.valid_from}")
+            if award.valid_until is not None and stamp > award.valid_until:
+                raise LedgerRefusal("expired", f"this voucher expired at {award.valid_until}")
+            spent = self.db.execute(
+                "SELECT COUNT(*) FROM awards WHERE visitor = ? AND entitlement = ? AND redeemed_seq IS NOT NULL",
+                (visitor, ent.id)).fetchone()[0]
+            if spent >= ent.per_visitor_cap:
+                raise LedgerRefusal("capped", f"{visitor} already redeemed {spent} of {ent.name} (cap {ent.per_visitor_cap})")
+            seq = self._next_seq()
+            record = redeem_record(event=self.event, seq=seq, award_seq=award_seq, entitlement=ent.id,
+                                   visitor=visitor, at=now)
+            self._append(seq, encode_entry(record, self.key))
+            self.db.execute("UPDATE awards SET redeemed_seq = ?, redeemed_at = ? WHERE seq = ?",
+                            (seq, record.at, award_seq))
+        spent_award = self._award_row("seq = ?", (award_seq,))
+        assert spent_award is not None
+        return spent_award
+
+    def wallet(self, visitor: str) -> list[Award]:
+        """Everything ``visitor`` holds, oldest first."""
+        rows = self.db.execute(f"SELECT {_COLUMNS} FROM awards WHERE visitor = ? ORDER BY seq", (visitor,))
+        return [_award(row) for row in rows]
+
+    def stock_left(self, entitlement: str) -> int:
+        """Units of a voucher not yet claimed."""
+        total, taken = self.db.execute("SELECT total, taken FROM stock WHERE entitlement = ?",
+                                       (entitlement,)).fetchone()
+        return int(total - taken)
+
+    # ---- the log -------------------------------------------------------------------------
+    def size(self) -> int:
+        """Entries in the log."""
+        return int(self.db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+
+    def entries(self) -> list[bytes]:
+        """Every entry, in log order."""
+        return [bytes(row[0]) for row in self.db.execute("SELECT entry FROM entries ORDER BY seq")]
+
+    def checkpoint(self, now: dt.datetime | None = None) -> dict[str, Any]:
+        """Sign (and keep) a checkpoint of the log as it is now; reuse the last one if nothing changed."""
+        with self._transaction():
+            leaves = [bytes(r[0]) for r in self.db.execute("SELECT leaf FROM entries ORDER BY seq")]
+            last = self.db.execute("SELECT doc FROM checkpoints WHERE size = ?", (len(leaves),)).fetchone()
+            if last is not None:
+                return json.loads(last[0])
+            doc = sign_checkpoint(self.key, event=self.event, size=len(leaves),
+                                  root=root_of_leaf_hashes(leaves), time=now or _now())
+            self.db.execute("INSERT INTO checkpoints VALUES (?, ?)", (len(leaves), json.dumps(doc)))
+        return doc
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """Every checkpoint signed so far, oldest first."""
+        return [json.loads(r[0]) for r in self.db.execute("SELECT doc FROM checkpoints ORDER BY size")]
+
+    def export(self, seq: int) -> dict[str, Any]:
+        """The export document of entry ``seq``: entry, inclusion proof and a fresh signed checkpoint."""
+        checkpoint = self.checkpoint()
+        leaves = [bytes(r[0]) for r in self.db.execute("SELECT leaf FROM entries WHERE seq < ? ORDER BY seq",
+                                                       (checkpoint["size"],))]
+        if not 0 <= seq < len(leaves):
+            raise ShowroomError(f"no entry {seq} in the ledger (it has {len(leaves)})")
+        entry = self.db.execute("SELECT entry FROM entries WHERE seq = ?", (seq,)).fetchone()[0]
+        return export_document(bytes(entry), seq, inclusion_proof(leaves, seq), checkpoint)
+
+    def _next_seq(self) -> int:
+        return int(self.db.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM entries").fetchone()[0])
+
+    def _append(self, seq: int, entry: bytes) -> None:
+        self.db.execute("INSERT INTO entries VALUES (?, ?, ?)", (seq, entry, leaf_hash(entry)))
+
+    def _award_row(self, where: str, args: tuple) -> Award | None:
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM awards WHERE {where}", args).fetchone()
+        return None if row is None else _award(row)
+
+
+_COLUMNS = "seq, rule, visitor, entitlement, kind, unit, at, valid_from, valid_until, redeemed_at"
+
+
+def _award(row: tuple) -> Award:
+    return Award(*row)
+
+
+class _Tx:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any exception): one writer at a time."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind: type | None, *_: object) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def decode(entry: bytes) -> Any:
+    """Decode a stored entry (for tools and tests)."""
+    return decode_entry(entry)
