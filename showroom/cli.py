@@ -108,6 +108,58 @@ def _bench_tick(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger_pubkey(args: argparse.Namespace) -> int:
+    from server.ledger_files import public_key_of
+
+    print(public_key_of(args.data_dir))
+    return 0
+
+
+def _ledger_export(args: argparse.Namespace) -> int:
+    from server.ledger_files import export_entry
+
+    doc = export_entry(args.data_dir, args.id)
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    if args.out:
+        from pathlib import Path
+
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote entry {args.id} to {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def _ledger_verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from showroom.errors import ShowroomError
+    from showroom.ledger import verify_export
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ShowroomError(f"{args.file}: cannot read: {exc.strerror}") from None
+    result = verify_export(text, args.key)
+    record = result.record
+    print(f"{args.file}: valid: entry {result.leaf_index} ({record.kind} of {record.entitlement} to {record.visitor}) "
+          f"is in the log of '{result.checkpoint.event}' of size {result.checkpoint.size}, signed by {args.key[:16]}…")
+    return 0
+
+
+def _ledger_audit(args: argparse.Namespace) -> int:
+    from server.ledger_files import audit_dir
+
+    problems, size, checkpoints = audit_dir(args.data_dir)
+    if problems:
+        for line in problems:
+            print(f"{args.data_dir}: {line}", file=sys.stderr)
+        print(f"audit FAILED: {len(problems)} problem(s) in {size} entries", file=sys.stderr)
+        return 1
+    print(f"audit passed: {size} entries, {checkpoints} checkpoints, every signature and proof holds")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -174,6 +226,27 @@ def build_parser() -> argparse.ArgumentParser:
     schema = scene_sub.add_parser("schema", help="print the scene format's JSON Schema (for editor completion)",
                                   formatter_class=fmt, epilog="example:\n  showroom scene schema > scene.schema.json")
     schema.set_defaults(handler=_scene_schema)
+
+    ledger = sub.add_parser("ledger", help="Meta-Pass ledger tools: public key, export, offline verify, audit",
+                            formatter_class=fmt, epilog="examples:\n  showroom ledger pubkey --data-dir data\n"
+                            "  showroom ledger export 12 --data-dir data --out voucher.json\n"
+                            "  showroom ledger verify voucher.json --key PUBKEY\n  showroom ledger audit --data-dir data")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", metavar="ACTION", required=True)
+    pub = ledger_sub.add_parser("pubkey", help="print the event's Ed25519 public key (hex)")
+    pub.add_argument("--data-dir", default="data", help="the server's data directory (default ./data)")
+    pub.set_defaults(handler=_ledger_pubkey)
+    exp = ledger_sub.add_parser("export", help="write one entry with its inclusion proof and a signed checkpoint")
+    exp.add_argument("id", type=int, help="entry number (an award's or redemption's seq)")
+    exp.add_argument("--data-dir", default="data", help="the server's data directory (default ./data)")
+    exp.add_argument("--out", help="file to write (default: print)")
+    exp.set_defaults(handler=_ledger_export)
+    ver = ledger_sub.add_parser("verify", help="verify an exported entry offline with the event's public key")
+    ver.add_argument("file")
+    ver.add_argument("--key", required=True, help="the event's public key, hex")
+    ver.set_defaults(handler=_ledger_verify)
+    aud = ledger_sub.add_parser("audit", help="recompute the whole log, check every signature and checkpoint")
+    aud.add_argument("--data-dir", default="data", help="the server's data directory (default ./data)")
+    aud.set_defaults(handler=_ledger_audit)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures (and JSON)", formatter_class=fmt,
                            epilog="example:\n  showroom bench crowd --agents 10000 --json")
