@@ -12,6 +12,7 @@ from pathlib import Path
 from picows import ws_create_server
 
 from server.event import Event
+from server.ledger_store import Ledger
 from server.store import Store
 from server.transport import listener_factory
 from showroom.protocol.limits import MAX_CLIENT_FRAME_BYTES
@@ -22,6 +23,8 @@ log = logging.getLogger("showroom.server")
 STOP_GRACE_S = 5.0
 """How long a stop waits for connections to finish closing."""
 MAX_CATCH_UP_TICKS = 5
+CHECKPOINT_EVERY_TICKS = 100
+"""The ledger signs a checkpoint about every 5 s (when it grew)."""
 """After a stall the tick skips ahead instead of running more than this many late ticks."""
 
 
@@ -55,6 +58,9 @@ class RunningServer:
             await asyncio.wait_for(self.server.wait_closed(), STOP_GRACE_S)
         except asyncio.TimeoutError:
             log.warning("some connections did not close within %.0f s", STOP_GRACE_S)
+        if self.event.ledger is not None:
+            self.event.ledger.checkpoint()
+            self.event.ledger.close()
         self.stopped.set()
 
 
@@ -62,7 +68,8 @@ async def start_server(scene: Scene, *, scene_text: str = "", host: str = "127.0
                        host_token: str, data_dir: Path | None = None, playing: bool = True) -> RunningServer:
     """Start serving ``scene`` on ``host:port`` (0 picks a free port) and start the tick."""
     store = Store.open(data_dir) if data_dir is not None else None
-    event = Event(scene, host_token=host_token, scene_text=scene_text, playing=playing)
+    ledger = Ledger(data_dir, scene) if data_dir is not None else None
+    event = Event(scene, host_token=host_token, scene_text=scene_text, playing=playing, ledger=ledger)
     if store is not None:
         event.banned |= store.bans(scene.event.id)
         event.on_ban = lambda name: store.ban(scene.event.id, name)
@@ -102,6 +109,8 @@ async def _tick_forever(event: Event) -> None:
         if now - last_mark >= 1.0:
             event.metrics.mark()
             last_mark = now
+            if event.ledger is not None and event.tick_no % CHECKPOINT_EVERY_TICKS < 20:
+                event.ledger.checkpoint()
 
 
 async def serve_until_signal(running: RunningServer) -> None:

@@ -12,7 +12,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
+from server.ledger_store import Ledger
 from server.metrics import Metrics
+from server.rewards import Rewards
 from server.shard import Link, Member, Shard
 from showroom.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from showroom.protocol.limits import RESUME_WINDOW_S
@@ -30,7 +34,7 @@ class Event:
     """An event run from a scene: show clock, shards, bans, resume tokens."""
 
     def __init__(self, scene: Scene, *, host_token: str, scene_text: str = "", dt_s: float = 0.05,
-                 playing: bool = True, max_shards: int = MAX_SHARDS) -> None:
+                 playing: bool = True, max_shards: int = MAX_SHARDS, ledger: Ledger | None = None) -> None:
         self.scene = scene
         self.scene_text = scene_text
         self.host_token = host_token
@@ -49,11 +53,19 @@ class Event:
         self.last_cue = -1
         self.where: dict[int, int] = {}
         self.on_ban: Callable[[str], None] = lambda name: None
+        self.ledger = ledger
+        self.rewards = Rewards(scene, ledger) if ledger is not None else None
+        self.wallets: dict[str, int] = {}
+        """Wallet key of every visitor present, to their member id (to deliver awards)."""
+        self.shards[0].credited = np.zeros((len(self._attendance()), self.shards[0].slot_id.size), bool)
         self.links: set[Link] = set()
         """Every open connection (visitors, bots and hosts), so a stop can close them all."""
 
     # ---- visitors ---------------------------------------------------------------
-    def join(self, name: str, role: str, link: Link) -> tuple[Shard, Member]:
+    def _attendance(self) -> list:
+        return self.rewards.attended if self.rewards is not None else []
+
+    def join(self, name: str, role: str, link: Link, wallet: str = "") -> tuple[Shard, Member]:
         """Give a new visitor an avatar in the first shard with room (opening one if needed)."""
         if name.casefold() in self.banned:
             raise ProtocolError(ErrorCode.BANNED, f"{name!r} is banned from this event")
@@ -62,10 +74,15 @@ class Event:
             if len(self.shards) >= self.max_shards:
                 raise ProtocolError(ErrorCode.EVENT_FULL, "every shard of this event is full; try again later")
             shard = Shard(len(self.shards), self.scene, self.capacity)
+            shard.credited = np.zeros((len(self._attendance()), shard.slot_id.size), bool)
             shard.world.set_show_time(self.show_t)
             self.shards.append(shard)
         token = secrets.token_urlsafe(24)
-        member = shard.admit(self.next_id, name, role, link, token)
+        member = shard.admit(self.next_id, name, role, link, token, wallet, time.monotonic())
+        if wallet:
+            self.wallets[wallet] = member.id
+            if self.rewards is not None:
+                self.rewards.on_join(wallet)
         self.next_id += 1
         self.resume[token] = (shard.number, member.id)
         self.where[member.id] = shard.number
@@ -103,6 +120,11 @@ class Event:
             if member is not None:
                 self.resume.pop(member.resume, None)
         self.where.pop(member_id, None)
+
+    def member(self, member_id: int) -> Member | None:
+        """A visitor by id, in whichever shard."""
+        shard = self._shard_of(member_id)
+        return None if shard is None else shard.members.get(member_id)
 
     def _shard_of(self, member_id: int) -> Shard | None:
         number = self.where.get(member_id)
@@ -168,7 +190,28 @@ class Event:
             raise ProtocolError(ErrorCode.UNKNOWN_TARGET,
                                 f"unknown voucher {entitlement!r} (known: {', '.join(sorted(known))})")
         self.drops[entitlement] = open_
+        if self.rewards is not None:
+            (self.rewards.closed_drops.discard if open_ else self.rewards.closed_drops.add)(entitlement)
         self.broadcast({"type": "drop", "entitlement": entitlement, "open": open_})
+
+    def _reward(self, shard: Shard, now: float) -> None:
+        """Feed the rules engine from this shard, write due awards and tell their holders."""
+        rewards = self.rewards
+        if rewards is None:
+            return
+        if self.tick_no % 20 == 0:
+            for k, rule in enumerate(rewards.attended):
+                for member in shard.present_for(rule.minutes, k, now):
+                    rewards.on_presence(member.wallet, rule.minutes)
+        for event in shard.photos:
+            if event.get("type") == "selfie_taken":
+                holder = self.member(event["visitor"])
+                if holder is not None and holder.wallet:
+                    rewards.on_selfie(event["mascot"], holder.wallet)
+        for wallet, awarded in rewards.flush():
+            holder = self.member(self.wallets.get(wallet, -1))
+            if holder is not None:
+                holder.events.append(awarded)
 
     # ---- the tick ----------------------------------------------------------------------
     def tick(self, wall_time: float | None = None) -> None:
@@ -191,6 +234,8 @@ class Event:
             for gone in shard.expire(now):
                 self.where.pop(gone.id, None)
                 self.resume.pop(gone.resume, None)
+                self.wallets.pop(gone.wallet, None)
+            self._reward(shard, now)
             shard.tick(self.show_t, show, wall_time)
             for stage in self.metrics.stage_ms:
                 self.metrics.stage_ms[stage].append(getattr(shard.times, stage) * 1e3)

@@ -9,11 +9,14 @@ repeated faults (``ABUSE_LIMIT`` within ``ABUSE_WINDOW_S``) close it with 1008.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections import deque
 from dataclasses import dataclass
 
 from server.event import Event
+from server.ledger_store import Ledger, LedgerRefusal
+from server.rewards import wallet_key
 from server.shard import Link, Member, Shard
 from showroom.protocol import messages as msg
 from showroom.protocol.codec import MOVE_TO, MoveInput, decode_client, encode, encode_error
@@ -54,6 +57,7 @@ class Session:
         self.shard: Shard | None = None
         self.member: Member | None = None
         self.role = ""
+        self.wallet_token = ""
         self.inputs = Bucket(INPUT_RATE_HZ, 2 * INPUT_RATE_HZ)
         self.control = Bucket(CONTROL_RATE_HZ, 2 * CONTROL_RATE_HZ)
         self.chat = Bucket(CHAT_RATE_HZ, 3)
@@ -125,6 +129,9 @@ class Session:
             raise ProtocolError(ErrorCode.FORBIDDEN, f"{message.type} needs an avatar; hosts have none")
         if isinstance(message, msg.React):
             self.shard.react(self.member, message.reaction, self.event.show_t)
+            if self.event.rewards is not None and self.member.wallet:
+                look = self.shard.world.show.state_at(self.event.show_t).look
+                self.event.rewards.on_reaction(self.member.wallet, message.reaction, look)
         elif isinstance(message, msg.Chat):
             if not self.chat.take(now):
                 raise ProtocolError(ErrorCode.RATE_LIMITED, f"at most {CHAT_RATE_HZ:g} chat line per second")
@@ -135,6 +142,10 @@ class Session:
             left = self.shard.desk.leave(self.member.id)
             if left is not None:
                 self.member.events.append({"type": "selfie_left", "mascot": left, "reason": "requested"})
+        elif isinstance(message, msg.Wallet):
+            self._wallet()
+        elif isinstance(message, msg.Redeem):
+            self._redeem(message)
         elif isinstance(message, msg.Leave):
             self.event.leave(self.member.id)
             self.member = None
@@ -155,9 +166,11 @@ class Session:
             return
         try:
             if join.resume:
+                self.wallet_token = join.wallet or ""
                 shard, member = self.event.rejoin(join.resume, join.name, self.link)
             else:
-                shard, member = self.event.join(join.name, join.role, self.link)
+                self.wallet_token = join.wallet or secrets.token_urlsafe(24)
+                shard, member = self.event.join(join.name, join.role, self.link, wallet_key(self.wallet_token))
         except ProtocolError as exc:
             if exc.code in (ErrorCode.EVENT_FULL, ErrorCode.BANNED):
                 self.send(encode_error(exc.code, exc.message, "join"))
@@ -177,6 +190,7 @@ class Session:
             "shard": shard.number if shard else -1,
             "role": self.role,
             "resume": member.resume if member else "",
+            "wallet": self.wallet_token,
             "tick_hz": round(1 / self.event.dt_s),
             "event": {"id": scene.event.id, "title": scene.event.title, "duration": scene.event.duration},
             "scene": self.event.scene_text,
@@ -203,6 +217,27 @@ class Session:
         position, size = desk.request(self.member.id, mascot, self.shard.position_of(self.member.id),
                                       self.shard.world.frame)
         self.member.events.append({"type": "selfie_queue", "mascot": request.mascot, "position": position, "size": size})
+
+    def _ledger(self) -> Ledger:
+        if self.event.ledger is None:
+            raise ProtocolError(ErrorCode.NO_LEDGER, "this server keeps no Meta-Pass ledger")
+        return self.event.ledger
+
+    def _wallet(self) -> None:
+        assert self.member is not None
+        ledger = self._ledger()
+        names = {e.id: e.name for e in self.event.scene.entitlements}
+        items = [{**a.as_dict(), "name": names.get(a.entitlement, a.entitlement)} for a in ledger.wallet(self.member.wallet)]
+        self.send(encode({"type": "wallet", "visitor": self.member.wallet, "items": items, "pubkey": ledger.public_key}))
+
+    def _redeem(self, request: msg.Redeem) -> None:
+        assert self.member is not None
+        try:
+            award = self._ledger().redeem(request.award, self.member.wallet)
+        except LedgerRefusal as exc:
+            raise ProtocolError(ErrorCode.REFUSED, f"{exc.reason}: {exc}") from None
+        self.send(encode({"type": "redeemed", "award": award.seq, "entitlement": award.entitlement,
+                          "at": award.redeemed_at}))
 
     def _host(self, message: msg.Message) -> None:
         event = self.event

@@ -57,6 +57,7 @@ class Member:
     slot: int
     resume: str
     link: Link | None
+    wallet: str = ""
     detached_until: float = 0.0
     events: deque = field(default_factory=lambda: deque(maxlen=MAX_PERSONAL_EVENTS))
 
@@ -94,10 +95,15 @@ class Shard:
         self.dir_xy = np.zeros((slots, 2))
         self.react_code = np.zeros(slots, np.uint8)
         self.react_until = np.zeros(slots)
+        self.joined_at = np.zeros(slots)
+        self.credited = np.zeros((0, slots), bool)
+        """Per attendance rule and slot: already credited."""
         self.shared: deque[dict[str, Any]] = deque(maxlen=MAX_SHARED_EVENTS)
         self.reactions: dict[int, dict[str, int]] = {}
         self.reactions_ready: dict[int, dict[str, int]] = {}
         self.next_flush = 0.0
+        self.photos: list[dict[str, Any]] = []
+        """The selfie_taken events of the last tick (read by the rules engine)."""
         self.times = StageTimes()
 
     # ---- membership ---------------------------------------------------------
@@ -110,7 +116,8 @@ class Shard:
         """Whether another visitor fits."""
         return self.occupied < self.capacity
 
-    def admit(self, member_id: int, name: str, role: str, link: Link, resume: str) -> Member:
+    def admit(self, member_id: int, name: str, role: str, link: Link, resume: str, wallet: str = "",
+              now: float = 0.0) -> Member:
         """Add a visitor's avatar at a spawn point."""
         slot = int(np.flatnonzero(self.slot_id < 0)[0])
         crowd_role = Role.BOT if role == "bot" else Role.VISITOR
@@ -120,7 +127,9 @@ class Shard:
         self.acked[slot] = -1
         self.dir_on[slot] = False
         self.react_code[slot] = 0
-        member = Member(member_id, name, role, slot, resume, link)
+        self.joined_at[slot] = now
+        self.credited[:, slot] = False
+        member = Member(member_id, name, role, slot, resume, link, wallet)
         self.members[member_id] = member
         return member
 
@@ -175,6 +184,14 @@ class Shard:
         counts = self.reactions.setdefault(key, {})
         counts[reaction] = counts.get(reaction, 0) + 1
 
+    def present_for(self, minutes: float, rule: int, now: float) -> list[Member]:
+        """Members present at least ``minutes`` not yet credited for attendance rule ``rule`` (marks them)."""
+        due = np.flatnonzero((self.slot_id >= 0) & (now - self.joined_at >= minutes * 60.0) & ~self.credited[rule])
+        if due.size == 0:
+            return []
+        self.credited[rule, due] = True
+        return [self.members[int(i)] for i in self.slot_id[due] if int(i) in self.members]
+
     def announce(self, event: dict[str, Any]) -> None:
         """An event for every visitor of this shard in the next frame."""
         self.shared.append(event)
@@ -202,6 +219,7 @@ class Shard:
             if member is not None:
                 member.events.extend(events)
         self.shared.extend(outcome.shared)
+        self.photos = outcome.shared
         if show_t >= self.next_flush or show_t < self.next_flush - 2 * REACTION_FLUSH_S:
             self.reactions_ready, self.reactions = self.reactions, {}
             self.next_flush = show_t + REACTION_FLUSH_S

@@ -243,6 +243,8 @@ CONTROL_SAMPLES = {
     "selfie_leave": {"type": "selfie_leave"},
     "ping": {"type": "ping", "t": 1234.5},
     "leave": {"type": "leave"},
+    "wallet": {"type": "wallet"},
+    "redeem": {"type": "redeem", "award": 3},
     "host_start": {"type": "host_start"},
     "host_pause": {"type": "host_pause"},
     "host_seek": {"type": "host_seek", "t": 90.25},

@@ -27,6 +27,8 @@ class ErrorCode(str, Enum):
     QUEUE_FULL = "queue_full"            # the mascot's selfie queue is full
     UNKNOWN_TARGET = "unknown_target"    # an unknown mascot, visitor, cue or entitlement
     RESUME_FAILED = "resume_failed"      # a resume token that is unknown or expired
+    REFUSED = "refused"                  # a redemption the ledger refuses (spent, expired, capped…)
+    NO_LEDGER = "no_ledger"              # this server keeps no ledger (run it with a data directory)
 
 
 class CloseCode:

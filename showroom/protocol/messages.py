@@ -35,6 +35,7 @@ class Join(Message):
     role: Role = "visitor"
     token: Annotated[str, Field(max_length=MAX_TOKEN_CHARS)] = ""
     resume: Annotated[str, Field(max_length=64)] | None = None
+    wallet: Annotated[str, Field(min_length=16, max_length=64)] | None = None
 
 
 class React(Message):
@@ -69,6 +70,19 @@ class Ping(Message):
 
     type: Literal["ping"]
     t: float
+
+
+class Wallet(Message):
+    """List my Meta-Pass wallet: every award with its status; answered with ``wallet``."""
+
+    type: Literal["wallet"]
+
+
+class Redeem(Message):
+    """Redeem the voucher awarded in ledger entry ``award``; answered with ``redeemed`` or an error."""
+
+    type: Literal["redeem"]
+    award: Annotated[int, Field(ge=0)]
 
 
 class Leave(Message):
@@ -133,7 +147,7 @@ class HostDrop(Message):
 
 
 ClientMessage = Annotated[
-    Union[Join, React, Chat, SelfieRequest, SelfieLeave, Ping, Leave, HostStart, HostPause, HostSeek,
+    Union[Join, React, Chat, SelfieRequest, SelfieLeave, Ping, Wallet, Redeem, Leave, HostStart, HostPause, HostSeek,
           HostCue, HostAnnounce, HostKick, HostBan, HostDrop],
     Field(discriminator="type"),
 ]

@@ -1,0 +1,115 @@
+"""Meta-Pass rewards at a live event: selfies, attendance, reactions and first joiners earn
+entitlements once each, visitors see them in their wallet and redeem vouchers once."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+from conftest import ROOT
+from test_server import NEAR_SELFIE, TOKEN, variant
+from server.app import start_server
+from showroom.scene import parse_scene
+from wsclient import Client
+
+
+def scene_text() -> str:
+    _, text = variant(spawns=NEAR_SELFIE)
+    return text.replace("minutes = 5\n", "minutes = 0.03\n", 1)  # attendance after 1.8 s
+
+
+def run(scenario, data_dir):
+    text = scene_text()
+    scene = parse_scene(text, "rewards.toml")
+
+    async def main():
+        server = await start_server(scene, scene_text=text, port=0, host_token=TOKEN, data_dir=data_dir)
+        try:
+            return await asyncio.wait_for(scenario(server), 60)
+        finally:
+            await server.stop()
+
+    return asyncio.run(main())
+
+
+async def awarded(client: Client, entitlement: str, limit_s: float = 20) -> dict:
+    await client.next_frame(lambda s: any(e["type"] == "awarded" and e["entitlement"] == entitlement
+                                          for e in client.personal), limit_s=limit_s)
+    return next(e for e in client.personal if e["type"] == "awarded" and e["entitlement"] == entitlement)
+
+
+def test_a_selfie_earns_the_voucher_once_and_it_redeems_once(tmp_path):
+    async def scenario(server):
+        server.event.seek(62.0)
+        fan = await Client.connect(server.url)
+        welcome = await fan.join("fan")
+        assert len(welcome["wallet"]) >= 16
+        await fan.send({"type": "selfie", "mascot": "teddy"})
+        voucher = await awarded(fan, "lumen-scarf")
+        assert voucher["kind"] == "voucher" and voucher["valid_until"]
+        badge = await awarded(fan, "first-hundred")
+        metapass = await awarded(fan, "metapass-gold")
+        await fan.send({"type": "wallet"})
+        wallet = await fan.next_message(lambda m: m["type"] == "wallet")
+        held = {item["entitlement"] for item in wallet["items"]}
+        assert {"lumen-scarf", "first-hundred", "metapass-gold"} <= held
+        assert len(wallet["pubkey"]) == 64
+        await fan.send({"type": "redeem", "award": voucher["seq"]})
+        redeemed = await fan.next_message(lambda m: m["type"] in ("redeemed", "error"))
+        assert redeemed["type"] == "redeemed" and redeemed["award"] == voucher["seq"]
+        await fan.send({"type": "redeem", "award": voucher["seq"]})
+        again = await fan.next_message(lambda m: m["type"] == "error")
+        assert again["code"] == "refused" and again["message"].startswith("spent:")
+        assert redeemed["at"] in again["message"]
+        await fan.send({"type": "redeem", "award": badge["seq"]})
+        not_voucher = await fan.next_message(lambda m: m["type"] == "error")
+        assert not_voucher["message"].startswith("not_redeemable:")
+        assert metapass["seq"] != badge["seq"]
+        return server.event.ledger.public_key
+    key = run(scenario, tmp_path)
+    audit = subprocess.run([sys.executable, "-m", "showroom", "ledger", "audit", "--data-dir", str(tmp_path)],
+                           capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert audit.returncode == 0, audit.stderr
+    assert len(key) == 64
+
+
+def test_a_returning_wallet_keeps_its_awards_and_gets_no_duplicates(tmp_path):
+    async def scenario(server):
+        first = await Client.connect(server.url)
+        welcome = await first.join("ada")
+        await awarded(first, "first-hundred")
+        await first.close()
+        again = await Client.connect(server.url)
+        await again.send({"type": "join", "v": 1, "name": "ada", "wallet": welcome["wallet"]})
+        await again.next_message(lambda m: m["type"] == "welcome")
+        await again.send({"type": "wallet"})
+        wallet = await again.next_message(lambda m: m["type"] == "wallet")
+        badges = [i for i in wallet["items"] if i["entitlement"] == "first-hundred"]
+        assert len(badges) == 1
+        return server.event.ledger.size()
+    run(scenario, tmp_path)
+
+
+def test_reacting_during_the_finale_earns_early_access(tmp_path):
+    async def scenario(server):
+        server.event.seek(365.0)
+        fan = await Client.connect(server.url)
+        await fan.join("cheerer")
+        await fan.send({"type": "react", "reaction": "applause"})
+        early = await awarded(fan, "anniversary-drop")
+        assert early["kind"] == "early_access"
+    run(scenario, tmp_path)
+
+
+def test_a_closed_drop_awards_nothing_until_it_opens(tmp_path):
+    async def scenario(server):
+        server.event.set_drop("lumen-scarf", False)
+        server.event.seek(62.0)
+        fan = await Client.connect(server.url)
+        await fan.join("fan")
+        await fan.send({"type": "selfie", "mascot": "teddy"})
+        await awarded(fan, "metapass-gold")  # attendance still earns the pass
+        assert not any(e["type"] == "awarded" and e["entitlement"] == "lumen-scarf" for e in fan.personal)
+        assert server.event.ledger.stock_left("lumen-scarf") == 150
+    run(scenario, tmp_path)
