@@ -1,0 +1,60 @@
+"""A ledger client that awards and redeems until it is killed; the crash-safety test SIGKILLs it.
+
+Usage: ``python tests/ledger_worker.py DATA_DIR SCENE_FILE PREFIX PAUSE_S [RULE VISITOR]``
+
+It imports, parses the scene and prints ``ready``, then waits for one line on stdin before it
+opens the ledger, so that the test can audit the data directory while the next worker imports.
+Then it loops over distinct visitors ``PREFIX-0``, ``PREFIX-1``, … and prints one line per
+acknowledgement, flushed, only after the ledger call returned:
+
+* ``award SEQ RULE VISITOR`` (also for ``again``: the award RULE VISITOR given on the command
+  line, re-awarded first to show that a repeat after a restart returns the same seq);
+* ``redeem AWARD_SEQ VISITOR REDEEMED_AT``;
+* ``checkpoint SIZE ROOT``.
+
+Imports are kept to what the ledger needs: a worker start is most of a crash round's time.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from server.ledger_store import Ledger
+from showroom.scene import parse_scene
+
+RULES = ("selfie-with-teddy", "selfie-with-ember", "attend-five-minutes")
+REDEEM_EVERY = 2  # every 2nd scarf award is redeemed at once
+CHECKPOINT_EVERY = 8  # operations between signed checkpoints
+
+
+def main(argv: list[str]) -> None:
+    data_dir, scene_file, prefix, pause_s = Path(argv[0]), argv[1], argv[2], float(argv[3])
+    scene = parse_scene(Path(scene_file).read_text(encoding="utf-8"), scene_file)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    ledger = Ledger(data_dir, scene)
+    if len(argv) == 6:
+        again = ledger.award(argv[4], argv[5])
+        print(f"again {again.seq} {again.rule} {again.visitor}", flush=True)
+    ops = 0
+    for i in range(10**9):
+        rule, visitor = RULES[i % len(RULES)], f"{prefix}-{i}"
+        award = ledger.award(rule, visitor)
+        print(f"award {award.seq} {rule} {visitor}", flush=True)
+        ops += 1
+        if rule == "selfie-with-teddy" and (i // len(RULES)) % REDEEM_EVERY == 0:
+            spent = ledger.redeem(award.seq, visitor)
+            print(f"redeem {award.seq} {visitor} {spent.redeemed_at}", flush=True)
+            ops += 1
+        if ops >= CHECKPOINT_EVERY:
+            cp = ledger.checkpoint()
+            print(f"checkpoint {cp['size']} {cp['root']}", flush=True)
+            ops = 0
+        if pause_s:
+            time.sleep(pause_s)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
