@@ -54,6 +54,8 @@ class SelfieDesk:
         self.photo_s = [m.photo_seconds for m in scene.mascots]
         self.queues = [Queue() for _ in scene.mascots]
         self.occluders = Occluders.from_scene(scene)
+        self.priority: set[int] = set()
+        """Members queued with priority (bounded by the queues' total capacity)."""
         self.taken = 0
 
     def index(self, mascot: str) -> int:
@@ -64,8 +66,13 @@ class SelfieDesk:
             raise ProtocolError(ErrorCode.UNKNOWN_TARGET,
                                 f"unknown mascot {mascot!r} (known: {', '.join(self.mascot_ids)})") from None
 
-    def request(self, member: int, mascot: int, where: np.ndarray, frame: MascotFrame) -> tuple[int, int]:
-        """Put ``member`` in ``mascot``'s line; return (position, size). Position 0 is being served."""
+    def request(self, member: int, mascot: int, where: np.ndarray, frame: MascotFrame,
+                priority: bool = False) -> tuple[int, int]:
+        """Put ``member`` in ``mascot``'s line; return (position, size). Position 0 is being served.
+
+        A ``priority`` member (a Meta-Pass with the selfie-priority perk) goes ahead of everyone
+        without priority, behind other priority holders.
+        """
         q = self.queues[mascot]
         if member == q.serving:
             return 0, len(q.waiting) + 1
@@ -78,14 +85,20 @@ class SelfieDesk:
         if len(q.waiting) >= self.capacity[mascot]:
             raise ProtocolError(ErrorCode.QUEUE_FULL, f"{self.mascot_ids[mascot]}'s selfie queue is full")
         self.leave(member)
-        q.waiting.append(member)
-        return len(q.waiting), len(q.waiting) + (q.serving >= 0)
+        if priority:
+            ahead = sum(1 for m in q.waiting if m in self.priority)
+            q.waiting.insert(ahead, member)
+            self.priority.add(member)
+        else:
+            q.waiting.append(member)
+        return q.waiting.index(member) + 1, len(q.waiting) + (q.serving >= 0)
 
     def leave(self, member: int) -> str | None:
         """Take ``member`` out of any line (not out of a photo being taken); return that mascot's id."""
         for name, q in zip(self.mascot_ids, self.queues):
             if member in q.waiting:
                 q.waiting.remove(member)
+                self.priority.discard(member)
                 return name
         return None
 
@@ -101,18 +114,21 @@ class SelfieDesk:
             if not open_now:
                 for member in q.waiting:
                     out.tell(member, {"type": "selfie_left", "mascot": name, "reason": "session_closed"})
+                    self.priority.discard(member)
                 q.waiting.clear()
             else:
                 where = self._positions(q.waiting, ids, pos)
                 far = [mem for mem, p in zip(q.waiting, where) if p is None or np.hypot(*(p - frame.pos[m])) > LEAVE_M]
                 for member in far:
                     q.waiting.remove(member)
+                    self.priority.discard(member)
                     out.tell(member, {"type": "selfie_left", "mascot": name, "reason": "left_area"})
             served_before = q.serving
             if q.serving >= 0 and t >= q.until:
                 q.serving = -1
             if q.serving < 0 and q.waiting and open_now:
                 q.serving = q.waiting.pop(0)
+                self.priority.discard(q.serving)
                 q.until = t + self.photo_s[m]
                 out.shared.append(self._photo(name, m, q.serving, t, frame, ids, pos))
             if q.serving >= 0:

@@ -215,8 +215,15 @@ class Session:
         desk = self.shard.desk
         mascot = desk.index(request.mascot)
         position, size = desk.request(self.member.id, mascot, self.shard.position_of(self.member.id),
-                                      self.shard.world.frame)
+                                      self.shard.world.frame, priority=self._has_perk("selfie_priority"))
         self.member.events.append({"type": "selfie_queue", "mascot": request.mascot, "position": position, "size": size})
+
+    def _has_perk(self, perk: str) -> bool:
+        """Whether this visitor holds a Meta-Pass tier with ``perk``."""
+        if self.event.ledger is None or self.member is None or not self.member.wallet:
+            return False
+        perks = {e.id for e in self.event.scene.entitlements if e.kind == "metapass" and perk in e.perks}
+        return any(a.entitlement in perks for a in self.event.ledger.wallet(self.member.wallet))
 
     def _ledger(self) -> Ledger:
         if self.event.ledger is None:

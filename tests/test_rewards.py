@@ -113,3 +113,24 @@ def test_a_closed_drop_awards_nothing_until_it_opens(tmp_path):
         assert not any(e["type"] == "awarded" and e["entitlement"] == "lumen-scarf" for e in fan.personal)
         assert server.event.ledger.stock_left("lumen-scarf") == 150
     run(scenario, tmp_path)
+
+
+def test_a_meta_pass_with_selfie_priority_goes_ahead_in_the_queue(tmp_path):
+    async def scenario(server):
+        server.event.seek(62.0)
+        holder = await Client.connect(server.url)
+        await holder.join("gold")
+        await awarded(holder, "metapass-gold")  # attendance earns Meta-Pass Gold (selfie priority)
+        others = [await Client.connect(server.url) for _ in range(3)]
+        for k, client in enumerate(others):  # they queue at once, before earning a pass themselves
+            await client.join(f"fan{k}")
+            await client.send({"type": "selfie", "mascot": "teddy"})
+            await client.next_frame(lambda s, c=client: any(e["type"] == "selfie_queue" for e in c.personal))
+        await holder.send({"type": "selfie", "mascot": "teddy"})
+        await holder.next_frame(lambda s: any(e["type"] == "selfie_queue" for e in holder.personal))
+        place = next(e for e in holder.personal if e["type"] == "selfie_queue")
+        queue = server.event.shards[0].desk.queues[0]
+        assert place["position"] == 1  # the first fan is in the photo; gold goes ahead of the other two
+        assert queue.waiting[0] == holder.id
+        assert queue.waiting[1:] == [others[1].id, others[2].id]
+    run(scenario, tmp_path)
