@@ -79,13 +79,14 @@ class Event:
             self.shards.append(shard)
         token = secrets.token_urlsafe(24)
         member = shard.admit(self.next_id, name, role, link, token, wallet, time.monotonic())
+        self.next_id += 1
+        self.resume[token] = (shard.number, member.id)
+        self.where[member.id] = shard.number
         if wallet:
             self.wallets[wallet] = member.id
             if self.rewards is not None:
                 self.rewards.on_join(wallet)
-        self.next_id += 1
-        self.resume[token] = (shard.number, member.id)
-        self.where[member.id] = shard.number
+            self.apply_perks(member)
         return shard, member
 
     def rejoin(self, token: str, name: str, link: Link) -> tuple[Shard, Member]:
@@ -212,6 +213,22 @@ class Event:
             holder = self.member(self.wallets.get(wallet, -1))
             if holder is not None:
                 holder.events.append(awarded)
+                if awarded["kind"] == "metapass":
+                    self.apply_perks(holder)
+
+    def perks(self, wallet: str) -> set[str]:
+        """Perks of every Meta-Pass tier a wallet holds."""
+        if self.ledger is None or not wallet:
+            return set()
+        tiers = {e.id: set(e.perks) for e in self.scene.entitlements if e.kind == "metapass"}
+        return set().union(*(tiers[a.entitlement] for a in self.ledger.wallet(wallet) if a.entitlement in tiers))
+
+    def apply_perks(self, member: Member) -> None:
+        """Let a VIP-zone pass holder's avatar through VIP zone ropes."""
+        shard = self._shard_of(member.id)
+        if shard is not None and "vip_zone" in self.perks(member.wallet):
+            crowd = shard.world.crowd
+            crowd.vip[crowd.index_of(np.array([member.id]))] = True
 
     # ---- the tick ----------------------------------------------------------------------
     def tick(self, wall_time: float | None = None) -> None:

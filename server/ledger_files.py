@@ -56,6 +56,7 @@ def audit_dir(data_dir: str | Path) -> tuple[list[str], int, int]:
     key = public_key_of(data_dir)
     db = _db(data_dir)
     try:
+        db.execute("BEGIN")  # one snapshot: a live server must not add a checkpoint between the two reads
         rows = db.execute("SELECT seq, entry, leaf FROM entries ORDER BY seq").fetchall()
         entries = [bytes(r[1]) for r in rows]
         checkpoints = [json.loads(r[0]) for r in db.execute("SELECT doc FROM checkpoints ORDER BY size")]

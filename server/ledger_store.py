@@ -119,7 +119,7 @@ class Ledger:
     def award(self, rule_id: str, visitor: str, now: dt.datetime | None = None) -> Award:
         """Grant rule ``rule_id``'s entitlement to ``visitor`` once; a repeat returns the first award.
 
-        Raises :class:`LedgerRefusal` with reason ``sold_out`` or ``capped`` for vouchers.
+        Raises :class:`LedgerRefusal` with reason ``sold_out``, ``capped`` or ``expired`` for vouchers.
         """
         now = now or _now()
         rule = self.rules.get(rule_id)
@@ -133,6 +133,8 @@ class Ledger:
             unit = None
             valid_from, valid_until = now, None
             if isinstance(ent, Voucher):
+                if ent.valid_until is not None and now > ent.valid_until:
+                    raise LedgerRefusal("expired", f"{ent.name} expired at {_iso(ent.valid_until)}")
                 held = self.db.execute("SELECT COUNT(*) FROM awards WHERE visitor = ? AND entitlement = ?",
                                        (visitor, ent.id)).fetchone()[0]
                 if held >= ent.per_visitor_cap:

@@ -220,10 +220,7 @@ class Session:
 
     def _has_perk(self, perk: str) -> bool:
         """Whether this visitor holds a Meta-Pass tier with ``perk``."""
-        if self.event.ledger is None or self.member is None or not self.member.wallet:
-            return False
-        perks = {e.id for e in self.event.scene.entitlements if e.kind == "metapass" and perk in e.perks}
-        return any(a.entitlement in perks for a in self.event.ledger.wallet(self.member.wallet))
+        return self.member is not None and perk in self.event.perks(self.member.wallet)
 
     def _ledger(self) -> Ledger:
         if self.event.ledger is None:

@@ -48,7 +48,7 @@ SCENE_TEXT = (ROOT / "scenes" / "anniversary-runway.toml").read_text(encoding="u
 WORKER = Path(__file__).resolve().parent / "ledger_worker.py"
 EVENT = "anniversary-runway"
 SCARF, PERFUME = "lumen-scarf", "aurora-perfume"
-T0 = dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.UTC)
 """A fixed clock for the rules tests: inside the perfume's window (2026-11-01 .. 2027-01-31)."""
 
 CRASH_ROUNDS = 100
@@ -84,7 +84,7 @@ def make_scene(**changes: object):
 
 def showroom(*args: str) -> subprocess.CompletedProcess[str]:
     """Run ``python -m showroom ARGS`` as a person would, capturing its output."""
-    return subprocess.run([sys.executable, "-m", "showroom", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "showroom", *args], capture_output=True, text=True, check=False,
                           cwd=ROOT, timeout=120)
 
 
@@ -324,7 +324,8 @@ def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_award(tmp_pa
     acked = Acknowledged()
     silent_rounds = 0
     started = time.perf_counter()
-    worker = _start_worker(data, scene_file, 0, None)
+    again: tuple[str, str] | None = None  # the award the running worker repeats first
+    worker = _start_worker(data, scene_file, 0, again)
     for round_no in range(CRASH_ROUNDS):
         assert worker.stdout is not None and worker.stdin is not None
         ready = worker.stdout.readline()
@@ -335,21 +336,24 @@ def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_award(tmp_pa
         worker.kill()  # SIGKILL
         out, err = worker.communicate(timeout=30)
         assert worker.returncode == -9, f"round {round_no}: the worker died by itself:\n{err}"
-        again = acked.last
-        if round_no + 1 < CRASH_ROUNDS:
-            worker = _start_worker(data, scene_file, round_no + 1, acked.last)
+        if again is not None and "\n" in out:
+            assert out.startswith(f"again {acked.awards[again]} "), out.split("\n")[0]
         if acked.read(out) == 0:
             silent_rounds += 1
-        if again is not None and out:
-            assert out.startswith(f"again {acked.awards[again]} "), out.split("\n")[0]
+        again = acked.last
+        if round_no + 1 < CRASH_ROUNDS:
+            worker = _start_worker(data, scene_file, round_no + 1, again)
         assert_store_holds(data, acked)
     elapsed = time.perf_counter() - started
+    entries = len(stored_entries(data))
+    unacknowledged = entries - len(acked.awards) - len(acked.redeemed)
 
     assert silent_rounds < CRASH_ROUNDS // 4, f"{silent_rounds} rounds were killed before any award"
     assert len(acked.redeemed) > CRASH_ROUNDS and len(acked.checkpoints) > CRASH_ROUNDS // 2
     print(f"\ncrash test: {CRASH_ROUNDS} kills in {elapsed:.1f} s ({elapsed / CRASH_ROUNDS * 1000:.0f} ms a round),"
           f" {len(acked.awards)} awards, {len(acked.redeemed)} redemptions and {len(acked.checkpoints)}"
-          f" checkpoints acknowledged, {len(stored_entries(data))} entries, {silent_rounds} silent rounds")
+          f" checkpoints acknowledged; {entries} entries, of which {unacknowledged} were committed but killed"
+          f" before their acknowledgement; {silent_rounds} silent rounds")
 
 
 # ---- tampering -------------------------------------------------------------------------------
@@ -503,6 +507,33 @@ def test_rewritten_history_signed_with_the_same_key_is_caught_by_an_old_checkpoi
     assert_not_a_prefix(old, ledger_copy)
 
 
+def test_audit_of_a_live_ledger_reads_entries_and_checkpoints_from_one_snapshot(ledger_copy, monkeypatch):
+    """A server appending and signing a checkpoint mid-audit must not look like deleted entries."""
+    from server import ledger_files
+
+    open_db = ledger_files._db
+
+    class ServerWritesMidAudit:
+        def __init__(self, db: sqlite3.Connection) -> None:
+            self.db = db
+
+        def execute(self, sql: str, *args: object):
+            if "FROM checkpoints" in sql:  # between the two reads, the live server writes
+                live = Ledger(ledger_copy, make_scene())
+                live.award("selfie-with-teddy", "late-visitor", now=T0 + dt.timedelta(hours=1))
+                live.checkpoint(now=T0 + dt.timedelta(hours=1))
+                live.close()
+            return self.db.execute(sql, *args)
+
+        def close(self) -> None:
+            self.db.close()
+
+    monkeypatch.setattr(ledger_files, "_db", lambda data_dir: ServerWritesMidAudit(open_db(data_dir)))
+    assert audit_dir(ledger_copy) == ([], 12, 3)
+    monkeypatch.undo()
+    assert audit_dir(ledger_copy) == ([], 13, 4)
+
+
 # ---- exports -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -634,20 +665,20 @@ def test_last_voucher_unit_goes_to_exactly_one_visitor(tmp_path):
 
 
 def test_redemption_before_the_vouchers_window_opens_is_refused(ledger):
-    early = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)
+    early = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
     award = ledger.award("selfie-with-ember", "alice", now=early)  # perfume: 2026-11-01 .. 2027-01-31
     assert award.valid_from == "2026-11-01T00:00:00.000Z"
     with pytest.raises(LedgerRefusal) as refused:
         ledger.redeem(award.seq, "alice", now=early + dt.timedelta(days=2))
     assert refused.value.reason == "not_yet_valid"
     assert str(refused.value) == "this voucher is valid from 2026-11-01T00:00:00.000Z"
-    assert ledger.redeem(award.seq, "alice", now=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)).redeemed_at
+    assert ledger.redeem(award.seq, "alice", now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC)).redeemed_at
 
 
 def test_redemption_after_the_vouchers_window_closes_is_refused(ledger):
     perfume = ledger.award("selfie-with-ember", "alice", now=T0)
     with pytest.raises(LedgerRefusal) as refused:
-        ledger.redeem(perfume.seq, "alice", now=dt.datetime(2027, 2, 1, tzinfo=dt.timezone.utc))
+        ledger.redeem(perfume.seq, "alice", now=dt.datetime(2027, 2, 1, tzinfo=dt.UTC))
     assert (refused.value.reason, str(refused.value)) == ("expired", "this voucher expired at 2027-01-31T23:59:59.000Z")
 
     scarf = ledger.award("selfie-with-teddy", "alice", now=T0)  # valid for 72 h from the award
@@ -657,6 +688,23 @@ def test_redemption_after_the_vouchers_window_closes_is_refused(ledger):
     assert (refused.value.reason, str(refused.value)) == ("expired", f"this voucher expired at {scarf.valid_until}")
     assert ledger.redeem(scarf.seq, "alice", now=T0 + dt.timedelta(hours=71)).redeemed_at is not None
     assert ledger.size() == 3  # two awards and one redemption: refusals write nothing
+
+
+@pytest.mark.parametrize("window", ["valid_from and valid_until", "valid_until only"])
+def test_award_of_a_voucher_whose_window_has_closed_is_refused_and_takes_no_stock(tmp_path, window):
+    text = scene_text()
+    if window == "valid_until only":
+        text = text.replace("valid_from = 2026-11-01T00:00:00Z\n", "")
+    ledger = Ledger(tmp_path, parse_scene(text))
+    try:
+        with pytest.raises(LedgerRefusal) as refused:
+            ledger.award("selfie-with-ember", "alice", now=dt.datetime(2027, 2, 1, tzinfo=dt.UTC))
+        assert refused.value.reason == "expired"
+        assert str(refused.value) == "Aurora Atelier 'Five' voucher expired at 2027-01-31T23:59:59.000Z"
+        assert ledger.stock_left(PERFUME) == 100 and ledger.size() == 0
+        assert ledger.award("selfie-with-ember", "alice", now=T0).new  # still open on the last day
+    finally:
+        ledger.close()
 
 
 def test_second_redemption_is_refused_with_the_time_of_the_first(ledger):

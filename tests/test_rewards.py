@@ -7,6 +7,8 @@ import asyncio
 import subprocess
 import sys
 
+import numpy as np
+
 from conftest import ROOT
 from test_server import NEAR_SELFIE, TOKEN, variant
 from server.app import start_server
@@ -14,13 +16,13 @@ from showroom.scene import parse_scene
 from wsclient import Client
 
 
-def scene_text() -> str:
+def scene_text(quick_attendance: bool = True) -> str:
     _, text = variant(spawns=NEAR_SELFIE)
-    return text.replace("minutes = 5\n", "minutes = 0.03\n", 1)  # attendance after 1.8 s
+    return text.replace("minutes = 5\n", "minutes = 0.03\n", 1) if quick_attendance else text  # 1.8 s
 
 
-def run(scenario, data_dir):
-    text = scene_text()
+def run(scenario, data_dir, quick_attendance: bool = True):
+    text = scene_text(quick_attendance)
     scene = parse_scene(text, "rewards.toml")
 
     async def main():
@@ -134,3 +136,39 @@ def test_a_meta_pass_with_selfie_priority_goes_ahead_in_the_queue(tmp_path):
         assert queue.waiting[0] == holder.id
         assert queue.waiting[1:] == [others[1].id, others[2].id]
     run(scenario, tmp_path)
+
+
+def test_only_a_vip_pass_holder_walks_into_the_vip_lounge(tmp_path):
+    from server.rewards import wallet_key
+    from showroom.sim import geometry as geo
+
+    async def scenario(server):
+        token = "gold-wallet-token-0123456789"
+        server.event.ledger.award("attend-five-minutes", wallet_key(token))  # a Meta-Pass Gold from an earlier visit
+        gold = await Client.connect(server.url)
+        await gold.join("gold", wallet=token)
+        plain = await visitor_in(server, "plain")
+        for client, y in ((gold, 28.0), (plain, 31.0)):
+            await client.move_to(53.5, y)
+        shard = server.event.shards[0]
+        lounge = shard.world.venue.zones[3]
+
+        def positions():
+            return shard.world.crowd.pos[shard.world.crowd.index_of(np.array([gold.id, plain.id]))]
+
+        async def both_stopped():
+            while True:
+                await plain.next_frame()
+                speeds = np.linalg.norm(shard.world.crowd.vel[shard.world.crowd.index_of(np.array([gold.id, plain.id]))], axis=1)
+                if geo.points_in_polygon(positions()[:1], lounge)[0] and speeds.max() < 0.05:
+                    return positions()
+        pos = await asyncio.wait_for(both_stopped(), 45)
+        assert not geo.points_in_polygon(pos[1:], lounge)[0]
+        assert pos[1][1] < 24.0  # stopped at the lounge's rope
+    run(scenario, tmp_path, quick_attendance=False)
+
+
+async def visitor_in(server, name: str) -> Client:
+    client = await Client.connect(server.url)
+    await client.join(name)
+    return client

@@ -38,10 +38,13 @@ class Client:
     async def send(self, message: Any) -> None:
         await self.ws.send(msgpack.packb(message, use_bin_type=True))
 
-    async def join(self, name: str, role: str = "visitor", token: str = "", resume: str | None = None) -> dict:
+    async def join(self, name: str, role: str = "visitor", token: str = "", resume: str | None = None,
+                   wallet: str | None = None) -> dict:
         message = {"type": "join", "v": 1, "name": name, "role": role, "token": token}
         if resume:
             message["resume"] = resume
+        if wallet:
+            message["wallet"] = wallet
         await self.send(message)
         self.welcome = await self.next_message(lambda m: m.get("type") in ("welcome", "error"))
         return self.welcome

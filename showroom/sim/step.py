@@ -56,6 +56,8 @@ class Environment:
     grid: Grid
     params: StepParams = field(default_factory=StepParams)
     hint: SortHint = field(default_factory=SortHint)
+    fences: Obstacles | None = None
+    """Outlines only agents without the ``vip`` flag cannot cross (VIP zones)."""
 
     @classmethod
     def for_floor(
@@ -117,6 +119,9 @@ def step(crowd: Crowd, env: Environment, dt_s: float) -> None:
     _cap_length(disp, crowd.max_speed * dt_s)
     new = pos + disp
     pinned = env.obstacles.push_out(new, crowd.radius, rows)
+    if env.fences is not None:
+        fenced = env.fences.push_out(new, crowd.radius, rows[~crowd.vip[rows]])
+        pinned = np.union1d(pinned, fenced) if fenced.size else pinned
     if pinned.size:
         nudged = _yield_to_pinned(new, crowd.radius, contacts, pinned, n)
         env.obstacles.push_out(new, crowd.radius, nudged)

@@ -16,6 +16,7 @@ from showroom.sim.spatial_hash import Grid
 FloatArray = NDArray[np.float64]
 _BOOTH_APPROACH_M = 0.7
 _QUEUE_WIDTH_M = 0.6
+_FENCE_HALF_M = 0.05  # a VIP zone's rope: only pass holders step over it
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class VenueIndex:
 
     size: tuple[float, float]
     obstacles: Obstacles
+    fences: Obstacles | None
     nav: NavGrid
     dest: Destinations
     zones: list[FloatArray]
@@ -95,11 +97,17 @@ def build_venue(scene: Scene) -> VenueIndex:
     in_line = geo.distance_to_segments(centres, head, tail) < _QUEUE_WIDTH_M
     sources += list(in_line.T)
     nav = build_navigation(obstacles, sources, grid)
+    vip = [geo.polyline_segments(z, closed=True) for z, kind in zip(zones, [z.kind for z in venue.zones]) if kind == "vip"]
+    fences = None
+    if vip:
+        fences = Obstacles.build(np.vstack([a for a, _ in vip]), np.vstack([b for _, b in vip]),
+                                 np.full(sum(len(a) for a, _ in vip), _FENCE_HALF_M), size)
     counts = np.cumsum([0, len(zones), len(booths), len(exit_at), len(spots)])
     ids = [np.arange(counts[i], counts[i + 1], dtype=np.int16) for i in range(4)]
     return VenueIndex(
         size=size,
         obstacles=obstacles,
+        fences=fences,
         nav=nav,
         dest=Destinations(*ids),
         zones=zones,

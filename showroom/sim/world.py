@@ -32,6 +32,7 @@ class World:
         self.show = compile_show(scene)
         self.venue = build_venue(scene)
         self.env = Environment.for_floor(self.venue.obstacles, self.venue.nav, params)
+        self.env.fences = self.venue.fences
         self.rng = np.random.default_rng(scene.event.seed if seed is None else seed)
         self.tick = 0
         self.show_time = 0.0
