@@ -54,7 +54,7 @@ class Event:
         self.where: dict[int, int] = {}
         self.on_ban: Callable[[str], None] = lambda name: None
         self.ledger = ledger
-        self.rewards = Rewards(scene, ledger) if ledger is not None else None
+        self.rewards = Rewards(scene, ledger, self.perks) if ledger is not None else None
         self.wallets: dict[str, int] = {}
         """Wallet key of every visitor present, to their member id (to deliver awards)."""
         self.shards[0].credited = np.zeros((len(self._attendance()), self.shards[0].slot_id.size), bool)

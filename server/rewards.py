@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from server.ledger_store import Award, Ledger, LedgerRefusal
@@ -34,8 +35,10 @@ def wallet_key(token: str) -> str:
 class Rewards:
     """Turns event happenings into ledger awards and tells the visitors."""
 
-    def __init__(self, scene: Scene, ledger: Ledger) -> None:
+    def __init__(self, scene: Scene, ledger: Ledger,
+                 perks: Callable[[str], set[str]] = lambda wallet: set()) -> None:
         self.ledger = ledger
+        self.perks = perks
         self.names = {e.id: e.name for e in scene.entitlements}
         self.first = [r for r in scene.rewards if isinstance(r, FirstJoinersRule)]
         self.attended = [r for r in scene.rewards if isinstance(r, AttendedRule)]
@@ -89,8 +92,8 @@ class Rewards:
         for _ in range(min(MAX_AWARDS_PER_TICK, len(self.pending))):
             rule, wallet = self.pending.popleft()
             grant = self.ledger.rules[rule].grant
-            if grant in self.closed_drops:
-                self.done.discard((rule, wallet))  # the drop may open again
+            if grant in self.closed_drops and "early_view" not in self.perks(wallet):
+                self.done.discard((rule, wallet))  # the drop may open again (early-view passes see it first)
                 continue
             try:
                 award = self.ledger.award(rule, wallet)

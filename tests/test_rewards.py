@@ -114,6 +114,12 @@ def test_a_closed_drop_awards_nothing_until_it_opens(tmp_path):
         await awarded(fan, "metapass-gold")  # attendance still earns the pass
         assert not any(e["type"] == "awarded" and e["entitlement"] == "lumen-scarf" for e in fan.personal)
         assert server.event.ledger.stock_left("lumen-scarf") == 150
+        # Meta-Pass Gold has the early-view perk: its holder gets the closed drop's voucher all the same
+        await asyncio.sleep(7)  # the first photo is over
+        fan.personal.clear()
+        await fan.send({"type": "selfie", "mascot": "teddy"})
+        await awarded(fan, "lumen-scarf")
+        assert server.event.ledger.stock_left("lumen-scarf") == 149
     run(scenario, tmp_path)
 
 
