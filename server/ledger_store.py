@@ -63,13 +63,14 @@ class Award:
     valid_from: str
     valid_until: str | None
     redeemed_at: str | None
+    redeemed_seq: int | None = None
     new: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for a wallet message."""
         return {"seq": self.seq, "rule": self.rule, "entitlement": self.entitlement, "kind": self.kind,
                 "unit": self.unit, "at": self.at, "valid_from": self.valid_from, "valid_until": self.valid_until,
-                "redeemed_at": self.redeemed_at}
+                "redeemed_at": self.redeemed_at, "redeemed_seq": self.redeemed_seq}
 
 
 def _now() -> dt.datetime:
@@ -252,7 +253,7 @@ class Ledger:
         return None if row is None else _award(row)
 
 
-_COLUMNS = "seq, rule, visitor, entitlement, kind, unit, at, valid_from, valid_until, redeemed_at"
+_COLUMNS = "seq, rule, visitor, entitlement, kind, unit, at, valid_from, valid_until, redeemed_at, redeemed_seq"
 
 
 def _award(row: tuple) -> Award:

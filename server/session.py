@@ -241,7 +241,7 @@ class Session:
         except LedgerRefusal as exc:
             raise ProtocolError(ErrorCode.REFUSED, f"{exc.reason}: {exc}") from None
         self.send(encode({"type": "redeemed", "award": award.seq, "entitlement": award.entitlement,
-                          "at": award.redeemed_at}))
+                          "at": award.redeemed_at, "seq": award.redeemed_seq}))
 
     def _host(self, message: msg.Message) -> None:
         event = self.event
