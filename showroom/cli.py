@@ -160,6 +160,16 @@ def _ledger_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _loadtest(args: argparse.Namespace) -> int:
+    from showroom.bots.loadtest import run_loadtest
+    from showroom.bots.swarm import SwarmConfig
+
+    config = SwarmConfig(url=args.url, clients=args.clients, ramp_per_s=args.ramp, duration_s=args.duration,
+                         mix=args.behaviour, move_hz=args.move_hz, seed=args.seed, progress=True)
+    return run_loadtest(config, report_path=args.report, max_p99_ms=args.max_p99_ms,
+                        max_overrun_pct=args.max_overrun_pct, as_json=args.json)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -270,6 +280,26 @@ def build_parser() -> argparse.ArgumentParser:
     tick.add_argument("--one-shard", action="store_true", help="raise the shard capacity so all share one shard")
     tick.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     tick.set_defaults(handler=_bench_tick)
+    load = sub.add_parser("loadtest", help="drive headless bots against a server and report latency, ticks, awards",
+                          formatter_class=fmt,
+                          epilog="example:\n  showroom loadtest ws://127.0.0.1:8765/ --clients 1000 --ramp 100 "
+                                 "--duration 60 --report load.json --max-p99-ms 100")
+    load.add_argument("url", help="the server's WebSocket URL, e.g. ws://127.0.0.1:8765/")
+    load.add_argument("--clients", type=_positive_int, default=100, help="bots to connect (default 100)")
+    load.add_argument("--ramp", type=_positive_float, default=50.0, help="bots connected per second (default 50)")
+    load.add_argument("--duration", type=_positive_float, default=30.0,
+                      help="seconds to hold once ramped up (default 30)")
+    load.add_argument("--behaviour", default="wander:0.5,watch:0.3,selfie:0.2",
+                      help="behaviour mix, NAME:WEIGHT,... of wander, watch, selfie (default wander:0.5,watch:0.3,selfie:0.2)")
+    load.add_argument("--move-hz", type=_positive_float, default=10.0, help="movement inputs per bot per second (default 10)")
+    load.add_argument("--seed", type=int, default=1, help="random seed for the bots (default 1)")
+    load.add_argument("--report", default=None, help="write the report JSON to this file")
+    load.add_argument("--max-p99-ms", type=_positive_float, default=None,
+                      help="exit 1 when p99 delivery latency exceeds this")
+    load.add_argument("--max-overrun-pct", type=float, default=None,
+                      help="exit 1 when server tick overruns exceed this percentage")
+    load.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    load.set_defaults(handler=_loadtest)
     return parser
 
 

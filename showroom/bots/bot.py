@@ -1,0 +1,253 @@
+"""One headless visitor: joins, moves, reacts, queues for selfies, redeems vouchers.
+
+Sans-I/O: :meth:`Bot.receive` takes one whole server message, :meth:`Bot.step` is called
+by the swarm's driver loop; both hand bytes to ``self.out`` (a transport's send). The
+behaviour is one of ``wander``, ``watch`` and ``selfie``; every bot reacts during looks,
+chats rarely, asks for its wallet and redeems the vouchers it is awarded.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from showroom.bots.scene_info import SceneInfo, scene_info
+from showroom.bots.stats import Stats
+from showroom.protocol import MOVE_TO, PROTOCOL_VERSION, decode_server, encode
+
+BEHAVIOURS = ("wander", "watch", "selfie")
+REACTIONS = ("applause", "heart", "wow", "laugh", "fire", "camera")
+SELFIE_ACTIVITY = 5
+NEAR_M = 7.0
+"""Ask for a selfie within this distance of the mascot (the server's limit is 8 m)."""
+PING_EVERY_S = 2.0
+WATCH_HZ = 1.0
+REACT_PER_S = 0.3
+CHAT_PER_S = 0.005
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """``"wander:0.5,watch:0.3,selfie:0.2"`` to normalised weights; raises ValueError naming the fault."""
+    weights: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, weight = part.partition(":")
+        if name not in BEHAVIOURS:
+            raise ValueError(f"unknown behaviour {name!r} (known: {', '.join(BEHAVIOURS)})")
+        value = float(weight) if weight else 1.0
+        if not value >= 0 or math.isinf(value):
+            raise ValueError(f"behaviour {name}: weight must be a finite number >= 0, got {weight}")
+        weights[name] = value
+    total = sum(weights.values())
+    if total <= 0:
+        raise ValueError("the behaviour mix needs at least one positive weight")
+    return {k: v / total for k, v in weights.items()}
+
+
+class Bot:
+    """A visitor's client-side state and decisions (no sockets)."""
+
+    def __init__(self, index: int, behaviour: str, stats: Stats, rng: random.Random, move_hz: float = 10.0) -> None:
+        self.index = index
+        self.behaviour = behaviour
+        self.stats = stats
+        self.rng = rng
+        self.move_hz = move_hz
+        self.out: Callable[[bytes], None] = lambda data: None
+        self.you = -1
+        self.scene: SceneInfo | None = None
+        self.joined_at = 0.0
+        self.left_at = 0.0
+        self.frames = 0
+        self.seq = 0
+        self.goal: tuple[float, float] | None = None
+        self.pos: np.ndarray | None = None
+        self.next_move = self.next_goal = self.next_ping = self.next_social = 0.0
+        self.best_rtt = math.inf
+        self.offset_s: float | None = None
+        self.look = -1
+        self.mascot_pos: np.ndarray | None = None
+        self.mascot_act: np.ndarray | None = None
+        self.queued: str | None = None
+        self.asked_at = 0.0
+        self.selfies: Counter = Counter()
+        self.awards: Counter = Counter()
+        self.award_seqs: list[tuple[float, int]] = []
+        self.wallet: list[str] | None = None
+        self.wallet_asked = False
+        self.done_mascots: set[str] = set()
+        self.leaving = False
+
+    # ---- sending --------------------------------------------------------------------------
+    def send(self, message: dict[str, Any] | list[Any]) -> None:
+        """Encode and send one message."""
+        data = encode(message)
+        self.out(data)
+        self.stats.sent(len(data))
+
+    def join_message(self) -> dict[str, Any]:
+        """The ``join`` this bot opens with."""
+        return {"type": "join", "v": PROTOCOL_VERSION, "name": f"bot-{self.index}", "role": "bot", "token": ""}
+
+    def ask_wallet(self) -> None:
+        """Ask the server for everything this bot holds."""
+        self.wallet_asked = True
+        self.send({"type": "wallet"})
+
+    def stop_queueing(self) -> None:
+        """Leave any selfie queue and take no new place (the run is ending)."""
+        self.done_mascots.update(self.scene.mascots if self.scene else ())
+        if self.queued is not None:
+            self.send({"type": "selfie_leave"})
+            self.queued = None
+
+    def redeem_due(self, now: float) -> None:
+        """Redeem the vouchers whose (randomly delayed) turn has come."""
+        while self.award_seqs and self.award_seqs[0][0] <= now:
+            self.send({"type": "redeem", "award": self.award_seqs.pop(0)[1]})
+
+    def leave(self) -> None:
+        """Leave the event for good; selfies seen after this are not audited."""
+        self.leaving = True
+        self.send({"type": "leave"})
+
+    # ---- receiving ------------------------------------------------------------------------
+    def receive(self, data: bytes, now: float) -> None:
+        """Handle one whole server message received at wall time ``now`` (Unix seconds)."""
+        self.stats.received(len(data))
+        value = decode_server(data)
+        if isinstance(value, list):
+            self._frame(value[0], value[1], now)
+            return
+        kind = value.get("type")
+        if kind == "welcome":
+            self.you = int(value["you"])
+            self.scene = scene_info(value["scene"])
+            self.joined_at = now
+            self.stats.joins_ok += 1
+            self.send({"type": "ping", "t": time.time()})
+            self.next_ping = now + PING_EVERY_S
+        elif kind == "pong":
+            self._pong(float(value["t"]), float(value["st"]), time.time())
+        elif kind == "error":
+            code = str(value.get("code"))
+            self.stats.errors[code] += 1
+            if value.get("ref") == "join":
+                self.stats.joins_failed += 1
+            elif value.get("ref") == "redeem":
+                self.stats.refused[str(value.get("message", "")).split(":", 1)[0]] += 1
+            elif value.get("ref") == "selfie":
+                if code != "not_near" and self.queued is not None:
+                    self.done_mascots.add(self.queued)
+                self.queued = None
+        elif kind == "wallet":
+            self.wallet = [str(item["entitlement"]) for item in value.get("items", [])]
+        elif kind == "redeemed":
+            self.stats.redeemed += 1
+
+    def _pong(self, t_sent: float, st: float, t_now: float) -> None:
+        rtt = t_now - t_sent
+        if rtt < self.best_rtt:
+            self.best_rtt = rtt
+            self.offset_s = st - (t_sent + t_now) / 2.0
+
+    def _frame(self, personal: dict[str, Any], cell: dict[str, Any], now: float) -> None:
+        self.frames += 1
+        self.stats.snapshots += 1
+        if self.offset_s is not None:
+            self.stats.latency(now - (float(cell["st"]) - self.offset_s))
+        self.look = int(cell["show"]["look"])
+        mascots = cell["mascots"]
+        self.mascot_act = np.frombuffer(mascots["act"], np.uint8)
+        if self.behaviour == "selfie":
+            self.mascot_pos = np.frombuffer(mascots["pos"], "<u2").reshape(-1, 2) / 100.0
+            ids = np.frombuffer(cell["ids"], "<u4")
+            hit = np.flatnonzero(ids == self.you)
+            if hit.size:
+                self.pos = np.frombuffer(cell["pos"], "<u2").reshape(-1, 2)[hit[0]] / 100.0
+        for event in cell["events"]:
+            if event.get("type") == "selfie_taken" and event.get("visitor") == self.you and not self.leaving:
+                self.selfies[str(event["mascot"])] += 1
+                self.done_mascots.add(str(event["mascot"]))
+                self.queued = None
+        for event in personal["events"]:
+            kind = event.get("type")
+            if kind == "awarded":
+                self.awards[str(event["entitlement"])] += 1
+                if event.get("kind") == "voucher":
+                    self.award_seqs.append((now + self.rng.uniform(0.3, 1.5), int(event["seq"])))
+            elif kind == "selfie_left":
+                self.queued = None
+                self.done_mascots.add(str(event["mascot"]))
+
+    # ---- deciding -------------------------------------------------------------------------
+    def step(self, now: float) -> None:
+        """Send whatever is due at wall time ``now``: movement, pings, reactions, redemptions."""
+        if self.scene is None:
+            return
+        if now >= self.next_ping:
+            self.next_ping = now + PING_EVERY_S
+            self.send({"type": "ping", "t": time.time()})
+        self.redeem_due(now)
+        if now >= self.next_social:
+            self._social(now)
+        if now >= self.next_goal:
+            self._choose_goal(now)
+        if self.goal is not None and now >= self.next_move:
+            hz = WATCH_HZ if self.behaviour == "watch" else self.move_hz
+            self.next_move = now + 1.0 / hz
+            self.seq += 1
+            self.send([MOVE_TO, self.seq, self.goal[0], self.goal[1]])
+
+    def _social(self, now: float) -> None:
+        self.next_social = now + 1.0
+        rng = self.rng
+        if self.look >= 0 and rng.random() < REACT_PER_S:
+            self.send({"type": "react", "reaction": rng.choice(REACTIONS)})
+        if rng.random() < CHAT_PER_S:
+            self.send({"type": "chat", "text": f"hello from bot {self.index}"})
+        if not self.wallet_asked and rng.random() < 0.05:
+            self.ask_wallet()
+
+    def _choose_goal(self, now: float) -> None:
+        assert self.scene is not None
+        rng = self.rng
+        if self.behaviour == "selfie" and self._selfie(now):
+            return
+        if self.behaviour == "watch" and self.scene.audience_boxes:
+            x0, y0, x1, y1 = rng.choice(self.scene.audience_boxes)
+            self.goal = (rng.uniform(x0 + 0.5, x1 - 0.5), rng.uniform(y0 + 0.5, y1 - 0.5))
+            self.next_goal = now + rng.uniform(30.0, 90.0)
+            return
+        w, d = self.scene.size_m
+        self.goal = (rng.uniform(1.0, w - 1.0), rng.uniform(1.0, d - 1.0))
+        self.next_goal = now + (rng.uniform(0.5, 2.0) if self.behaviour == "selfie" else rng.uniform(2.0, 6.0))
+
+    def _selfie(self, now: float) -> bool:
+        """Walk to a mascot holding a selfie session and queue; False when there is none to visit."""
+        assert self.scene is not None
+        self.next_goal = now + 0.5
+        if self.queued is not None:
+            if self.pos is not None:
+                self.goal = (float(self.pos[0]), float(self.pos[1]))
+            return True
+        if self.mascot_act is None or self.mascot_pos is None:
+            return False
+        open_ = [m for m in np.flatnonzero(self.mascot_act == SELFIE_ACTIVITY)
+                 if m < len(self.scene.mascots) and self.scene.mascots[m] not in self.done_mascots]
+        if not open_:
+            return False
+        m = int(open_[0])
+        target = self.mascot_pos[m]
+        w, d = self.scene.size_m
+        self.goal = (float(np.clip(target[0], 1, w - 1)), float(np.clip(target[1] - 3.0, 1, d - 1)))
+        if self.pos is not None and float(np.hypot(*(self.pos - target))) < NEAR_M and now - self.asked_at > 1.0:
+            self.asked_at = now
+            self.queued = self.scene.mascots[m]
+            self.send({"type": "selfie", "mascot": self.queued})
+        return True

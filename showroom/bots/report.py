@@ -1,0 +1,110 @@
+"""The load-test report: figures from the bots and ``/metrics``, the award audit, thresholds."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from showroom.bots.bot import Bot
+from showroom.bots.stats import percentiles_ms
+from showroom.bots.swarm import SwarmResult
+
+
+def audit_awards(bots: list[Bot]) -> dict[str, Any]:
+    """Check that every bot photographed with a rewarding mascot got that voucher exactly once.
+
+    A missing award counts as a known refusal (sold out) only when the bots together saw at
+    least the entitlement's whole stock awarded; anything else missing, and any entitlement
+    awarded twice to one bot, fails the audit.
+    """
+    awarded_total: Counter = Counter()
+    for bot in bots:
+        awarded_total.update(bot.awards)
+    problems: list[str] = []
+    selfies = ok = sold_out = 0
+    for bot in bots:
+        for entitlement, count in bot.awards.items():
+            if count > 1:
+                problems.append(f"bot-{bot.index} (avatar {bot.you}): {entitlement} awarded {count} times")
+        if bot.scene is None:
+            continue
+        for mascot, taken in bot.selfies.items():
+            selfies += taken
+            grant = bot.scene.selfie_grant.get(mascot)
+            if grant is None:
+                continue
+            if bot.awards[grant] >= 1:
+                ok += 1
+                continue
+            stock = bot.scene.stock.get(grant)
+            if stock is not None and awarded_total[grant] >= stock:
+                sold_out += 1
+            elif bot.wallet is not None and grant in bot.wallet:
+                problems.append(f"bot-{bot.index} (avatar {bot.you}): {grant} is in the wallet but never announced")
+            else:
+                problems.append(f"bot-{bot.index} (avatar {bot.you}): selfie with {mascot} but no {grant} award")
+    return {"passed": not problems, "selfies_taken": selfies, "awarded_ok": ok, "refused_sold_out": sold_out,
+            "awards_by_entitlement": dict(awarded_total), "problems": problems[:50]}
+
+
+def build_report(result: SwarmResult) -> dict[str, Any]:
+    """Turn a finished run into the report document (JSON-ready)."""
+    stats, bots = result.stats, result.bots
+    p50, p95, p99 = percentiles_ms(stats.latency_s)
+    bot_seconds = sum(max((b.left_at or 0) - b.joined_at, 0.0) for b in bots if b.joined_at)
+    before, after = result.metrics_before, result.metrics_after
+    ticks = after.get("ticks", 0) - before.get("ticks", 0)
+    overruns = after.get("tick_overruns", 0) - before.get("tick_overruns", 0)
+    wall = max(result.wall_s, 1e-9)
+    return {
+        "url": result.config.url,
+        "clients": result.config.clients,
+        "ramp_per_s": result.config.ramp_per_s,
+        "duration_s": result.config.duration_s,
+        "behaviour": result.config.mix,
+        "behaviours": dict(Counter(b.behaviour for b in bots)),
+        "move_hz": result.config.move_hz,
+        "joins": {"ok": stats.joins_ok, "failed": stats.joins_failed + stats.connect_failed,
+                  "connect_failed": stats.connect_failed},
+        "latency_ms": {"p50": p50, "p95": p95, "p99": p99, "samples": len(stats.latency_s)},
+        "snapshots_per_s_per_client": round(stats.snapshots / bot_seconds, 2) if bot_seconds else 0.0,
+        "server": {
+            "tick_ms_p50": after.get("tick_ms_p50"),
+            "tick_ms_p99": after.get("tick_ms_p99"),
+            "tick_overruns": overruns,
+            "ticks": ticks,
+            "tick_overrun_pct": round(100.0 * overruns / ticks, 3) if ticks > 0 else 0.0,
+            "frames_skipped": after.get("frames_skipped", 0) - before.get("frames_skipped", 0),
+            "metrics_read": bool(after),
+        },
+        "generator": {
+            "messages_out_per_s": round(stats.messages_out / wall, 1),
+            "messages_in_per_s": round(stats.messages_in / wall, 1),
+            "bytes_out_per_s": round(stats.bytes_out / wall, 1),
+            "bytes_in_per_s": round(stats.bytes_in / wall, 1),
+            "cpu_s": round(result.cpu_s, 3),
+            "wall_s": round(result.wall_s, 3),
+            "cpu_pct": round(100.0 * result.cpu_s / wall, 1),
+        },
+        "errors": dict(stats.errors),
+        "vouchers": {"redeemed": stats.redeemed, "refused": dict(stats.refused)},
+        "award_audit": audit_awards(bots),
+        "history": result.history,
+        "plot": "skipped: matplotlib is not installed",
+    }
+
+
+def check_thresholds(report: dict[str, Any], max_p99_ms: float | None, max_overrun_pct: float | None) -> list[str]:
+    """The thresholds the report exceeds, one line each (empty when it passes)."""
+    failures = []
+    if report["joins"]["ok"] == 0:
+        failures.append("no bot joined the event")
+    p99 = report["latency_ms"]["p99"]
+    if max_p99_ms is not None and (p99 > max_p99_ms or not report["latency_ms"]["samples"]):
+        failures.append(f"p99 delivery latency {p99:.3f} ms exceeds --max-p99-ms {max_p99_ms:g}")
+    overrun = report["server"]["tick_overrun_pct"]
+    if max_overrun_pct is not None and overrun > max_overrun_pct:
+        failures.append(f"tick overruns {overrun:.3f} % exceed --max-overrun-pct {max_overrun_pct:g}")
+    if not report["award_audit"]["passed"]:
+        failures.append(f"award audit failed: {len(report['award_audit']['problems'])} problem(s)")
+    return failures

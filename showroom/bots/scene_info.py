@@ -1,0 +1,40 @@
+"""What a bot needs from the scene TOML of its ``welcome``: floor, audience zones, selfie rewards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from showroom.scene import parse_scene
+from showroom.scene.rewards import SelfieRule
+
+AUDIENCE_KINDS = ("standing", "seated")
+
+
+@dataclass(frozen=True)
+class SceneInfo:
+    """Plain data read once per scene text and shared by every bot."""
+
+    size_m: tuple[float, float]
+    audience_boxes: tuple[tuple[float, float, float, float], ...]
+    mascots: tuple[str, ...]
+    selfie_grant: dict[str, str]
+    stock: dict[str, int | None]
+    voucher: frozenset[str]
+
+
+@lru_cache(maxsize=8)
+def scene_info(text: str) -> SceneInfo:
+    """Parse the scene text (cached: thousands of bots get the same text) into :class:`SceneInfo`."""
+    scene = parse_scene(text, "welcome.scene")
+    boxes = []
+    for zone in scene.venue.zones:
+        if zone.kind in AUDIENCE_KINDS:
+            xs = [p[0] for p in zone.polygon]
+            ys = [p[1] for p in zone.polygon]
+            boxes.append((min(xs), min(ys), max(xs), max(ys)))
+    grants = {r.mascot: r.grant for r in scene.rewards if isinstance(r, SelfieRule)}
+    stock = {e.id: getattr(e, "stock", None) for e in scene.entitlements}
+    vouchers = frozenset(e.id for e in scene.entitlements if e.kind == "voucher")
+    size = (float(scene.venue.size[0]), float(scene.venue.size[1]))
+    return SceneInfo(size, tuple(boxes), tuple(m.id for m in scene.mascots), grants, stock, vouchers)

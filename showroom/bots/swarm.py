@@ -1,0 +1,229 @@
+"""Run thousands of bots on one asyncio loop over picows: ramp up, hold, settle, disconnect.
+
+Server frames arrive as fragments (a BINARY frame with ``fin`` false, then CONTINUATION
+frames); the listener joins them into one message before the bot sees it. One driver task
+steps every connected bot ten times a second; there is no task per bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+from showroom.bots.bot import Bot, parse_mix
+from showroom.bots.stats import Stats
+
+MAX_SERVER_MESSAGE = 4 * 2**20
+CONNECT_TIMEOUT_S = 10.0
+DRIVER_HZ = 20.0
+SETTLE_S = 3.0
+"""After the hold, how long bots wait for late awards and their wallet answers."""
+HTTP_TIMEOUT_S = 5.0
+
+
+@dataclass
+class SwarmConfig:
+    """What the load test runs."""
+
+    url: str
+    clients: int
+    ramp_per_s: float = 50.0
+    duration_s: float = 30.0
+    mix: str = "wander:0.5,watch:0.3,selfie:0.2"
+    move_hz: float = 10.0
+    seed: int = 1
+    progress: bool = True
+
+
+@dataclass
+class SwarmResult:
+    """What the run measured, before it is turned into a report."""
+
+    config: SwarmConfig
+    stats: Stats
+    bots: list[Bot]
+    wall_s: float
+    cpu_s: float
+    hold_s: float
+    metrics_before: dict[str, Any] = field(default_factory=dict)
+    metrics_after: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class BotListener(WSListener):
+    """picows callbacks for one bot: reassemble fragments, hand whole messages to the bot."""
+
+    def __init__(self, bot: Bot, stats: Stats) -> None:
+        self.bot = bot
+        self.stats = stats
+        self.parts: list[bytes] = []
+        self.transport: WSTransport | None = None
+        self.open = False
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        self.open = True
+        self.stats.connected += 1
+        self.bot.out = lambda data: transport.send(WSMsgType.BINARY, data)
+        self.bot.send(self.bot.join_message())
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        kind = frame.msg_type
+        if kind == WSMsgType.BINARY:
+            if frame.fin:
+                self.bot.receive(frame.get_payload_as_bytes(), time.time())
+            else:
+                self.parts = [frame.get_payload_as_bytes()]
+        elif kind == WSMsgType.CONTINUATION:
+            self.parts.append(frame.get_payload_as_bytes())
+            if frame.fin:
+                data, self.parts = b"".join(self.parts), []
+                self.bot.receive(data, time.time())
+        elif kind == WSMsgType.CLOSE:
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if self.open:
+            self.open = False
+            self.stats.connected -= 1
+            self.bot.left_at = time.time()
+            self.bot.out = lambda data: None
+
+
+async def fetch_metrics(url: str) -> dict[str, Any]:
+    """GET ``/metrics`` from the server behind a ``ws://`` URL; an empty dict when it cannot be read."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), HTTP_TIMEOUT_S)
+        writer.write(f"GET /metrics HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HTTP_TIMEOUT_S)
+        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), None)
+        body = await asyncio.wait_for(reader.readexactly(length) if length is not None else reader.read(), HTTP_TIMEOUT_S)
+        writer.close()
+        return json.loads(body)
+    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+        return {}
+
+
+async def run_swarm(config: SwarmConfig, log: Callable[[str], None] | None = None) -> SwarmResult:
+    """Ramp ``config.clients`` bots up, hold for the duration, let awards settle, disconnect."""
+    stats = Stats()
+    rng = random.Random(config.seed)
+    weights = parse_mix(config.mix)
+    names, probs = list(weights), list(weights.values())
+    bots = [Bot(i, rng.choices(names, probs)[0], stats, random.Random(rng.random()), config.move_hz)
+            for i in range(config.clients)]
+    listeners: list[BotListener] = []
+    history: list[dict[str, float]] = []
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    metrics_before = await fetch_metrics(config.url)
+
+    async def connect(bot: Bot) -> None:
+        listener = BotListener(bot, stats)
+        try:
+            await asyncio.wait_for(ws_connect(lambda: listener, config.url, max_frame_size=MAX_SERVER_MESSAGE,
+                                              websocket_handshake_timeout=CONNECT_TIMEOUT_S),
+                                   CONNECT_TIMEOUT_S)
+            listeners.append(listener)
+        except Exception:  # noqa: BLE001 - any failure to connect is one counted failure
+            stats.connect_failed += 1
+
+    async def ramp() -> None:
+        start = time.perf_counter()
+        tasks = []
+        for i, bot in enumerate(bots):
+            delay = start + i / config.ramp_per_s - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.ensure_future(connect(bot)))
+        await asyncio.gather(*tasks)
+
+    ramp_task = asyncio.ensure_future(ramp())
+    ramp_s = config.clients / config.ramp_per_s
+    hold_start = time.perf_counter() + ramp_s
+    hold_end = hold_start + config.duration_s
+    last = {"t": time.perf_counter(), "in": 0, "out": 0}
+    next_report = time.perf_counter() + 1.0
+    while time.perf_counter() < hold_end:
+        now = time.time()
+        for listener in listeners:
+            if listener.open:
+                listener.bot.step(now)
+        await asyncio.sleep(1.0 / DRIVER_HZ)
+        if time.perf_counter() >= next_report:
+            next_report += 1.0
+            history.append(_progress(stats, last, wall0, config.progress, log))
+    if not ramp_task.done():
+        ramp_task.cancel()
+    await _settle(listeners)
+    for listener in listeners:
+        if listener.open:
+            listener.bot.leave()
+    await asyncio.sleep(0.5)
+    metrics_after = await fetch_metrics(config.url)
+    for listener in listeners:
+        if listener.open and listener.transport is not None:
+            listener.transport.disconnect()
+    await asyncio.sleep(0.1)
+    if config.progress:
+        print(file=sys.stderr)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    hold_s = max(min(time.perf_counter(), hold_end) - hold_start, 1e-9)
+    return SwarmResult(config, stats, bots, wall, cpu, hold_s, metrics_before, metrics_after, history)
+
+
+async def _settle(listeners: list[BotListener]) -> None:
+    """Ask every bot's wallet and wait (bounded) for the answers and for awards still on their way."""
+    for listener in listeners:
+        if listener.open:
+            listener.bot.stop_queueing()
+            listener.bot.ask_wallet()
+            listener.bot.wallet = None
+    deadline = time.perf_counter() + SETTLE_S
+    while time.perf_counter() < deadline:
+        now = time.time()
+        for listener in listeners:
+            if listener.open:
+                listener.bot.redeem_due(now)
+        waiting = [b for b in (lst.bot for lst in listeners if lst.open)
+                   if b.wallet is None or b.award_seqs or any(b.scene and b.scene.selfie_grant.get(m) not in b.awards
+                                                              for m in b.selfies if b.scene.selfie_grant.get(m))]
+        if not waiting:
+            break
+        await asyncio.sleep(0.1)
+    for listener in listeners:  # a late award is only in the wallet: ask once more
+        bot = listener.bot
+        if listener.open and bot.scene and any(bot.scene.selfie_grant.get(m) not in bot.awards for m in bot.selfies):
+            bot.wallet = None
+            bot.ask_wallet()
+    await asyncio.sleep(0.5)
+
+
+def _progress(stats: Stats, last: dict[str, float], wall0: float, show: bool,
+              log: Callable[[str], None] | None) -> dict[str, float]:
+    now = time.perf_counter()
+    span = max(now - last["t"], 1e-9)
+    rate_in = (stats.messages_in - last["in"]) / span
+    rate_out = (stats.messages_out - last["out"]) / span
+    last.update(t=now, **{"in": stats.messages_in, "out": stats.messages_out})
+    p99 = stats.take_window_p99_ms()
+    errors = sum(stats.errors.values()) + stats.connect_failed
+    line = (f"\r{now - wall0:6.1f} s  connected {stats.connected:5d}  in {rate_in:8.0f} msg/s  "
+            f"out {rate_out:7.0f} msg/s  p99 {p99:7.1f} ms  errors {errors}")
+    if show:
+        print(line, end="", file=sys.stderr, flush=True)
+    if log is not None:
+        log(line.strip())
+    return {"t_s": round(now - wall0, 2), "connected": stats.connected, "in_per_s": round(rate_in, 1),
+            "out_per_s": round(rate_out, 1), "p99_ms": p99}
