@@ -92,8 +92,8 @@ async def _tick_forever(event: Event) -> None:
     last_mark = 0.0
     while True:
         delay = next_at - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        # sleep(0) when late: a tick loop that never yields would starve I/O, disconnects and signals
+        await asyncio.sleep(max(delay, 0.0))
         try:
             event.tick(time.time())
         except Exception:  # a bug in one tick must not stop the event

@@ -166,7 +166,7 @@ def _loadtest(args: argparse.Namespace) -> int:
 
     config = SwarmConfig(url=args.url, clients=args.clients, ramp_per_s=args.ramp, duration_s=args.duration,
                          mix=args.behaviour, move_hz=args.move_hz, seed=args.seed, progress=True)
-    return run_loadtest(config, report_path=args.report, max_p99_ms=args.max_p99_ms,
+    return run_loadtest(config, workers=args.workers, report_path=args.report, max_p99_ms=args.max_p99_ms,
                         max_overrun_pct=args.max_overrun_pct, as_json=args.json)
 
 
@@ -292,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--behaviour", default="wander:0.5,watch:0.3,selfie:0.2",
                       help="behaviour mix, NAME:WEIGHT,... of wander, watch, selfie (default wander:0.5,watch:0.3,selfie:0.2)")
     load.add_argument("--move-hz", type=_positive_float, default=10.0, help="movement inputs per bot per second (default 10)")
+    load.add_argument("--workers", type=_positive_int, default=1,
+                      help="processes to spread the bots over (default 1; each runs thousands on one event loop)")
     load.add_argument("--seed", type=int, default=1, help="random seed for the bots (default 1)")
     load.add_argument("--report", default=None, help="write the report JSON to this file")
     load.add_argument("--max-p99-ms", type=_positive_float, default=None,

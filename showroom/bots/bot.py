@@ -32,6 +32,10 @@ REACT_PER_S = 0.3
 CHAT_PER_S = 0.005
 
 
+def discard(data: bytes) -> None:
+    """Where a bot's messages go while it has no connection."""
+
+
 def parse_mix(text: str) -> dict[str, float]:
     """``"wander:0.5,watch:0.3,selfie:0.2"`` to normalised weights; raises ValueError naming the fault."""
     weights: dict[str, float] = {}
@@ -58,7 +62,7 @@ class Bot:
         self.stats = stats
         self.rng = rng
         self.move_hz = move_hz
-        self.out: Callable[[bytes], None] = lambda data: None
+        self.out: Callable[[bytes], None] = discard
         self.you = -1
         self.scene: SceneInfo | None = None
         self.joined_at = 0.0

@@ -7,22 +7,30 @@ import json
 import sys
 from pathlib import Path
 
+from showroom.bots.bot import parse_mix
 from showroom.bots.report import build_report, check_thresholds
 from showroom.bots.swarm import SwarmConfig, run_swarm
 from showroom.errors import ShowroomError
 
 
-def run_loadtest(config: SwarmConfig, *, report_path: str | None = None, max_p99_ms: float | None = None,
+def run_loadtest(config: SwarmConfig, *, workers: int = 1, report_path: str | None = None, max_p99_ms: float | None = None,
                  max_overrun_pct: float | None = None, as_json: bool = False) -> int:
     """Run a load test; return 0 when every threshold holds, 1 otherwise."""
     if not config.url.startswith(("ws://", "wss://")):
         raise ShowroomError(f"loadtest: {config.url}: expected a ws:// URL, e.g. ws://127.0.0.1:8765/")
     try:
-        result = asyncio.run(run_swarm(config))
+        parse_mix(config.mix)
+        if workers > 1:
+            from showroom.bots.workers import run_workers
+
+            result = run_workers(config, workers)
+        else:
+            result = asyncio.run(run_swarm(config))
     except ValueError as exc:
         raise ShowroomError(f"loadtest: --behaviour: {exc}") from None
     report = build_report(result)
     failures = check_thresholds(report, max_p99_ms, max_overrun_pct)
+    report["workers"] = workers
     report["thresholds"] = {"max_p99_ms": max_p99_ms, "max_overrun_pct": max_overrun_pct, "failed": failures}
     if report_path:
         Path(report_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -44,7 +52,7 @@ def _print_summary(r: dict) -> None:
           f"{srv['tick_overruns']} overruns ({srv['tick_overrun_pct']} %)")
     print(f"traffic           out {gen['messages_out_per_s']:.0f} msg/s {gen['bytes_out_per_s'] / 1e3:.1f} kB/s, "
           f"in {gen['messages_in_per_s']:.0f} msg/s {gen['bytes_in_per_s'] / 1e6:.2f} MB/s")
-    print(f"generator CPU     {gen['cpu_pct']:.0f} % of one core")
+    print(f"generator CPU     {gen['cpu_pct']:.0f} % of one core (summed over workers)")
     print(f"errors            {r['errors'] or 'none'}")
     print(f"award audit       {'passed' if audit['passed'] else 'FAILED'}: {audit['selfies_taken']} selfies, "
           f"{audit['awarded_ok']} awarded, {audit['refused_sold_out']} sold out")

@@ -56,6 +56,7 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
     ticks = after.get("ticks", 0) - before.get("ticks", 0)
     overruns = after.get("tick_overruns", 0) - before.get("tick_overruns", 0)
     wall = max(result.wall_s, 1e-9)
+    joined = sum(1 for b in bots if b.joined_at)
     return {
         "url": result.config.url,
         "clients": result.config.clients,
@@ -64,8 +65,8 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
         "behaviour": result.config.mix,
         "behaviours": dict(Counter(b.behaviour for b in bots)),
         "move_hz": result.config.move_hz,
-        "joins": {"ok": stats.joins_ok, "failed": stats.joins_failed + stats.connect_failed,
-                  "connect_failed": stats.connect_failed},
+        "joins": {"ok": joined, "failed": len(bots) - joined, "connect_failed": stats.connect_failed,
+                  "refused": stats.joins_failed},
         "latency_ms": {"p50": p50, "p95": p95, "p99": p99, "samples": len(stats.latency_s)},
         "snapshots_per_s_per_client": round(stats.snapshots / bot_seconds, 2) if bot_seconds else 0.0,
         "server": {

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from showroom.bots.bot import Bot, parse_mix
+from showroom.bots.bot import Bot, discard, parse_mix
 from showroom.bots.stats import Stats
 
 MAX_SERVER_MESSAGE = 4 * 2**20
@@ -28,6 +28,8 @@ DRIVER_HZ = 20.0
 SETTLE_S = 3.0
 """After the hold, how long bots wait for late awards and their wallet answers."""
 HTTP_TIMEOUT_S = 5.0
+METRICS_EVERY_S = 2.0
+"""How often ``/metrics`` is read during the run (the last good reading is kept)."""
 
 
 @dataclass
@@ -42,6 +44,8 @@ class SwarmConfig:
     move_hz: float = 10.0
     seed: int = 1
     progress: bool = True
+    first_index: int = 0
+    """Bots are named ``bot-<first_index + i>`` (workers get disjoint ranges)."""
 
 
 @dataclass
@@ -96,7 +100,7 @@ class BotListener(WSListener):
             self.open = False
             self.stats.connected -= 1
             self.bot.left_at = time.time()
-            self.bot.out = lambda data: None
+            self.bot.out = discard
 
 
 async def fetch_metrics(url: str) -> dict[str, Any]:
@@ -112,17 +116,17 @@ async def fetch_metrics(url: str) -> dict[str, Any]:
         body = await asyncio.wait_for(reader.readexactly(length) if length is not None else reader.read(), HTTP_TIMEOUT_S)
         writer.close()
         return json.loads(body)
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+    except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
         return {}
 
 
-async def run_swarm(config: SwarmConfig, log: Callable[[str], None] | None = None) -> SwarmResult:
+async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, float]], None] | None = None) -> SwarmResult:
     """Ramp ``config.clients`` bots up, hold for the duration, let awards settle, disconnect."""
     stats = Stats()
     rng = random.Random(config.seed)
     weights = parse_mix(config.mix)
     names, probs = list(weights), list(weights.values())
-    bots = [Bot(i, rng.choices(names, probs)[0], stats, random.Random(rng.random()), config.move_hz)
+    bots = [Bot(config.first_index + i, rng.choices(names, probs)[0], stats, random.Random(rng.random()), config.move_hz)
             for i in range(config.clients)]
     listeners: list[BotListener] = []
     history: list[dict[str, float]] = []
@@ -131,13 +135,26 @@ async def run_swarm(config: SwarmConfig, log: Callable[[str], None] | None = Non
 
     async def connect(bot: Bot) -> None:
         listener = BotListener(bot, stats)
+        listeners.append(listener)  # tracked even if the handshake outlives the timeout
         try:
             await asyncio.wait_for(ws_connect(lambda: listener, config.url, max_frame_size=MAX_SERVER_MESSAGE,
                                               websocket_handshake_timeout=CONNECT_TIMEOUT_S),
                                    CONNECT_TIMEOUT_S)
-            listeners.append(listener)
         except Exception:  # noqa: BLE001 - any failure to connect is one counted failure
-            stats.connect_failed += 1
+            if not listener.open:
+                stats.connect_failed += 1
+
+    latest: dict[str, Any] = {}
+
+    async def poll_metrics() -> None:
+        while True:
+            doc = await fetch_metrics(config.url)
+            if doc:
+                latest.clear()
+                latest.update(doc)
+                if history:
+                    history[-1].update(tick_ms_p99=doc.get("tick_ms_p99"), visitors=doc.get("visitors"))
+            await asyncio.sleep(METRICS_EVERY_S)
 
     async def ramp() -> None:
         start = time.perf_counter()
@@ -150,6 +167,7 @@ async def run_swarm(config: SwarmConfig, log: Callable[[str], None] | None = Non
         await asyncio.gather(*tasks)
 
     ramp_task = asyncio.ensure_future(ramp())
+    poll_task = asyncio.ensure_future(poll_metrics())
     ramp_s = config.clients / config.ramp_per_s
     hold_start = time.perf_counter() + ramp_s
     hold_end = hold_start + config.duration_s
@@ -163,21 +181,26 @@ async def run_swarm(config: SwarmConfig, log: Callable[[str], None] | None = Non
         await asyncio.sleep(1.0 / DRIVER_HZ)
         if time.perf_counter() >= next_report:
             next_report += 1.0
-            history.append(_progress(stats, last, wall0, config.progress, log))
+            history.append(_progress(stats, last, wall0, config.progress))
+            if on_progress is not None:
+                on_progress(history[-1])
     if not ramp_task.done():
         ramp_task.cancel()
     await _settle(listeners)
+    poll_task.cancel()
+    metrics_after = await fetch_metrics(config.url) or dict(latest)
     for listener in listeners:
         if listener.open:
             listener.bot.leave()
     await asyncio.sleep(0.5)
-    metrics_after = await fetch_metrics(config.url)
     for listener in listeners:
         if listener.open and listener.transport is not None:
             listener.transport.disconnect()
     await asyncio.sleep(0.1)
     if config.progress:
         print(file=sys.stderr)
+    for bot in bots:  # no live transport may stay referenced (and the result must pickle)
+        bot.out = discard
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     hold_s = max(min(time.perf_counter(), hold_end) - hold_start, 1e-9)
     return SwarmResult(config, stats, bots, wall, cpu, hold_s, metrics_before, metrics_after, history)
@@ -210,20 +233,22 @@ async def _settle(listeners: list[BotListener]) -> None:
     await asyncio.sleep(0.5)
 
 
-def _progress(stats: Stats, last: dict[str, float], wall0: float, show: bool,
-              log: Callable[[str], None] | None) -> dict[str, float]:
+def _progress(stats: Stats, last: dict[str, float], wall0: float, show: bool) -> dict[str, float]:
     now = time.perf_counter()
     span = max(now - last["t"], 1e-9)
     rate_in = (stats.messages_in - last["in"]) / span
     rate_out = (stats.messages_out - last["out"]) / span
     last.update(t=now, **{"in": stats.messages_in, "out": stats.messages_out})
     p99 = stats.take_window_p99_ms()
-    errors = sum(stats.errors.values()) + stats.connect_failed
-    line = (f"\r{now - wall0:6.1f} s  connected {stats.connected:5d}  in {rate_in:8.0f} msg/s  "
-            f"out {rate_out:7.0f} msg/s  p99 {p99:7.1f} ms  errors {errors}")
+    entry = {"t_s": round(now - wall0, 2), "connected": stats.connected, "in_per_s": round(rate_in, 1),
+             "out_per_s": round(rate_out, 1), "p99_ms": p99,
+             "errors": sum(stats.errors.values()) + stats.connect_failed}
     if show:
-        print(line, end="", file=sys.stderr, flush=True)
-    if log is not None:
-        log(line.strip())
-    return {"t_s": round(now - wall0, 2), "connected": stats.connected, "in_per_s": round(rate_in, 1),
-            "out_per_s": round(rate_out, 1), "p99_ms": p99}
+        print(progress_line(entry), end="", file=sys.stderr, flush=True)
+    return entry
+
+
+def progress_line(entry: dict[str, float]) -> str:
+    """The live one-line progress (starts with a carriage return so it overwrites itself)."""
+    return (f"\r{entry['t_s']:6.1f} s  connected {entry['connected']:5d}  in {entry['in_per_s']:8.0f} msg/s  "
+            f"out {entry['out_per_s']:7.0f} msg/s  p99 {entry['p99_ms']:7.1f} ms  errors {entry['errors']}")
