@@ -41,7 +41,8 @@ class Link(Protocol):
         """Send a control message (never skipped)."""
 
     def send_frame(self, head: bytes, shared: bytes) -> bool:
-        """Send one snapshot made of a per-visitor head and a shared tail; may be skipped for a slow reader."""
+        """Send one snapshot message: a per-visitor head, then the cell's shared payload; may be
+        skipped for a slow reader."""
 
     def close(self, code: int, reason: str) -> None:
         """Close the connection with a WebSocket close code."""

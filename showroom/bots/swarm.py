@@ -1,7 +1,7 @@
 """Run thousands of bots on one asyncio loop over picows: ramp up, hold, settle, disconnect.
 
-Server frames arrive as fragments (a BINARY frame with ``fin`` false, then CONTINUATION
-frames); the listener joins them into one message before the bot sees it. One driver task
+A server may send a message as fragments (a BINARY frame with ``fin`` false, then
+CONTINUATION frames); the listener joins them into one message before the bot sees it. One driver task
 steps every connected bot ten times a second; there is no task per bot.
 """
 

@@ -137,11 +137,7 @@ def encode_error(code: ErrorCode, message: str, ref: str | None = None) -> bytes
 
 
 def frame_head(personal: dict[str, Any]) -> bytes:
-    """The per-visitor start of a snapshot frame; the shared cell payload follows it unchanged.
-
-    A server may send head and payload as two fragments of one WebSocket message, so the
-    (large) shared payload is never copied per visitor.
-    """
+    """The per-visitor start of a snapshot frame; the shared cell payload follows it unchanged."""
     return b"\x92" + msgpack.packb(personal, use_bin_type=True)
 
 
