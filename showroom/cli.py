@@ -167,7 +167,7 @@ def _loadtest(args: argparse.Namespace) -> int:
     config = SwarmConfig(url=args.url, clients=args.clients, ramp_per_s=args.ramp, duration_s=args.duration,
                          mix=args.behaviour, move_hz=args.move_hz, seed=args.seed, progress=True)
     return run_loadtest(config, workers=args.workers, report_path=args.report, max_p99_ms=args.max_p99_ms,
-                        max_overrun_pct=args.max_overrun_pct, as_json=args.json)
+                        max_overrun_pct=args.max_overrun_pct, as_json=args.json, plot_path=args.plot)
 
 
 def _positive_int(text: str) -> int:
@@ -296,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="processes to spread the bots over (default 1; each runs thousands on one event loop)")
     load.add_argument("--seed", type=int, default=1, help="random seed for the bots (default 1)")
     load.add_argument("--report", default=None, help="write the report JSON to this file")
+    load.add_argument("--plot", default=None, help="draw clients, latency and tick time over time into this PNG")
     load.add_argument("--max-p99-ms", type=_positive_float, default=None,
                       help="exit 1 when p99 delivery latency exceeds this")
     load.add_argument("--max-overrun-pct", type=float, default=None,

@@ -72,8 +72,10 @@ def server_url(tmp_path_factory):
 
 def test_fifty_bots_report_plausible_figures_and_a_clean_award_audit(server_url, tmp_path, capsys):
     out = tmp_path / "report.json"
+    picture = tmp_path / "run.png"
     rc = main(["loadtest", server_url, "--clients", "50", "--ramp", "50", "--duration", "9",
-               "--behaviour", "wander:0.3,watch:0.2,selfie:0.5", "--report", str(out), "--json"])
+               "--behaviour", "wander:0.3,watch:0.2,selfie:0.5", "--report", str(out), "--json",
+               "--plot", str(picture)])
     report = json.loads(out.read_text())
     assert rc == 0, report["thresholds"]
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["joins"] == report["joins"]
@@ -91,6 +93,18 @@ def test_fifty_bots_report_plausible_figures_and_a_clean_award_audit(server_url,
     assert audit["selfies_taken"] >= 1 and audit["awarded_ok"] >= 1
     assert audit["awards_by_entitlement"].get("lumen-scarf", 0) == audit["awarded_ok"]
     assert report["vouchers"]["redeemed"] >= 1
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and report["plot"] == f"written to {picture}"
+    _plot_shows_the_three_series(picture)
+
+
+def _plot_shows_the_three_series(path) -> None:
+    """The picture holds the clients (navy), latency (gold) and tick (orange) lines."""
+    import matplotlib.image
+
+    pixels = (matplotlib.image.imread(path)[..., :3] * 255).astype(int)
+    for rgb in ((0x1c, 0x23, 0x40), (0xd4, 0xaf, 0x37), (0xff, 0x8c, 0x42)):
+        close = (abs(pixels - rgb).sum(axis=-1) < 40).sum()
+        assert close > 100, f"no line in colour {rgb}"
 
 
 def test_a_threshold_set_too_low_exits_non_zero(server_url, capsys):

@@ -14,7 +14,7 @@ from showroom.errors import ShowroomError
 
 
 def run_loadtest(config: SwarmConfig, *, workers: int = 1, report_path: str | None = None, max_p99_ms: float | None = None,
-                 max_overrun_pct: float | None = None, as_json: bool = False) -> int:
+                 max_overrun_pct: float | None = None, as_json: bool = False, plot_path: str | None = None) -> int:
     """Run a load test; return 0 when every threshold holds, 1 otherwise."""
     if not config.url.startswith(("ws://", "wss://")):
         raise ShowroomError(f"loadtest: {config.url}: expected a ws:// URL, e.g. ws://127.0.0.1:8765/")
@@ -32,6 +32,10 @@ def run_loadtest(config: SwarmConfig, *, workers: int = 1, report_path: str | No
     failures = check_thresholds(report, max_p99_ms, max_overrun_pct)
     report["workers"] = workers
     report["thresholds"] = {"max_p99_ms": max_p99_ms, "max_overrun_pct": max_overrun_pct, "failed": failures}
+    if plot_path:
+        from showroom.bots.plot import plot_report
+
+        report["plot"] = plot_report(report, plot_path)
     if report_path:
         Path(report_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if as_json:

@@ -91,7 +91,7 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
         "vouchers": {"redeemed": stats.redeemed, "refused": dict(stats.refused)},
         "award_audit": audit_awards(bots),
         "history": result.history,
-        "plot": "skipped: matplotlib is not installed",
+        "plot": "not asked for (--plot FILE.png)",
     }
 
 
