@@ -13,6 +13,7 @@ from picows import ws_create_server
 
 from server.event import Event
 from server.ledger_store import Ledger
+from server.reload import Edit, read_edit, unreadable
 from server.store import Store
 from server.transport import listener_factory
 from showroom.protocol.limits import MAX_CLIENT_FRAME_BYTES
@@ -26,6 +27,8 @@ MAX_CATCH_UP_TICKS = 5
 CHECKPOINT_EVERY_TICKS = 100
 """The ledger signs a checkpoint about every 5 s (when it grew)."""
 """After a stall the tick skips ahead instead of running more than this many late ticks."""
+SCENE_POLL_S = 0.5
+"""How often the scene file's modification time and size are looked at, for hot reload."""
 
 
 @dataclass
@@ -37,6 +40,8 @@ class RunningServer:
     port: int
     server: asyncio.base_events.Server
     ticker: asyncio.Task
+    watcher: asyncio.Task | None = None
+    """Polls the scene file for edits (None when the server was not given its path)."""
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -47,6 +52,8 @@ class RunningServer:
     async def stop(self) -> None:
         """Stop accepting, close every connection with 1001 and stop ticking."""
         self.ticker.cancel()
+        if self.watcher is not None:
+            self.watcher.cancel()
         self.server.close()
         for link in list(self.event.links):
             link.close(1001, "server shutting down")
@@ -65,11 +72,17 @@ class RunningServer:
 
 
 async def start_server(scene: Scene, *, scene_text: str = "", host: str = "127.0.0.1", port: int = 0,
-                       host_token: str, data_dir: Path | None = None, playing: bool = True) -> RunningServer:
-    """Start serving ``scene`` on ``host:port`` (0 picks a free port) and start the tick."""
+                       host_token: str, data_dir: Path | None = None, playing: bool = True,
+                       scene_path: Path | None = None, scene_poll_s: float = SCENE_POLL_S) -> RunningServer:
+    """Start serving ``scene`` on ``host:port`` (0 picks a free port) and start the tick.
+
+    With ``scene_path`` (the file ``scene`` was read from) the server watches that file and
+    hot-reloads edits of the timeline at the next cue boundary (:mod:`server.reload`).
+    """
     store = Store.open(data_dir) if data_dir is not None else None
     ledger = Ledger(data_dir, scene) if data_dir is not None else None
-    event = Event(scene, host_token=host_token, scene_text=scene_text, playing=playing, ledger=ledger)
+    event = Event(scene, host_token=host_token, scene_text=scene_text, playing=playing, ledger=ledger,
+                  scene_source=str(scene_path) if scene_path is not None else "scene")
     if store is not None:
         event.banned |= store.bans(scene.event.id)
         event.on_ban = lambda name: store.ban(scene.event.id, name)
@@ -80,8 +93,52 @@ async def start_server(scene: Scene, *, scene_text: str = "", host: str = "127.0
         enable_auto_ping=True, auto_ping_idle_timeout=15, auto_ping_reply_timeout=10,
     )
     bound = server.sockets[0].getsockname()[1]
-    ticker = asyncio.get_running_loop().create_task(_tick_forever(event), name="showroom-tick")
-    return RunningServer(event, host, bound, server, ticker)
+    loop = asyncio.get_running_loop()
+    ticker = loop.create_task(_tick_forever(event), name="showroom-tick")
+    watcher = None
+    if scene_path is not None:
+        watcher = loop.create_task(_watch_scene(event, scene_path, scene_poll_s), name="showroom-scene-watch")
+    return RunningServer(event, host, bound, server, ticker, watcher)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """The file's modification time and size, or None when it cannot be seen."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+def _read_edit(path: Path) -> Edit:
+    """Read and validate the scene file (run in a thread: parsing takes ~20 ms)."""
+    source = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return unreadable(source, "no such file (deleted, or moved away while saving?)")
+    except (OSError, UnicodeDecodeError) as exc:
+        return unreadable(source, f"cannot read: {exc}")
+    return read_edit(text, source)
+
+
+async def _watch_scene(event: Event, path: Path, every_s: float) -> None:
+    """Poll the scene file; hand each new version to the event once it has stopped changing."""
+    seen = _stamp(path)
+    while True:
+        await asyncio.sleep(every_s)
+        stamp = _stamp(path)
+        if stamp == seen:
+            continue
+        await asyncio.sleep(every_s)  # an editor may still be writing; a half-written file is not an edit
+        if _stamp(path) != stamp:
+            continue
+        seen = stamp
+        edit = await asyncio.to_thread(_read_edit, path)
+        try:
+            event.offer_scene(edit)
+        except Exception:  # a bug in judging one edit must not stop watching for the next
+            log.exception("scene edit of %s failed", path)
 
 
 async def _tick_forever(event: Event) -> None:

@@ -16,11 +16,15 @@ import numpy as np
 
 from server.ledger_store import Ledger
 from server.metrics import Metrics
+from server.reload import Edit, Pending, SceneReloader, next_cue_start
 from server.rewards import Rewards
 from server.shard import Link, Member, Shard
+from showroom.protocol.codec import encode
 from showroom.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from showroom.protocol.limits import RESUME_WINDOW_S
 from showroom.scene.model import Scene
+from showroom.scene.timecode import format_clock
+from showroom.sim.timeline import compile_show
 
 log = logging.getLogger("showroom.server")
 
@@ -34,7 +38,8 @@ class Event:
     """An event run from a scene: show clock, shards, bans, resume tokens."""
 
     def __init__(self, scene: Scene, *, host_token: str, scene_text: str = "", dt_s: float = 0.05,
-                 playing: bool = True, max_shards: int = MAX_SHARDS, ledger: Ledger | None = None) -> None:
+                 playing: bool = True, max_shards: int = MAX_SHARDS, ledger: Ledger | None = None,
+                 scene_source: str = "scene") -> None:
         self.scene = scene
         self.scene_text = scene_text
         self.host_token = host_token
@@ -60,6 +65,9 @@ class Event:
         self.shards[0].credited = np.zeros((len(self._attendance()), self.shards[0].slot_id.size), bool)
         self.links: set[Link] = set()
         """Every open connection (visitors, bots and hosts), so a stop can close them all."""
+        self.hosts: set[Link] = set()
+        """Connections joined as hosts: they get ``reload`` messages."""
+        self.reloader = SceneReloader(scene, scene_text, scene_source)
 
     # ---- visitors ---------------------------------------------------------------
     def _attendance(self) -> list:
@@ -158,12 +166,24 @@ class Event:
         for shard in self.shards:
             shard.world.set_show_time(self.show_t)
         self.broadcast({"type": "show", "playing": self.playing, "t": round(self.show_t, 3)})
+        moved = self.reloader.reschedule(self.show_t)
+        if moved is not None:
+            self.tell_hosts(moved)
 
     def fire_cue(self, index: int) -> None:
         """Jump to the start of a timeline cue."""
         if not 0 <= index < len(self.scene.timeline):
             raise ProtocolError(ErrorCode.UNKNOWN_TARGET, f"no cue {index} (the timeline has {len(self.scene.timeline)})")
         self.seek(self.scene.timeline[index].at)
+
+    def next_cue(self) -> int:
+        """Jump to the start of the next cue after the show time; return its index."""
+        at_s, index = next_cue_start(self.scene, self.show_t)
+        if index < 0:
+            raise ProtocolError(ErrorCode.UNKNOWN_TARGET,
+                                f"no cue starts after {format_clock(self.show_t)}; this is the last part of the show")
+        self.seek(at_s)
+        return index
 
     def announce(self, text: str) -> None:
         """An announcement in every shard."""
@@ -194,6 +214,36 @@ class Event:
         if self.rewards is not None:
             (self.rewards.closed_drops.discard if open_ else self.rewards.closed_drops.add)(entitlement)
         self.broadcast({"type": "drop", "entitlement": entitlement, "open": open_})
+
+    # ---- hot reload ---------------------------------------------------------------------
+    def tell_hosts(self, message: dict[str, Any]) -> None:
+        """A control message to every connected host."""
+        data = encode(message)
+        for link in list(self.hosts):
+            link.send(data)
+
+    def offer_scene(self, edit: Edit) -> None:
+        """An edited scene file: schedule it at the next cue boundary or refuse it, and tell the hosts."""
+        message = self.reloader.offer(edit, self.show_t)
+        log.info("scene edit: %s", message["message"])
+        for line in message["errors"]:
+            log.warning("%s", line)
+        self.tell_hosts(message)
+
+    def _apply_scene(self, pending: Pending) -> None:
+        """Switch every shard to an edited timeline in this tick."""
+        show = compile_show(pending.scene)
+        self.scene, self.scene_text = pending.scene, pending.text
+        for shard in self.shards:
+            shard.scene = pending.scene
+            shard.world.use_show(show)
+        if self.rewards is not None:
+            self.rewards.look_ids = [look.id for look in pending.scene.looks]
+        self.last_cue = -1
+        self.broadcast({"type": "scene_changed", "version": pending.version, "t": round(self.show_t, 3)})
+        message = self.reloader.applied(pending, self.show_t)
+        log.info("scene edit: %s", message["message"])
+        self.tell_hosts(message)
 
     def _reward(self, shard: Shard, now: float) -> None:
         """Feed the rules engine from this shard, write due awards and tell their holders."""
@@ -235,8 +285,11 @@ class Event:
         """Advance the show clock and every shard by one tick."""
         wall_time = time.time() if wall_time is None else wall_time
         start = time.perf_counter()
-        if self.playing:
-            self.show_t = min(self.show_t + self.dt_s, self.scene.event.duration)
+        if self.playing:  # rounded so that 20 ticks of 0.05 s from 1:58 read 1:59, when a cue there starts
+            self.show_t = min(round(self.show_t + self.dt_s, 6), self.scene.event.duration)
+        pending = self.reloader.due(self.show_t)
+        if pending is not None:
+            self._apply_scene(pending)
         state = self.shards[0].world.show.state_at(self.show_t)
         if state.cue != self.last_cue and state.cue >= 0:
             self.broadcast({"type": "cue", "index": state.cue, "kind": self.scene.timeline[state.cue].kind})

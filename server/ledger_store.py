@@ -201,6 +201,11 @@ class Ledger:
         rows = self.db.execute(f"SELECT {_COLUMNS} FROM awards WHERE visitor = ? ORDER BY seq", (visitor,))
         return [_award(row) for row in rows]
 
+    def awards_made(self) -> dict[str, int]:
+        """Awards written so far, per entitlement id (for the hosts' live status)."""
+        rows = self.db.execute("SELECT entitlement, COUNT(*) FROM awards GROUP BY entitlement ORDER BY entitlement")
+        return {str(entitlement): int(count) for entitlement, count in rows}
+
     def stock_left(self, entitlement: str) -> int:
         """Units of a voucher not yet claimed."""
         total, taken = self.db.execute("SELECT total, taken FROM stock WHERE entitlement = ?",

@@ -18,6 +18,7 @@ from server.event import Event
 from server.ledger_store import Ledger, LedgerRefusal
 from server.rewards import wallet_key
 from server.shard import Link, Member, Shard
+from server.status import host_status
 from showroom.protocol import messages as msg
 from showroom.protocol.codec import MOVE_TO, MoveInput, decode_client, encode, encode_error
 from showroom.protocol.errors import CloseCode, ErrorCode, ProtocolError
@@ -63,6 +64,8 @@ class Session:
         self.chat = Bucket(CHAT_RATE_HZ, 3)
         self.faults: deque[float] = deque(maxlen=ABUSE_LIMIT)
         self.open = True
+        self.scene_version = 0
+        """The scene version this connection was last sent (in ``welcome`` or a ``scene`` answer)."""
 
     # ---- entry points from the transport --------------------------------------------
     def receive(self, data: bytes, now: float | None = None) -> None:
@@ -85,6 +88,7 @@ class Session:
     def closed(self, now: float | None = None) -> None:
         """The socket is gone: keep a visitor's avatar for the resume window."""
         self.open = False
+        self.event.hosts.discard(self.link)
         if self.member is not None and self.member.link is self.link:
             self.event.drop(self.member.id, time.monotonic() if now is None else now)
 
@@ -119,11 +123,18 @@ class Session:
             if self.role != "host":
                 log.warning("%s (%s) sent host command %s", self.peer, self.role, message.type)
                 raise ProtocolError(ErrorCode.FORBIDDEN, f"{message.type} is for hosts only")
+            if isinstance(message, msg.HostStatus):
+                self.send(encode(host_status(self.event)))
+                return
             self._host(message)
-            self.send(encode({"type": "host_ok", "ref": message.type, "t": round(self.event.show_t, 3)}))
+            cue = self.event.shards[0].world.show.state_at(self.event.show_t).cue
+            self.send(encode({"type": "host_ok", "ref": message.type, "t": round(self.event.show_t, 3), "cue": cue}))
             return
         if isinstance(message, msg.Ping):
             self.send(encode({"type": "pong", "t": message.t, "st": time.time()}))
+            return
+        if isinstance(message, msg.SceneRequest):
+            self._scene()
             return
         if self.member is None or self.shard is None:
             raise ProtocolError(ErrorCode.FORBIDDEN, f"{message.type} needs an avatar; hosts have none")
@@ -161,6 +172,7 @@ class Session:
             if join.token != self.event.host_token:
                 raise ProtocolError(ErrorCode.BAD_TOKEN, "wrong host token")
             self.role = "host"
+            self.event.hosts.add(self.link)
             self._welcome(None, None)
             log.info("host joined from %s", self.peer)
             return
@@ -194,9 +206,20 @@ class Session:
             "tick_hz": round(1 / self.event.dt_s),
             "event": {"id": scene.event.id, "title": scene.event.title, "duration": scene.event.duration},
             "scene": self.event.scene_text,
+            "scene_version": self.event.reloader.version,
             "playing": self.event.playing,
             "t": round(self.event.show_t, 3),
         }))
+        self.scene_version = self.event.reloader.version
+
+    def _scene(self) -> None:
+        """Send the running scene's text once per version: what a ``scene_changed`` event tells clients to fetch."""
+        version = self.event.reloader.version
+        if self.scene_version == version:
+            raise ProtocolError(ErrorCode.RATE_LIMITED,
+                                f"you already have scene version {version}; ask again after a scene_changed event")
+        self.scene_version = version
+        self.send(encode({"type": "scene", "version": version, "text": self.event.scene_text}))
 
     def _move(self, move: MoveInput, now: float) -> None:
         if self.member is None or self.shard is None:
@@ -259,5 +282,7 @@ class Session:
             event.kick(message.visitor, ban=isinstance(message, msg.HostBan))
         elif isinstance(message, msg.HostDrop):
             event.set_drop(message.entitlement, message.open)
+        elif isinstance(message, msg.HostNext):
+            event.next_cue()
         log.info("host %s: %s", self.peer, message.type)
 

@@ -73,7 +73,8 @@ def _serve(args: argparse.Namespace) -> int:
     async def main() -> None:
         running = await start_server(scene, scene_text=Path(args.scene).read_text(encoding="utf-8"),
                                      host=args.host, port=args.port, host_token=token,
-                                     data_dir=Path(args.data_dir), playing=not args.paused)
+                                     data_dir=Path(args.data_dir), playing=not args.paused,
+                                     scene_path=None if args.no_reload else Path(args.scene))
         print(f"serving '{scene.event.title}' on {running.url}  (health: http://{args.host}:{running.port}/healthz)",
               flush=True)
         print(f"host token: {token}", flush=True)
@@ -160,6 +161,20 @@ def _ledger_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _host(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from showroom.errors import ShowroomError
+    from showroom.host.console import run_host
+
+    token = args.token or os.environ.get("SHOWROOM_HOST_TOKEN")
+    if not token:
+        raise ShowroomError("give the host token with --token or $SHOWROOM_HOST_TOKEN (showroom serve prints it)")
+    return run_host(args.url, token, args.words, script=Path(args.script) if args.script else None,
+                    as_json=args.json)
+
+
 def _loadtest(args: argparse.Namespace) -> int:
     from showroom.bots.loadtest import run_loadtest
     from showroom.bots.swarm import SwarmConfig
@@ -223,7 +238,29 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host-token", default=None,
                        help="token hosts join with (default: $SHOWROOM_HOST_TOKEN, else a random one, printed)")
     serve.add_argument("--paused", action="store_true", help="wait for a host to start the show")
+    serve.add_argument("--no-reload", action="store_true",
+                       help="do not watch the scene file (by default timeline edits apply at the next cue)")
     serve.set_defaults(handler=_serve)
+
+    host = sub.add_parser(
+        "host", help="event host console: start, pause, seek, cues, announcements, drops, kicks, live status",
+        formatter_class=fmt,
+        epilog="commands: start, pause, seek TIME, next, cue N, announce TEXT, drop VOUCHER open|close,\n"
+               "          kick VISITOR, ban VISITOR, status (type help in the console)\n"
+               "exit status: 0 done, 1 refused by the server or no connection, 2 a badly written command\n\n"
+               "examples:\n  showroom host ws://127.0.0.1:8765/ --token T\n"
+               "  showroom host ws://127.0.0.1:8765/ --token T seek 1:30\n"
+               "  showroom host ws://127.0.0.1:8765/ --token T status --json\n"
+               "  showroom host ws://127.0.0.1:8765/ --token T --script cues.txt")
+    host.add_argument("url", help="the server's WebSocket URL, e.g. ws://127.0.0.1:8765/")
+    host.add_argument("words", nargs="*", metavar="COMMAND",
+                      help="one command to run, then exit (default: an interactive console)")
+    host.add_argument("--token", default=None,
+                      help="the host token (default $SHOWROOM_HOST_TOKEN; showroom serve prints it)")
+    host.add_argument("--script", default=None,
+                      help="run the commands of this file, one per line (# comments); stop at the first error")
+    host.add_argument("--json", action="store_true", help="print each answer as one JSON object per line")
+    host.set_defaults(handler=_host, extra_words="words")
 
     scene = sub.add_parser("scene", help="validate a scene file or print its JSON Schema", formatter_class=fmt,
                            epilog=f"examples:\n  showroom scene validate {EXAMPLE_SCENE}\n"
@@ -308,7 +345,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "extra_words", None):
+        # argparse gives a '*' positional nothing once an option sits between it and the one before
+        # (`host URL --token T seek 1:30`), so those words come back as extras: they are the command
+        setattr(args, args.extra_words, [*getattr(args, args.extra_words), *extra])
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     from showroom.errors import ShowroomError
 
     try:

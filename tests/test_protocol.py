@@ -245,6 +245,7 @@ CONTROL_SAMPLES = {
     "leave": {"type": "leave"},
     "wallet": {"type": "wallet"},
     "redeem": {"type": "redeem", "award": 3},
+    "scene": {"type": "scene"},
     "host_start": {"type": "host_start"},
     "host_pause": {"type": "host_pause"},
     "host_seek": {"type": "host_seek", "t": 90.25},
@@ -253,6 +254,8 @@ CONTROL_SAMPLES = {
     "host_kick": {"type": "host_kick", "visitor": 17},
     "host_ban": {"type": "host_ban", "visitor": 18},
     "host_drop": {"type": "host_drop", "entitlement": "voucher-20", "open": True},
+    "host_next": {"type": "host_next"},
+    "host_status": {"type": "host_status"},
 }
 
 

@@ -91,6 +91,12 @@ class Leave(Message):
     type: Literal["leave"]
 
 
+class SceneRequest(Message):
+    """Fetch the scene's TOML text after a ``scene_changed`` event; answered with ``scene``."""
+
+    type: Literal["scene"]
+
+
 class HostStart(Message):
     """Host: start (or resume) the show clock."""
 
@@ -146,14 +152,27 @@ class HostDrop(Message):
     open: bool
 
 
+class HostNext(Message):
+    """Host: jump to the start of the next cue after the show time (the server's current timeline)."""
+
+    type: Literal["host_next"]
+
+
+class HostStatus(Message):
+    """Host: ask for the live status of the event; answered with ``status``."""
+
+    type: Literal["host_status"]
+
+
 ClientMessage = Annotated[
-    Union[Join, React, Chat, SelfieRequest, SelfieLeave, Ping, Wallet, Redeem, Leave, HostStart, HostPause, HostSeek,
-          HostCue, HostAnnounce, HostKick, HostBan, HostDrop],
+    Union[Join, React, Chat, SelfieRequest, SelfieLeave, Ping, Wallet, Redeem, Leave, SceneRequest, HostStart,
+          HostPause, HostSeek, HostCue, HostAnnounce, HostKick, HostBan, HostDrop, HostNext, HostStatus],
     Field(discriminator="type"),
 ]
 """Every control message a client may send."""
 
-HOST_MESSAGES = (HostStart, HostPause, HostSeek, HostCue, HostAnnounce, HostKick, HostBan, HostDrop)
+HOST_MESSAGES = (HostStart, HostPause, HostSeek, HostCue, HostAnnounce, HostKick, HostBan, HostDrop, HostNext,
+                 HostStatus)
 """Messages only a connection joined with the host role may send."""
 
 CLIENT_MESSAGE = TypeAdapter(ClientMessage)

@@ -14,7 +14,7 @@ from showroom.sim import behaviour
 from showroom.sim.crowd import Crowd, Role, State
 from showroom.sim.geometry import polygon_area
 from showroom.sim.step import Environment, StepParams, step
-from showroom.sim.timeline import MascotFrame, compile_show
+from showroom.sim.timeline import MascotFrame, Show, compile_show
 from showroom.sim.venue import build_venue, sample_in_discs, sample_in_polygon
 
 DT_S = 0.05
@@ -65,6 +65,15 @@ class World:
         """Put the mascots where the show has them at ``t_s`` without advancing the crowd."""
         self.show_time = t_s
         self._place_mascots()
+
+    def use_show(self, show: Show) -> None:
+        """Run an edited timeline from now on (a hot reload); its scene keeps this world's venue and mascots.
+
+        The venue, obstacles and crowd stay as they are, so visitors keep their places; the
+        mascots go where the new show has them at the next step.
+        """
+        self.scene = show.scene
+        self.show = show
 
     def step(self, show_t: float | None = None) -> None:
         """Advance one tick: mascots from the show, audience intents, then the crowd step.
