@@ -317,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     tick.add_argument("--one-shard", action="store_true", help="raise the shard capacity so all share one shard")
     tick.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     tick.set_defaults(handler=_bench_tick)
+    from showroom.cli_client import add_commands
+
+    add_commands(sub, bench_sub, fmt)
     load = sub.add_parser("loadtest", help="drive headless bots against a server and report latency, ticks, awards",
                           formatter_class=fmt,
                           epilog="example:\n  showroom loadtest ws://127.0.0.1:8765/ --clients 1000 --ramp 100 "

@@ -22,6 +22,9 @@ MAX_MAP_LEN = 8
 MAX_DEPTH = 3
 """Deepest nesting of arrays and maps in a client message."""
 
+INTEREST_CELL_M = 16.0
+"""Side of a square interest cell; a visitor is sent the avatars of the cells around its own."""
+
 MAX_NAME_CHARS = 32
 MAX_TOKEN_CHARS = 128
 MAX_CHAT_CHARS = 200

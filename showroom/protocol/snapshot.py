@@ -124,6 +124,8 @@ class CellSnapshot:
     mascot_phase: NDArray[np.float64]
     show: dict[str, Any]
     events: list[dict[str, Any]]
+    far: bool = False
+    """Whether the payload carries the outer ring of cells too (the 5 x 5 block)."""
 
 
 def unpack_cell(snap: dict[str, Any]) -> CellSnapshot:
@@ -146,4 +148,5 @@ def unpack_cell(snap: dict[str, Any]) -> CellSnapshot:
         mascot_phase=np.frombuffer(m["phase"], np.uint8) / 256.0,
         show=snap["show"],
         events=list(snap["events"]),
+        far=bool(snap.get("far", False)),
     )

@@ -1,0 +1,113 @@
+"""``showroom demo``: an embedded event server (SQLite in the output folder), a crowd of
+headless bots and the visitor client, in one command.
+
+The server and the bots each run in their own process (so the client's rendering does not
+stall the 20 Hz tick); the client runs in this one. With no display the client renders
+offscreen, the tour guide (autopilot) walks the visitor, and the screenshots and selfie
+photos it wrote are listed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from showroom.errors import ShowroomError
+
+DEMO_SECONDS = 20.0
+"""How long an offscreen demo runs when ``--seconds`` is not given."""
+START_TIMEOUT_S = 30.0
+
+
+def _parse_at(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from showroom.scene.timecode import parse_seconds
+
+    try:
+        return parse_seconds(text)
+    except ValueError as exc:
+        raise ShowroomError(f"--at: {exc}") from None
+
+
+def _serve(scene_path: str, data_dir: str, token: str, at: float | None, pipe: Any) -> None:
+    import asyncio
+
+    from server.app import serve_until_signal, start_server
+    from showroom.scene import load_scene
+
+    async def main() -> None:
+        scene = load_scene(scene_path)
+        running = await start_server(scene, scene_text=Path(scene_path).read_text(encoding="utf-8"),
+                                     host_token=token, data_dir=Path(data_dir))
+        if at is not None:
+            running.event.seek(at)
+        pipe.send(running.url)
+        await serve_until_signal(running)
+
+    asyncio.run(main())
+
+
+def _bots(url: str, count: int) -> None:
+    import asyncio
+
+    from showroom.bots.swarm import SwarmConfig, run_swarm
+
+    config = SwarmConfig(url=url, clients=count, ramp_per_s=max(50.0, count / 4), duration_s=24 * 3600.0,
+                         mix="wander:0.35,watch:0.5,selfie:0.15", move_hz=5.0, progress=False)
+    asyncio.run(run_swarm(config))
+
+
+def run_demo(args: argparse.Namespace, make_options: Callable[..., Any]) -> int:
+    """Start the server and bots, run the client, stop everything; returns the exit code."""
+    from showroom.client.app import run_client
+    from showroom.scene import load_scene
+
+    load_scene(args.scene)  # a broken scene is reported here, as one clear error, before anything starts
+    at = _parse_at(args.at)
+    out = Path(args.out or "showroom-demo")
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=_serve, args=(args.scene, str(out / "data"), secrets.token_urlsafe(16), at, child),
+                         name="showroom-demo-server", daemon=True)
+    server.start()
+    if not parent.poll(START_TIMEOUT_S):
+        server.terminate()
+        raise ShowroomError(f"the embedded server did not start within {START_TIMEOUT_S:.0f} s")
+    url = parent.recv()
+    print(f"server on {url} (data in {out / 'data'})", flush=True)
+    bots = None
+    if args.bots:
+        bots = ctx.Process(target=_bots, args=(url, args.bots), name="showroom-demo-bots", daemon=True)
+        bots.start()
+        print(f"{args.bots} ambient visitors joining…", flush=True)
+        time.sleep(min(3.0, 0.5 + args.bots / 400))
+    options = make_options(args, url, str(out))
+    options.name = args.name or "You"
+    options.autopilot = bool(args.autopilot or options.offscreen)
+    options.photos_dir = str(out / "photos")
+    options.wallet_file = str(out / "wallet.token")
+    if options.offscreen and options.seconds is None:
+        options.seconds = DEMO_SECONDS
+    if options.offscreen and options.screenshot is None:
+        options.screenshot = str(out / "demo.png")
+    try:
+        run_client(options)
+    except ConnectionError as exc:
+        raise ShowroomError(str(exc)) from None
+    finally:
+        for proc in (bots, server):
+            if proc is not None and proc.is_alive():
+                proc.terminate()
+                proc.join(5)
+    where = "offscreen, " if options.offscreen else ""
+    print(f"demo finished ({where}{options.seconds or 0:.0f} s)")
+    for path in options.shots:
+        print(f"wrote {path}")
+    return 0

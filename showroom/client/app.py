@@ -1,0 +1,440 @@
+"""The visitor client: one ShowBase subclass that wires the connection, the views, the HUD
+and the controls into Panda3D's frame loop. Logic lives in the modules it calls.
+
+Controls: click the floor to walk there; W A S D (or arrows) walk relative to the camera;
+right-drag or Q / E orbit, mouse wheel or - / = zoom; F cycles the camera between you and
+each mascot; 1-6 react; Enter chats; P asks the nearest mascot in a selfie session for a
+selfie; L leaves the queue; Tab opens the wallet.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from direct.showbase.ShowBase import ShowBase
+from panda3d.core import ClockObject, Filename, Plane, Point3, Vec3
+
+from showroom.client.autopilot import Autopilot
+from showroom.client.camera import OrbitCamera
+from showroom.client.crowd_view import CrowdView
+from showroom.client.display import configure, supports_shaders
+from showroom.client.hud import Hud
+from showroom.client.mascot_view import SELFIE as SELFIE_ACTIVITY
+from showroom.client.mascot_view import MascotsView
+from showroom.client.net import Connection
+from showroom.client.photo import PhotoInfo, PhotoStudio, facing, in_the_shot, selfie_pose
+from showroom.client.state import REACTIONS, ClientState
+from showroom.client.venue_view import VenueView
+from showroom.client.wallet import wallet_rows
+
+WASD_HZ = 10.0
+
+
+@dataclass
+class ClientOptions:
+    """How the client runs (the ``showroom client`` flags)."""
+
+    url: str
+    name: str = "visitor"
+    offscreen: bool = False
+    seconds: float | None = None
+    screenshot: str | None = None
+    screenshot_every: int | None = None
+    out_dir: str = "screenshots"
+    size: tuple[int, int] = (1280, 720)
+    photos_dir: str | None = None
+    wallet_file: str | None = None
+    autopilot: bool = False
+    follow: str = "me"
+    display: str | None = None
+    shots: list[str] = field(default_factory=list)
+    """Files written (screenshots and photos), for the caller to report."""
+
+
+def default_photos_dir() -> Path:
+    """Where selfie photos go: ``$SHOWROOM_PHOTOS`` or ``~/Pictures/Showroom``."""
+    return Path(os.environ.get("SHOWROOM_PHOTOS") or Path.home() / "Pictures" / "Showroom")
+
+
+class ClientApp(ShowBase):
+    """The desktop client."""
+
+    def __init__(self, options: ClientOptions) -> None:
+        configure(offscreen=options.offscreen, size=options.size, display=options.display)
+        super().__init__()
+        self.options = options
+        self.disableMouse()
+        self.setBackgroundColor(0.02, 0.02, 0.03, 1)
+        self.shaders = supports_shaders(self)
+        self.state = ClientState()
+        wallet = self._load_wallet()
+        self.conn = Connection(options.url, options.name, wallet=wallet)
+        self.cam_ctl = OrbitCamera()
+        self.cam_ctl.follow_target(options.follow)
+        self.autopilot = Autopilot() if options.autopilot else None
+        self.venue: VenueView | None = None
+        self.mascots: MascotsView | None = None
+        self.crowd: CrowdView | None = None
+        self.studio: PhotoStudio | None = None
+        self.hud = Hud(self.aspect2d, {
+            "top_left": self.a2dTopLeft, "top_right": self.a2dTopRight, "top_center": self.a2dTopCenter,
+            "bottom_left": self.a2dBottomLeft, "bottom_right": self.a2dBottomRight,
+            "bottom_center": self.a2dBottomCenter,
+        }, on_selfie=self.ask_selfie, on_leave_queue=self.leave_queue, on_wallet=self.open_wallet,
+            on_redeem=self.redeem, on_chat=self.chat, on_react=self.react)
+        self.camLens.setFov(60)
+        self.camLens.setNear(0.3)
+        self.started = time.monotonic()
+        self.frames = 0
+        self.fps_window: list[float] = []
+        self.keys: dict[str, bool] = {}
+        self.last_dir = (0.0, 0.0)
+        self.next_dir_send = 0.0
+        self.wallet_open = False
+        self.drag: tuple[float, float] | None = None
+        self.update_ms: list[float] = []
+        self._bind_keys()
+        self.taskMgr.add(self._frame, "showroom-frame", sort=-10)
+
+    # ---- wallet token ---------------------------------------------------------------------
+    def _wallet_path(self) -> Path | None:
+        return Path(self.options.wallet_file) if self.options.wallet_file else None
+
+    def _load_wallet(self) -> str | None:
+        path = self._wallet_path()
+        if path is not None and path.exists():
+            token = path.read_text().strip()
+            return token or None
+        return None
+
+    def _save_wallet(self) -> None:
+        path = self._wallet_path()
+        if path is not None and self.state.wallet_token:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(self.state.wallet_token + "\n")
+            path.chmod(0o600)
+
+    # ---- controls -------------------------------------------------------------------------
+    def _bind_keys(self) -> None:
+        for key in ("w", "a", "s", "d", "arrow_up", "arrow_down", "arrow_left", "arrow_right", "q", "e"):
+            self.accept(key, self._key, [key, True])
+            self.accept(f"{key}-up", self._key, [key, False])
+        for i in range(len(REACTIONS)):
+            self.accept(str(i + 1), self._unless_typing, [self.react, i])
+        self.accept("mouse1", self._click)
+        self.accept("mouse3", self._drag_start)
+        self.accept("mouse3-up", self._drag_end)
+        self.accept("wheel_up", self.cam_ctl.zoom, [0.9])
+        self.accept("wheel_down", self.cam_ctl.zoom, [1.1])
+        self.accept("=", self.cam_ctl.zoom, [0.9])
+        self.accept("-", self.cam_ctl.zoom, [1.1])
+        self.accept("f", self._unless_typing, [self.cycle_follow])
+        self.accept("p", self._unless_typing, [self.ask_selfie])
+        self.accept("l", self._unless_typing, [self.leave_queue])
+        self.accept("tab", self.open_wallet)
+        self.accept("enter", self._enter)
+        self.accept("escape", self.hud.toggle_wallet, [False])
+
+    def _unless_typing(self, fn, *args) -> None:  # type: ignore[no-untyped-def]
+        if not self.hud.typing:
+            fn(*args)
+
+    def _key(self, key: str, down: bool) -> None:
+        self.keys[key] = down and not self.hud.typing
+
+    def _enter(self) -> None:
+        if not self.hud.typing:
+            self.hud.focus_chat()
+
+    def _drag_start(self) -> None:
+        if self.mouseWatcherNode.hasMouse():
+            m = self.mouseWatcherNode.getMouse()
+            self.drag = (m.x, m.y)
+
+    def _drag_end(self) -> None:
+        self.drag = None
+
+    def _click(self) -> None:
+        """Walk to the floor point under the mouse."""
+        if self.hud.typing or not self.mouseWatcherNode.hasMouse():
+            return
+        m = self.mouseWatcherNode.getMouse()
+        near, far = Point3(), Point3()
+        self.camLens.extrude(m, near, far)
+        floor = Plane(Vec3(0, 0, 1), Point3(0, 0, 0))
+        hit = Point3()
+        if floor.intersectsLine(hit, self.render.getRelativePoint(self.cam, near),
+                                self.render.getRelativePoint(self.cam, far)):
+            self.conn.move_to(hit.x, hit.y)
+
+    def cycle_follow(self) -> None:
+        """Camera follows: you, then each mascot in turn, then free."""
+        n = len(self.state.scene.mascots) if self.state.scene else 0
+        order = ["me"] + [f"mascot:{i}" for i in range(n)] + ["free"]
+        k = order.index(self.cam_ctl.follow) if self.cam_ctl.follow in order else 0
+        self.cam_ctl.follow_target(order[(k + 1) % len(order)])
+
+    def react(self, index: int) -> None:
+        """Send a reaction (shown above your avatar for everyone near)."""
+        self.conn.send({"type": "react", "reaction": REACTIONS[index]})
+        self.hud.react_flash(index)
+
+    def chat(self, text: str) -> None:
+        """Send a chat line."""
+        self.conn.send({"type": "chat", "text": text[:200]})
+
+    def ask_selfie(self) -> None:
+        """Ask the nearest mascot holding a selfie session for a selfie."""
+        k = self.state.nearest_selfie_mascot()
+        if k is not None and self.state.scene is not None:
+            self.conn.send({"type": "selfie", "mascot": self.state.scene.mascots[k].id})
+
+    def leave_queue(self) -> None:
+        """Leave the selfie queue."""
+        if self.state.selfie is not None:
+            self.conn.send({"type": "selfie_leave"})
+
+    def open_wallet(self) -> None:
+        """Toggle the wallet panel (asking the server for the latest wallet)."""
+        self.wallet_open = self.hud.toggle_wallet()
+        if self.wallet_open:
+            self.conn.send({"type": "wallet"})
+
+    def redeem(self, seq: int) -> None:
+        """Redeem a voucher."""
+        self.conn.send({"type": "redeem", "award": int(seq)})
+
+    # ---- the frame ------------------------------------------------------------------------
+    def _frame(self, task):  # type: ignore[no-untyped-def]
+        now = time.monotonic()
+        had_scene = self.state.scene
+        for value, arrival in self.conn.drain():
+            self.state.receive(value, arrival)
+        if self.state.scene is not None and self.state.scene is not had_scene:
+            self._build_world()
+            self._save_wallet()
+        if self.state.scene is not None:
+            self._update_world(now)
+            self._take_photos()
+            self._drive(now)
+        self._refresh_hud(now)
+        self.frames += 1
+        self._screenshots(now)
+        if self.conn.closed_reason is not None and self.options.seconds is None and not self.options.offscreen:
+            self.state.toast = (self.conn.closed_reason, now + 3600)
+        return task.cont
+
+    def _build_world(self) -> None:
+        scene = self.state.scene
+        assert scene is not None
+        for view in (self.venue, self.mascots, self.crowd):
+            if view is not None:
+                view.root.removeNode()
+        self.venue = VenueView(scene, self.render)
+        self.mascots = MascotsView(scene, self.render)
+        self.crowd = CrowdView(self.render, capacity=2048, shaders=self.shaders, me=self.state.you)
+        w, d = scene.venue.size
+        self.cam_ctl.target = (w / 2, d / 2, 1.0)
+        if self.studio is None and not self.options.display == "p3tinydisplay":
+            try:
+                self.studio = PhotoStudio(self, self.render)
+            except Exception as exc:  # no offscreen buffers on this backend: photos are skipped, visibly
+                self.state.toast = (f"selfie photos unavailable: {exc}", time.monotonic() + 10)
+
+    def _update_world(self, now: float) -> None:
+        assert self.venue and self.mascots and self.crowd and self.state.crowd
+        t0 = time.perf_counter()
+        buf = self.state.crowd
+        t = buf.render_time(now) if buf.clock.ready else 0.0
+        frame = buf.sample(t)
+        self.crowd.update(frame.ids, frame.pos, frame.heading, frame.phase, frame.anim)
+        self.crowd_frame = frame
+        self.update_ms.append((time.perf_counter() - t0) * 1000)
+        del self.update_ms[:-240]
+        mascots = self.state.mascots_at(t)
+        if mascots is not None:
+            self.mascots.update(mascots.pos, mascots.heading, mascots.activity, mascots.pose, mascots.phase, now)
+        show = self.state.show
+        self.venue.set_lights(show.get("lights", {}))
+        self.crowd.set_house_light(self.venue.house_color)
+        scene = self.state.scene
+        look = int(show.get("look", -1))
+        if scene is not None and 0 <= look < len(scene.looks) and scene.looks[look].brand:
+            brand = scene.brand(scene.looks[look].brand)  # type: ignore[arg-type]
+            self.venue.show_brand(brand.name, brand.palette[min(1, len(brand.palette) - 1)])
+        elif scene is not None:
+            self.venue.show_brand(scene.event.title, "#b0a0ff")
+        self._move_camera(frame, mascots)
+
+    def _move_camera(self, frame, mascots) -> None:  # type: ignore[no-untyped-def]
+        dt = ClockObject.getGlobalClock().getDt()
+        if self.keys.get("q"):
+            self.cam_ctl.orbit(-60 * dt, 0)
+        if self.keys.get("e"):
+            self.cam_ctl.orbit(60 * dt, 0)
+        if self.drag is not None and self.mouseWatcherNode.hasMouse():
+            m = self.mouseWatcherNode.getMouse()
+            self.cam_ctl.orbit((m.x - self.drag[0]) * 120, (m.y - self.drag[1]) * 60)
+            self.drag = (m.x, m.y)
+        follow = self.cam_ctl.follow
+        point = None
+        if follow == "me":
+            me = self.state.me()
+            if me is not None:
+                point = (float(me[0]), float(me[1]), 1.0)
+        elif follow.startswith("mascot:") and mascots is not None:
+            k = int(follow.split(":")[1])
+            if k < len(mascots.pos):
+                point = (float(mascots.pos[k, 0]), float(mascots.pos[k, 1]), 1.6)
+        if point is not None:
+            self.cam_ctl.track(point, dt)
+        eye = self.cam_ctl.eye()
+        self.camera.setPos(*eye)
+        self.camera.lookAt(*self.cam_ctl.target)
+        if self.crowd is not None:
+            self.crowd.set_eye(Vec3(*eye))
+
+    def _drive(self, now: float) -> None:
+        """Movement from keys, and the autopilot's actions."""
+        fx, fy = self.cam_ctl.forward_xy()
+        ahead = (self.keys.get("w") or self.keys.get("arrow_up") or 0) - (self.keys.get("s") or self.keys.get("arrow_down") or 0)
+        right = (self.keys.get("d") or self.keys.get("arrow_right") or 0) - (self.keys.get("a") or self.keys.get("arrow_left") or 0)
+        dx, dy = fx * ahead + fy * right, fy * ahead - fx * right
+        norm = math.hypot(dx, dy)
+        direction = (dx / norm, dy / norm) if norm > 0 else (0.0, 0.0)
+        if direction != self.last_dir and now >= self.next_dir_send:
+            self.conn.move_dir(*direction)
+            self.last_dir = direction
+            self.next_dir_send = now + 1.0 / WASD_HZ
+        if self.autopilot is None:
+            return
+        for action in self.autopilot.step(self.state, now):
+            if action.kind == "move":
+                self.conn.move_to(action.x, action.y)
+            elif action.kind == "selfie":
+                self.conn.send({"type": "selfie", "mascot": action.name})
+            elif action.kind == "react":
+                self.react(REACTIONS.index(action.name))
+            elif action.kind == "wallet":
+                self.conn.send({"type": "wallet"})
+                self.wallet_open = self.hud.toggle_wallet(True)
+            elif action.kind == "redeem":
+                self.redeem(action.seq)
+
+    def _take_photos(self) -> None:
+        scene = self.state.scene
+        while self.state.photos_due and scene is not None and self.studio is not None:
+            req = self.state.photos_due.popleft()
+            index = next((i for i, m in enumerate(scene.mascots) if m.id == req.mascot), None)
+            me = self.state.me()
+            latest = self.state.mascots[-1] if self.state.mascots else None
+            if index is None or me is None or latest is None:
+                continue
+            mascot = scene.mascots[index]
+            brand = scene.brand(mascot.brand)
+            info = PhotoInfo(scene.event.id, scene.event.title, mascot.id, mascot.name, brand.name, req.show_t,
+                             self.state.you, self.options.name, self.state.shard, req.visible)
+            mx, my = (float(v) for v in latest.pos[index])
+            on_runway = bool(self.mascots.on_runway(latest.pos[index:index + 1])[0]) if self.mascots else False
+            mz = scene.venue.runway.height if on_runway else 0.0
+            eye, look = selfie_pose(np.asarray(me, float), latest.pos[index], mz)
+            self._pose_for_photo(index, (mx, my, mz), eye)
+            folder = Path(self.options.photos_dir) if self.options.photos_dir else default_photos_dir()
+            png, tex = self.studio.take(info, eye=eye, look=look, palette=brand.palette,
+                                        folder=folder / scene.event.id)
+            self.options.shots.append(str(png))
+            self.hud.show_photo(tex, f"Selfie with {mascot.name}")
+            self.state.toast = (f"photo saved: {png}", time.monotonic() + 6)
+            self.conn.send({"type": "wallet"})
+
+    def _pose_for_photo(self, mascot: int, at: tuple[float, float, float], eye: tuple) -> None:
+        """Turn the mascot and the visitor to the selfie camera, the mascot waving."""
+        assert self.mascots is not None and self.crowd is not None
+        self.mascots.figures[mascot].pose(at[0], at[1], at[2], facing(at, eye), SELFIE_ACTIVITY, None, 0.0,
+                                          time.monotonic())
+        frame = self.crowd_frame
+        me = frame.ids == self.state.you
+        frame = frame.rows(me | ~in_the_shot(frame.pos, eye, frame.pos[me][0] if me.any() else None, at[:2]))
+        me = frame.ids == self.state.you
+        heading = frame.heading.copy()
+        anim = frame.anim.copy()
+        if me.any():
+            heading[me] = facing(frame.pos[me][0], eye)
+            anim[me] &= np.uint8(0xFE)  # standing still for the photo
+        self.crowd.update(frame.ids, frame.pos, heading, frame.phase, anim)
+        self.crowd.set_eye(Vec3(*eye))
+        self.crowd.bubbles.hide()  # reactions would float in front of the lens
+
+    def _refresh_hud(self, now: float) -> None:
+        st = self.state
+        dt = ClockObject.getGlobalClock().getDt()
+        self.fps_window.append(dt)
+        del self.fps_window[:-60]
+        fps = len(self.fps_window) / max(sum(self.fps_window), 1e-6)
+        title = st.event.get("title", "connecting...")
+        t = st.show_t
+        seen = len(self.crowd_frame) if hasattr(self, "crowd_frame") else 0
+        status = f"{title}  |  {int(t // 60)}:{int(t % 60):02d}{'' if st.show.get('playing', True) else ' (paused)'}" \
+                 f"  |  {seen} visitors in view  |  shard {st.shard}  |  {fps:.0f} fps"
+        if self.conn.closed_reason:
+            status += f"  |  {self.conn.closed_reason}"
+        selfie_label = None
+        if st.selfie is not None and st.scene is not None:
+            name = next((m.name for m in st.scene.mascots if m.id == st.selfie.mascot), st.selfie.mascot)
+            selfie_label = f"Selfie with {name}: now!" if st.selfie.position == 0 else \
+                f"Selfie queue for {name}: {st.selfie.position} of {st.selfie.size}"
+        elif st.scene is not None:
+            k = st.nearest_selfie_mascot()
+            if k is not None:
+                selfie_label = f"Ask {st.scene.mascots[k].name} for a selfie (P)"
+        self.hud.refresh(status=status, banner=st.banner_text(now), caption=st.look_caption(),
+                         toast=st.toast_text(now), chat=list(st.chat), selfie_label=selfie_label,
+                         in_queue=st.selfie is not None, wallet_count=len(st.wallet) or len(st.awards))
+        if self.wallet_open:
+            self.hud.show_wallet(wallet_rows(st.wallet), st.wallet_name)
+
+    # ---- screenshots and the end ----------------------------------------------------------
+    def _screenshots(self, now: float) -> None:
+        opts = self.options
+        if opts.screenshot_every and self.frames % opts.screenshot_every == 0:
+            self.save_screenshot(Path(opts.out_dir) / f"frame-{self.frames:06d}.png")
+        if opts.seconds is not None and now - self.started >= opts.seconds:
+            if opts.screenshot:
+                self.save_screenshot(Path(opts.screenshot))
+            self.taskMgr.stop()
+
+    def save_screenshot(self, path: Path) -> Path:
+        """Save the current frame as a PNG."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.graphicsEngine.renderFrame()
+        if not self.win.saveScreenshot(Filename.fromOsSpecific(str(path))):
+            raise OSError(f"could not write the screenshot {path}")
+        self.options.shots.append(str(path))
+        return path
+
+    def leave_event(self) -> None:
+        """Leave the event and close the window."""
+        self.conn.close()
+        self._save_wallet()
+        self.destroy()
+
+
+def run_client(options: ClientOptions) -> int:
+    """Run the client until the window closes or ``options.seconds`` pass; returns an exit code."""
+    app = ClientApp(options)
+    try:
+        app.run()
+    except SystemExit:
+        pass
+    finally:
+        app.leave_event()
+    if app.state.scene is None:
+        reason = app.conn.closed_reason or "no welcome from the server"
+        raise ConnectionError(f"{options.url}: never joined the event: {reason}")
+    return 0
+

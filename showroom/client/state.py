@@ -1,0 +1,231 @@
+"""What the client knows, updated from decoded server messages: the crowd, the mascots, the
+show, the visitor's own queue, photos due, wallet and chat. Plain data, no panda3d, so the
+whole client logic is tested without a window.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from showroom.client.interp import SnapshotBuffer
+from showroom.protocol.snapshot import unpack_cell
+from showroom.scene import Scene
+from showroom.scene.load import parse_scene
+
+REACTIONS = ("applause", "heart", "wow", "laugh", "fire", "camera")
+"""Reactions in wire order (bits 4-7 of the animation byte are ``1 + index``)."""
+BANNER_S = 8.0
+TOAST_S = 4.0
+
+
+@dataclass(frozen=True)
+class MascotState:
+    """Every mascot at one tick: arrays in scene order."""
+
+    time_s: float
+    pos: NDArray[np.float64]
+    heading: NDArray[np.float64]
+    activity: NDArray[np.uint8]
+    pose: NDArray[np.int8]
+    phase: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class PhotoRequest:
+    """The server reported a selfie of this visitor: render the photo."""
+
+    mascot: str
+    show_t: float
+    visible: tuple[int, ...]
+    visitor: int
+
+
+@dataclass
+class SelfieStatus:
+    """The visitor's place in a mascot's selfie queue (0 = being photographed now)."""
+
+    mascot: str
+    position: int
+    size: int
+
+
+@dataclass
+class ClientState:
+    """Everything the client shows, fed by :meth:`receive` with decoded server messages."""
+
+    you: int = -1
+    shard: int = -1
+    wallet_token: str = ""
+    resume: str = ""
+    tick_hz: int = 20
+    event: dict[str, Any] = field(default_factory=dict)
+    scene: Scene | None = None
+    scene_text: str = ""
+    crowd: SnapshotBuffer | None = None
+    mascots: deque[MascotState] = field(default_factory=lambda: deque(maxlen=8))
+    show: dict[str, Any] = field(default_factory=dict)
+    show_t: float = 0.0
+    ack: int = -1
+    chat: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=40))
+    banner: tuple[str, float] | None = None
+    toast: tuple[str, float] | None = None
+    selfie: SelfieStatus | None = None
+    photos_due: deque[PhotoRequest] = field(default_factory=lambda: deque(maxlen=8))
+    awards: list[dict[str, Any]] = field(default_factory=list)
+    wallet: list[dict[str, Any]] = field(default_factory=list)
+    wallet_name: str = ""
+    pubkey: str = ""
+    reactions: dict[str, int] = field(default_factory=dict)
+    frames: int = 0
+    errors: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=20))
+    closed: str | None = None
+
+    # ---- receiving ------------------------------------------------------------------------
+    def receive(self, value: Any, arrival_s: float) -> None:
+        """Apply one decoded server message (a map, or a frame ``[personal, cell]``) received at local ``arrival_s``."""
+        if isinstance(value, list) and len(value) == 2:
+            self._frame(value[0], value[1], arrival_s)
+            return
+        if not isinstance(value, dict):
+            return
+        kind = value.get("type")
+        if kind == "welcome":
+            self._welcome(value)
+        elif kind == "error":
+            self.errors.append(value)
+            self.toast = (f"{value.get('code')}: {value.get('message')}", arrival_s + TOAST_S)
+            if value.get("ref") == "selfie":
+                self.selfie = None
+        elif kind == "wallet":
+            self.wallet = list(value.get("items", []))
+            self.wallet_name = str(value.get("visitor", ""))
+            self.pubkey = str(value.get("pubkey", ""))
+        elif kind == "redeemed":
+            for item in self.wallet:
+                if item.get("seq") == value.get("award"):
+                    item["redeemed_at"] = value.get("at")
+                    item["redeemed_seq"] = value.get("seq")
+            self.toast = (f"redeemed {value.get('entitlement')}", arrival_s + TOAST_S)
+
+    def _welcome(self, value: dict[str, Any]) -> None:
+        self.you = int(value["you"])
+        self.shard = int(value["shard"])
+        self.wallet_token = str(value.get("wallet", ""))
+        self.resume = str(value.get("resume", ""))
+        self.tick_hz = int(value.get("tick_hz", 20))
+        self.event = dict(value.get("event", {}))
+        self.show_t = float(value.get("t", 0.0))
+        text = str(value.get("scene", ""))
+        if text and text != self.scene_text:
+            self.scene = parse_scene(text, "welcome.scene")
+            self.scene_text = text
+            self.crowd = SnapshotBuffer(tuple(self.scene.venue.size))
+            self.mascots.clear()
+
+    def _frame(self, personal: dict[str, Any], cell: dict[str, Any], arrival_s: float) -> None:
+        if self.crowd is None:
+            return
+        snap = unpack_cell(cell)
+        time_s = snap.tick / self.tick_hz
+        self.frames += 1
+        self.ack = int(personal.get("ack", -1))
+        self.show = snap.show
+        self.show_t = snap.t
+        self.crowd.push(snap, time_s, arrival_s)
+        if not self.mascots or time_s > self.mascots[-1].time_s:
+            self.mascots.append(MascotState(time_s, snap.mascot_pos, snap.mascot_heading, snap.mascot_activity,
+                                            snap.mascot_pose, snap.mascot_phase))
+        for event in personal.get("events", ()):  # first: a selfie_taken below ends the queue they report
+            self._personal_event(event, arrival_s)
+        for event in cell.get("events", ()):
+            self._cell_event(event, arrival_s)
+
+    def _cell_event(self, event: dict[str, Any], arrival_s: float) -> None:
+        kind = event.get("type")
+        if kind == "chat":
+            self.chat.append((str(event.get("name", "?")), str(event.get("text", ""))))
+        elif kind == "announce":
+            self.banner = (str(event.get("text", "")), arrival_s + BANNER_S)
+        elif kind == "reactions":
+            self.reactions = {str(k): int(v) for k, v in dict(event.get("counts", {})).items()}
+        elif kind == "selfie_taken" and int(event.get("visitor", -2)) == self.you:
+            self.photos_due.append(PhotoRequest(str(event["mascot"]), float(event.get("t", self.show_t)),
+                                                tuple(int(v) for v in event.get("visible", ())), self.you))
+            self.selfie = None
+        elif kind == "drop":
+            state = "open" if event.get("open") else "closed"
+            self.toast = (f"voucher drop {event.get('entitlement')} is {state}", arrival_s + TOAST_S)
+
+    def _personal_event(self, event: dict[str, Any], arrival_s: float) -> None:
+        kind = event.get("type")
+        if kind == "selfie_queue":
+            self.selfie = SelfieStatus(str(event["mascot"]), int(event["position"]), int(event["size"]))
+        elif kind == "selfie_left":
+            self.selfie = None
+            self.toast = (f"left the selfie queue: {event.get('reason')}", arrival_s + TOAST_S)
+        elif kind == "awarded":
+            self.awards.append(dict(event))
+            self.toast = (f"awarded: {event.get('name')}", arrival_s + TOAST_S)
+
+    # ---- reading --------------------------------------------------------------------------
+    def me(self) -> NDArray[np.float32] | None:
+        """The visitor's own avatar position (metres) in the newest frame, if it is there."""
+        if self.crowd is None or self.crowd.latest is None:
+            return None
+        frame = self.crowd.latest
+        k = int(np.searchsorted(frame.ids, self.you))
+        if k < len(frame) and frame.ids[k] == self.you:
+            return frame.pos[k]
+        return None
+
+    def mascots_at(self, t: float) -> MascotState | None:
+        """Mascots at tick-clock time ``t``, interpolated between the two ticks around it."""
+        if not self.mascots:
+            return None
+        frames = self.mascots
+        if t >= frames[-1].time_s or len(frames) == 1:
+            return frames[-1]
+        if t <= frames[0].time_s:
+            return frames[0]
+        k = next(i for i in range(1, len(frames)) if frames[i].time_s > t)  # at most 8 frames held
+        a, b = frames[k - 1], frames[k]
+        w = (t - a.time_s) / (b.time_s - a.time_s)
+        turn = (b.heading - a.heading + np.pi) % (2 * np.pi) - np.pi
+        return MascotState(t, a.pos + (b.pos - a.pos) * w, a.heading + turn * w, b.activity, b.pose,
+                           (a.phase + ((b.phase - a.phase) % 1.0) * w) % 1.0)
+
+    def nearest_selfie_mascot(self, within_m: float = 7.0) -> int | None:
+        """Index of the nearest mascot holding a selfie session within ``within_m`` of the visitor."""
+        me = self.me()
+        if me is None or not self.mascots:
+            return None
+        m = self.mascots[-1]
+        d = np.hypot(*(m.pos - me).T)
+        d[m.activity != 5] = np.inf
+        k = int(np.argmin(d)) if d.size else -1
+        return k if k >= 0 and d[k] <= within_m else None
+
+    def banner_text(self, now_s: float) -> str:
+        """The announcement to show now: a host's for a while, else the timeline's."""
+        if self.banner is not None and now_s < self.banner[1]:
+            return self.banner[0]
+        return str(self.show.get("announce") or "")
+
+    def toast_text(self, now_s: float) -> str:
+        """A short notice (award, error, queue change) while it is fresh."""
+        return self.toast[0] if self.toast is not None and now_s < self.toast[1] else ""
+
+    def look_caption(self) -> str:
+        """The current look's name and the music mark, for the caption line."""
+        parts = []
+        look = int(self.show.get("look", -1))
+        if self.scene is not None and 0 <= look < len(self.scene.looks):
+            parts.append(self.scene.looks[look].name)
+        if self.show.get("music"):
+            parts.append(f"Music: {self.show['music']}")
+        return "   ".join(parts)
