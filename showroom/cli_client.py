@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 EXAMPLE_SCENE = "scenes/anniversary-runway.toml"
+BUNDLED_SCENE = Path(__file__).resolve().parents[1] / EXAMPLE_SCENE
+"""The example scene beside the package, for ``demo`` run from another folder."""
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -76,7 +78,7 @@ def add_commands(sub: Any, bench_sub: Any, fmt: type) -> None:
                           formatter_class=fmt,
                           epilog="examples:\n  showroom demo\n  showroom demo --bots 1200 --at 0:28 --seconds 15 "
                                  "--screenshot runway.png")
-    demo.add_argument("scene", nargs="?", default=EXAMPLE_SCENE, help=f"scene file (default {EXAMPLE_SCENE})")
+    demo.add_argument("scene", nargs="?", default=None, help=f"scene file (default {EXAMPLE_SCENE})")
     demo.add_argument("--bots", type=_count, default=300, help="ambient visitors (headless bots, default 300)")
     demo.add_argument("--at", default=None, help="start the show at this time, e.g. 0:28 (default: the start)")
     _view_flags(demo)
@@ -131,6 +133,9 @@ def _report(options: Any) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from showroom.cli_demo import run_demo
+
+    if args.scene is None:
+        args.scene = EXAMPLE_SCENE if Path(EXAMPLE_SCENE).exists() else str(BUNDLED_SCENE)
 
     return run_demo(args, _options)
 

@@ -19,8 +19,13 @@ from typing import Any
 
 from showroom.errors import ShowroomError
 
-DEMO_SECONDS = 20.0
+DEMO_SECONDS = 60.0
 """How long an offscreen demo runs when ``--seconds`` is not given."""
+DEMO_AT = "0:24"
+"""Where an offscreen demo starts the show when ``--at`` is not given: Teddy is on the
+runway, his selfie session opens at 1:00 and the tour guide queues for it."""
+DEMO_SHOT_EVERY = 300
+"""Frames between the offscreen demo's screenshots when ``--screenshot-every`` is not given."""
 START_TIMEOUT_S = 30.0
 
 
@@ -54,12 +59,13 @@ def _serve(scene_path: str, data_dir: str, token: str, at: float | None, pipe: A
 
 
 def _bots(url: str, count: int) -> None:
+    """The ambient crowd: bots that wander and watch (the selfie queues are left to you)."""
     import asyncio
 
     from showroom.bots.swarm import SwarmConfig, run_swarm
 
     config = SwarmConfig(url=url, clients=count, ramp_per_s=max(50.0, count / 4), duration_s=24 * 3600.0,
-                         mix="wander:0.35,watch:0.5,selfie:0.15", move_hz=5.0, progress=False)
+                         mix="wander:0.4,watch:0.6", move_hz=5.0, progress=False)
     asyncio.run(run_swarm(config))
 
 
@@ -68,8 +74,11 @@ def run_demo(args: argparse.Namespace, make_options: Callable[..., Any]) -> int:
     from showroom.client.app import run_client
     from showroom.scene import load_scene
 
+    from showroom.client.display import has_display
+
     load_scene(args.scene)  # a broken scene is reported here, as one clear error, before anything starts
-    at = _parse_at(args.at)
+    offscreen = bool(args.offscreen or not has_display())
+    at = _parse_at(args.at if args.at is not None or not offscreen else DEMO_AT)
     out = Path(args.out or "showroom-demo")
     out.mkdir(parents=True, exist_ok=True)
     ctx = mp.get_context("spawn")
@@ -97,6 +106,8 @@ def run_demo(args: argparse.Namespace, make_options: Callable[..., Any]) -> int:
         options.seconds = DEMO_SECONDS
     if options.offscreen and options.screenshot is None:
         options.screenshot = str(out / "demo.png")
+    if options.offscreen and options.screenshot_every is None:
+        options.screenshot_every = DEMO_SHOT_EVERY
     try:
         run_client(options)
     except ConnectionError as exc:

@@ -98,6 +98,8 @@ class ClientApp(ShowBase):
         self.wallet_open = False
         self.drag: tuple[float, float] | None = None
         self.update_ms: list[float] = []
+        self.scene_asked: int | None = None
+        self.aimed = False
         self._bind_keys()
         self.taskMgr.add(self._frame, "showroom-frame", sort=-10)
 
@@ -215,7 +217,10 @@ class ClientApp(ShowBase):
         had_scene = self.state.scene
         for value, arrival in self.conn.drain():
             self.state.receive(value, arrival)
-        if self.state.scene is not None and self.state.scene is not had_scene:
+        if self.state.scene_due is not None and self.state.scene_due != self.scene_asked:
+            self.scene_asked = self.state.scene_due
+            self.conn.send({"type": "scene"})
+        if self.state.scene is not None and had_scene is None:
             self._build_world()
             self._save_wallet()
         if self.state.scene is not None:
@@ -287,6 +292,11 @@ class ClientApp(ShowBase):
             me = self.state.me()
             if me is not None:
                 point = (float(me[0]), float(me[1]), 1.0)
+                if not self.aimed and self.state.scene is not None:  # first sight: look towards the runway
+                    mid = np.asarray(self.state.scene.venue.runway.centerline, float).mean(axis=0)
+                    self.cam_ctl.yaw_deg = math.degrees(math.atan2(-(mid[0] - me[0]), mid[1] - me[1]))
+                    self.cam_ctl.target = point
+                    self.aimed = True
         elif follow.startswith("mascot:") and mascots is not None:
             k = int(follow.split(":")[1])
             if k < len(mascots.pos):
@@ -323,6 +333,8 @@ class ClientApp(ShowBase):
             elif action.kind == "wallet":
                 self.conn.send({"type": "wallet"})
                 self.wallet_open = self.hud.toggle_wallet(True)
+            elif action.kind == "wallet_close":
+                self.wallet_open = self.hud.toggle_wallet(False)
             elif action.kind == "redeem":
                 self.redeem(action.seq)
 

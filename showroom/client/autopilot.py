@@ -19,12 +19,14 @@ ASK_WITHIN_M = 6.0
 """Ask for a selfie this close to the mascot (the server accepts up to 8 m)."""
 REACT_EVERY_S = 6.0
 MOVE_EVERY_S = 1.0
+WALLET_OPEN_S = 15.0
+"""The wallet panel stays open this long after an award, then the view is cleared."""
 
 
 @dataclass(frozen=True)
 class Action:
     """One thing to do now: ``move`` (x, y), ``selfie`` (mascot id), ``react`` (name),
-    ``wallet`` (ask for it and open the panel), ``redeem`` (award seq)."""
+    ``wallet`` (ask for it and open the panel), ``wallet_close``, ``redeem`` (award seq)."""
 
     kind: str
     x: float = 0.0
@@ -45,6 +47,7 @@ class Autopilot:
     awards_seen: int = 0
     redeemed: set[int] = field(default_factory=set)
     wallet_at: float | None = None
+    wallet_shown: bool = False
 
     def step(self, state: ClientState, now: float) -> list[Action]:
         """Actions due at local time ``now`` (seconds)."""
@@ -84,10 +87,14 @@ class Autopilot:
             self.awards_seen = len(state.awards)
             out.append(Action("wallet"))
             self.wallet_at = now
+            self.wallet_shown = True
+        elif self.wallet_shown and self.wallet_at is not None and now - self.wallet_at > WALLET_OPEN_S:
+            out.append(Action("wallet_close"))
+            self.wallet_shown = False
         return out + self._redeem(state, now)
 
     def _redeem(self, state: ClientState, now: float) -> list[Action]:
-        if self.wallet_at is None or now - self.wallet_at < 20.0:
+        if self.wallet_at is None or now - self.wallet_at < 2 * WALLET_OPEN_S:
             return []  # leave the wallet open a while before redeeming, so it can be seen
         for item in state.wallet:
             seq = int(item.get("seq", -1))

@@ -34,7 +34,6 @@ def configure(*, offscreen: bool, size: tuple[int, int] = (1280, 720), title: st
         "notify-level-egldisplay error",
         "notify-level-glgsg error",
         "default-directnotify-level warning",
-        "textures-power-2 none",
     ]
     if offscreen:
         lines.append("window-type offscreen")

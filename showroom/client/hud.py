@@ -28,6 +28,11 @@ def _text(parent: NodePath, pos: tuple[float, float], scale: float, align: int =
                         shadow=(0, 0, 0, 0.9), wordwrap=wordwrap)
 
 
+def _set(text: OnscreenText, value: str) -> None:
+    if text.getText() != value:
+        text.setText(value)
+
+
 class Hud:
     """Every on-screen element; :meth:`refresh` redraws them from plain values once per frame."""
 
@@ -115,23 +120,28 @@ class Hud:
     # ---- drawing --------------------------------------------------------------------------
     def refresh(self, *, status: str, banner: str, caption: str, toast: str, chat: list[tuple[str, str]],
                 selfie_label: str | None, in_queue: bool, wallet_count: int) -> None:
-        """Redraw the per-frame texts and buttons."""
-        self.status.setText(status)
+        """Redraw the per-frame texts and buttons (a text is rebuilt only when it changed)."""
+        _set(self.status, status)
         if banner:
-            self.banner.setText(banner)
+            _set(self.banner, banner)
             self.banner_frame.show()
         else:
             self.banner_frame.hide()
-        self.caption.setText(caption)
-        self.toast.setText(toast)
-        self.chat_lines.setText("\n".join(f"{name}: {text}" for name, text in chat[-6:]))
+        _set(self.caption, caption)
+        _set(self.toast, toast)
+        _set(self.chat_lines, "\n".join(f"{name}: {text}" for name, text in chat[-6:]))
         if selfie_label:
-            self.selfie["text"] = selfie_label
+            if self.selfie["text"] != selfie_label:
+                self.selfie["text"] = selfie_label
+                self.selfie.resetFrameSize()
             self.selfie.show()
         else:
             self.selfie.hide()
         self.leave.show() if in_queue else self.leave.hide()
-        self.wallet_button["text"] = f"Wallet ({wallet_count})" if wallet_count else "Wallet"
+        label = f"Wallet ({wallet_count})" if wallet_count else "Wallet"
+        if self.wallet_button["text"] != label:
+            self.wallet_button["text"] = label
+            self.wallet_button.resetFrameSize()
 
     def toggle_wallet(self, show: bool | None = None) -> bool:
         """Open or close the wallet panel; returns whether it is open."""

@@ -66,6 +66,9 @@ class ClientState:
     event: dict[str, Any] = field(default_factory=dict)
     scene: Scene | None = None
     scene_text: str = ""
+    scene_version: int = 1
+    scene_due: int | None = None
+    """A newer scene version announced by ``scene_changed`` and not fetched yet."""
     crowd: SnapshotBuffer | None = None
     mascots: deque[MascotState] = field(default_factory=lambda: deque(maxlen=8))
     show: dict[str, Any] = field(default_factory=dict)
@@ -105,6 +108,8 @@ class ClientState:
             self.wallet = list(value.get("items", []))
             self.wallet_name = str(value.get("visitor", ""))
             self.pubkey = str(value.get("pubkey", ""))
+        elif kind == "scene":
+            self._new_scene(str(value.get("text", "")), int(value.get("version", self.scene_version)))
         elif kind == "redeemed":
             for item in self.wallet:
                 if item.get("seq") == value.get("award"):
@@ -120,12 +125,21 @@ class ClientState:
         self.tick_hz = int(value.get("tick_hz", 20))
         self.event = dict(value.get("event", {}))
         self.show_t = float(value.get("t", 0.0))
+        self.scene_version = int(value.get("scene_version", 1))
         text = str(value.get("scene", ""))
         if text and text != self.scene_text:
             self.scene = parse_scene(text, "welcome.scene")
             self.scene_text = text
             self.crowd = SnapshotBuffer(tuple(self.scene.venue.size))
             self.mascots.clear()
+
+    def _new_scene(self, text: str, version: int) -> None:
+        """A host's edit of the timeline is live: keep the crowd, take the new looks and cues."""
+        if text and version > self.scene_version:
+            self.scene = parse_scene(text, f"scene v{version}")
+            self.scene_text = text
+            self.scene_version = version
+        self.scene_due = None
 
     def _frame(self, personal: dict[str, Any], cell: dict[str, Any], arrival_s: float) -> None:
         if self.crowd is None:
@@ -157,6 +171,9 @@ class ClientState:
             self.photos_due.append(PhotoRequest(str(event["mascot"]), float(event.get("t", self.show_t)),
                                                 tuple(int(v) for v in event.get("visible", ())), self.you))
             self.selfie = None
+        elif kind == "scene_changed" and int(event.get("version", 0)) > self.scene_version:
+            self.scene_due = int(event["version"])  # the app fetches the text with a `scene` request
+            self.toast = ("the show's timeline was updated by the host", arrival_s + TOAST_S)
         elif kind == "drop":
             state = "open" if event.get("open") else "closed"
             self.toast = (f"voucher drop {event.get('entitlement')} is {state}", arrival_s + TOAST_S)

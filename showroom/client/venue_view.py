@@ -25,9 +25,12 @@ LIGHT_SPACING_M = 1.0
 
 
 def floor_texture(size: tuple[float, float], tile_m: float = 2.0) -> Texture:
-    """A subtle tiled floor, one texel per 10 cm."""
-    w, h = max(8, int(size[0] * 10)), max(8, int(size[1] * 10))
-    y, x = np.mgrid[0:h, 0:w] / 10.0
+    """A subtle tiled floor, about one texel per 10 cm, in a power-of-two texture (software
+    renderers take nothing else)."""
+    w, h = (min(1024, 1 << max(3, int(np.ceil(np.log2(max(m * 10, 8)))))) for m in size)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    x *= size[0] / w
+    y *= size[1] / h
     grout = (np.abs((x / tile_m) % 1 - 0.5) > 0.48) | (np.abs((y / tile_m) % 1 - 0.5) > 0.48)
     checker = ((x // tile_m + y // tile_m) % 2).astype(np.float32)
     base = 0.55 + 0.06 * checker - 0.2 * grout
