@@ -273,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     schema = scene_sub.add_parser("schema", help="print the scene format's JSON Schema (for editor completion)",
                                   formatter_class=fmt, epilog="example:\n  showroom scene schema > scene.schema.json")
     schema.set_defaults(handler=_scene_schema)
+    from showroom.cli_client import add_preview
+
+    add_preview(scene_sub, fmt)
 
     ledger = sub.add_parser("ledger", help="Meta-Pass ledger tools: public key, export, offline verify, audit",
                             formatter_class=fmt, epilog="examples:\n  showroom ledger pubkey --data-dir data\n"

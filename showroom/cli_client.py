@@ -95,6 +95,50 @@ def add_commands(sub: Any, bench_sub: Any, fmt: type) -> None:
     bench.set_defaults(handler=_bench_client)
 
 
+def add_preview(scene_sub: Any, fmt: type) -> None:
+    """Register ``scene preview``."""
+    preview = scene_sub.add_parser(
+        "preview", help="render the show offscreen without a server: frames at times, or a contact sheet",
+        formatter_class=fmt,
+        epilog=f"examples:\n  showroom scene preview {EXAMPLE_SCENE} --contact-sheet --out preview\n"
+               f"  showroom scene preview {EXAMPLE_SCENE} --at 0:32 --at 6:20 --out preview")
+    preview.add_argument("file", help="scene file")
+    preview.add_argument("--at", action="append", default=[], metavar="TIME",
+                         help="a show time to render (mm:ss; repeat for more)")
+    preview.add_argument("--contact-sheet", action="store_true",
+                         help="one labelled frame per cue, a sheet of them all and an overview image")
+    preview.add_argument("--out", default="preview", help="folder for the images (default ./preview)")
+    preview.add_argument("--visitors", type=_count, default=800, help="ambient audience drawn (default 800)")
+    preview.set_defaults(handler=_scene_preview)
+
+
+def _scene_preview(args: argparse.Namespace) -> int:
+    from showroom.client.preview import render_contact_sheet, render_frames
+    from showroom.errors import ShowroomError
+    from showroom.scene import load_scene
+    from showroom.scene.timecode import parse_seconds
+
+    scene = load_scene(args.file)
+    if not args.at and not args.contact_sheet:
+        raise ShowroomError("scene preview: give --at TIME (one or more) or --contact-sheet")
+    times = []
+    for text in args.at:
+        try:
+            t = parse_seconds(text)
+        except ValueError as exc:
+            raise ShowroomError(f"--at {text}: {exc}") from None
+        if t > scene.event.duration:
+            raise ShowroomError(f"--at {text}: after the end of the show ({scene.event.duration:g} s)")
+        times.append(t)
+    out = Path(args.out)
+    written = render_frames(scene, times, out, visitors=args.visitors) if times else []
+    if args.contact_sheet:
+        written += render_contact_sheet(scene, out, visitors=args.visitors)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def _options(args: argparse.Namespace, url: str, default_out: str) -> Any:
     from showroom.client.app import ClientOptions
     from showroom.client.display import has_display

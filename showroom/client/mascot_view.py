@@ -49,21 +49,24 @@ class MascotFigure:
             foot = mk.ellipsoid((0, bw * 0.08, -leg_h + 0.05), (bw * 0.16, bw * 0.24, 0.07), accent, 6, 10)
             hip.attachNewNode(mk.geom_node("leg", leg + foot))
             self.legs.append(hip)
-        torso = mk.ellipsoid((0, 0, leg_h + torso_h / 2), (bw / 2, bw * 0.42, torso_h / 2 + 0.05), body_c)
-        belly = mk.ellipsoid((0, bw * 0.16, leg_h + torso_h * 0.45), (bw * 0.33, bw * 0.3, torso_h * 0.36), accent)
-        self.body.attachNewNode(mk.geom_node("torso", torso + belly))
-        shoulder_z = leg_h + torso_h * 0.82
+        # everything above the hips hangs off ``upper``, which pivots at hip height (bows, sways)
+        self.upper = self.body.attachNewNode("upper")
+        self.upper.setZ(leg_h)
+        torso = mk.ellipsoid((0, 0, torso_h / 2), (bw / 2, bw * 0.42, torso_h / 2 + 0.05), body_c)
+        belly = mk.ellipsoid((0, bw * 0.16, torso_h * 0.45), (bw * 0.33, bw * 0.3, torso_h * 0.36), accent)
+        self.upper.attachNewNode(mk.geom_node("torso", torso + belly))
+        shoulder_z = torso_h * 0.82
         self.arms = []
         arm_len = 0.3 * h
         for side in (-1, 1):
-            sh = self.body.attachNewNode("shoulder")
+            sh = self.upper.attachNewNode("shoulder")
             sh.setPos(side * bw * 0.47, 0, shoulder_z)
             arm = mk.ellipsoid((side * 0.04, 0, -arm_len / 2), (bw * 0.11, bw * 0.11, arm_len / 2 + 0.03), body_c, 8, 10)
             paw = mk.ellipsoid((side * 0.04, 0, -arm_len), (bw * 0.12, bw * 0.12, bw * 0.12), accent, 6, 10)
             sh.attachNewNode(mk.geom_node("arm", arm + paw))
             self.arms.append(sh)
-        self.neck = self.body.attachNewNode("neck")
-        self.neck.setPos(0, 0, leg_h + torso_h)
+        self.neck = self.upper.attachNewNode("neck")
+        self.neck.setPos(0, 0, torso_h)
         r = hs / 2
         head = mk.ellipsoid((0, 0, r * 0.9), (r, r * 0.95, r), body_c, 12, 16)
         parts = [head]
@@ -76,8 +79,8 @@ class MascotFigure:
                                       (1, 1, 1, 1), 4, 6))
             parts.append(self._ear(side, r, b.ears, b.ear_size, body_c, accent))
         self.neck.attachNewNode(mk.geom_node("head", mk.combine(parts)))
-        self.tail = self.body.attachNewNode("tail")
-        self.tail.setPos(0, -bw * 0.42, leg_h + torso_h * 0.2)
+        self.tail = self.upper.attachNewNode("tail")
+        self.tail.setPos(0, -bw * 0.42, torso_h * 0.2)
         self.tail.attachNewNode(mk.geom_node("tail", self._tail(b.tail, b.tail_length, bw, body_c, accent)))
         self.tag = self._name_tag(mascot.name, brand_color, leg_h + torso_h + hs * 1.05 + 0.45)
         self.height = h
@@ -176,7 +179,7 @@ class MascotFigure:
         self.root.setPos(x, y, z)
         self.root.setH(math.degrees(heading) + spin)
         self.body.setPos(0, 0, bob)
-        self.body.setP(-body_p)
+        self.upper.setP(-body_p)
         self.legs[0].setP(leg)
         self.legs[1].setP(-leg)
         self.arms[0].setP(arm_pitch[0])

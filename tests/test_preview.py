@@ -1,0 +1,96 @@
+"""``showroom scene preview``: the show rendered offscreen without a server, one labelled
+frame per cue with every mascot where the timeline puts it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import ANNIVERSARY
+
+from showroom.cli import main
+from showroom.scene import load_scene
+
+
+@pytest.fixture(scope="module")
+def sheet(tmp_path_factory):
+    out = tmp_path_factory.mktemp("preview")
+    assert main(["scene", "preview", str(ANNIVERSARY), "--contact-sheet", "--at", "0:32", "--visitors", "150",
+                 "--out", str(out)]) == 0
+    return out
+
+
+def test_contact_sheet_has_one_labelled_frame_per_cue(sheet):
+    scene = load_scene(ANNIVERSARY)
+    index = json.loads((sheet / "contact-sheet.json").read_text())
+    frames = index["frames"]
+    assert len(frames) == len(scene.timeline)
+    labels = [f["label"] for f in frames]
+    for i, cue in enumerate(scene.timeline):
+        assert sum(f"#{i} {cue.kind}:" in label for label in labels) == 1
+    starts = [scene.timeline[int(label.split("#")[1].split(" ")[0])].at for label in labels]
+    assert starts == sorted(starts)  # in show order
+    from panda3d.core import PNMImage
+
+    full = PNMImage(str(sheet / frames[0]["image"]))
+    assert (full.getXSize(), full.getYSize()) == (1280, 720)
+    contact = PNMImage(str(sheet / "contact-sheet.png"))
+    rows = -(-len(frames) // index["columns"])
+    assert (contact.getXSize(), contact.getYSize()) == (index["columns"] * 512, rows * 288)
+    assert (sheet / "overview.png").exists() and (sheet / "preview-0032.png").exists()
+
+
+def test_walks_are_framed_on_the_walking_mascot(sheet):
+    frames = json.loads((sheet / "contact-sheet.json").read_text())["frames"]
+    walks = [f for f in frames if " walk: " in f["label"]]
+    assert walks
+    for f in walks:
+        who = f["label"].split(" walk: ")[1].split(" along ")[0]
+        x, y = f["mascots"][who]
+        assert 300 < x < 980 and 150 < y < 650, f"{who} not near the middle of {f['image']}"
+
+
+def _grab(base) -> np.ndarray:
+    base.graphicsEngine.renderFrame()
+    base.graphicsEngine.renderFrame()
+    tex = base.win.getScreenshot()
+    h, w = tex.getYSize(), tex.getXSize()
+    return np.frombuffer(bytes(tex.getRamImageAs("RGB")), np.uint8).reshape(h, w, 3)[::-1].astype(int)
+
+
+def test_every_mascot_is_drawn_where_the_timeline_puts_it():
+    """Hide one mascot at a time: the picture changes exactly around where the timeline says it stands."""
+    from showroom.client.preview import PreviewStage, cue_moments
+
+    scene = load_scene(ANNIVERSARY)
+    stage = PreviewStage(scene, visitors=0, size=(640, 360))
+    try:
+        moments = [m for m in cue_moments(scene, stage.show) if m.mascot is not None][::3]
+        checked = 0
+        for moment in moments:
+            pos = stage.pose(moment.t)
+            target, eye = stage.frame_camera(pos[moment.mascot])
+            stage.aim(target, eye)
+            stage.label.setText("")
+            stage.caption.setText("")
+            shown = _grab(stage.base)
+            on = stage.mascots.on_runway(pos)
+            for i, fig in enumerate(stage.mascots.figures):
+                z = (scene.venue.runway.height if on[i] else 0.0) + fig.mascot.body.height * 0.45
+                at = stage.project((float(pos[i, 0]), float(pos[i, 1]), z))
+                if at is None or not (20 <= at[0] < 620 and 20 <= at[1] < 340):
+                    continue
+                fig.root.hide()
+                hidden = _grab(stage.base)
+                fig.root.show()
+                diff = np.abs(shown - hidden).sum(axis=2) > 24
+                x, y = int(at[0]), int(at[1])
+                near = diff[max(y - 20, 0):y + 20, max(x - 20, 0):x + 20].mean()
+                far = np.delete(diff, np.s_[max(y - 120, 0):y + 120], axis=0).mean()
+                assert near > 0.15, f"{fig.mascot.id} missing at {at} at {moment.t:.1f} s ({moment.label})"
+                assert far < 0.01, f"{fig.mascot.id} drawn away from its place at {moment.t:.1f} s"
+                checked += 1
+        assert checked >= 12
+    finally:
+        stage.close()
