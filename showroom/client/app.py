@@ -1,10 +1,6 @@
 """The visitor client: one ShowBase subclass that wires the connection, the views, the HUD
-and the controls into Panda3D's frame loop. Logic lives in the modules it calls.
-
-Controls: click the floor to walk there; W A S D (or arrows) walk relative to the camera;
-right-drag or Q / E orbit, mouse wheel or - / = zoom; F cycles the camera between you and
-each mascot; 1-6 react; Enter chats; P asks the nearest mascot in a selfie session for a
-selfie; L leaves the queue; Tab opens the wallet.
+and the controls (:mod:`showroom.client.controls`) into Panda3D's frame loop. Logic lives
+in the modules it calls.
 """
 
 from __future__ import annotations
@@ -17,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 from direct.showbase.ShowBase import ShowBase
-from panda3d.core import ClockObject, Filename, Plane, Point3, Vec3
+from panda3d.core import ClockObject, Filename, Vec3
 
 from showroom.client.autopilot import Autopilot
 from showroom.client.camera import OrbitCamera
+from showroom.client.controls import Controls
 from showroom.client.crowd_view import CrowdView
 from showroom.client.display import configure, supports_shaders
 from showroom.client.hud import Hud
@@ -92,15 +89,13 @@ class ClientApp(ShowBase):
         self.started = time.monotonic()
         self.frames = 0
         self.fps_window: list[float] = []
-        self.keys: dict[str, bool] = {}
         self.last_dir = (0.0, 0.0)
         self.next_dir_send = 0.0
         self.wallet_open = False
-        self.drag: tuple[float, float] | None = None
         self.update_ms: list[float] = []
         self.scene_asked: int | None = None
         self.aimed = False
-        self._bind_keys()
+        self.controls = Controls(self)
         self.taskMgr.add(self._frame, "showroom-frame", sort=-10)
 
     # ---- wallet token ---------------------------------------------------------------------
@@ -121,59 +116,7 @@ class ClientApp(ShowBase):
             path.write_text(self.state.wallet_token + "\n")
             path.chmod(0o600)
 
-    # ---- controls -------------------------------------------------------------------------
-    def _bind_keys(self) -> None:
-        for key in ("w", "a", "s", "d", "arrow_up", "arrow_down", "arrow_left", "arrow_right", "q", "e"):
-            self.accept(key, self._key, [key, True])
-            self.accept(f"{key}-up", self._key, [key, False])
-        for i in range(len(REACTIONS)):
-            self.accept(str(i + 1), self._unless_typing, [self.react, i])
-        self.accept("mouse1", self._click)
-        self.accept("mouse3", self._drag_start)
-        self.accept("mouse3-up", self._drag_end)
-        self.accept("wheel_up", self.cam_ctl.zoom, [0.9])
-        self.accept("wheel_down", self.cam_ctl.zoom, [1.1])
-        self.accept("=", self.cam_ctl.zoom, [0.9])
-        self.accept("-", self.cam_ctl.zoom, [1.1])
-        self.accept("f", self._unless_typing, [self.cycle_follow])
-        self.accept("p", self._unless_typing, [self.ask_selfie])
-        self.accept("l", self._unless_typing, [self.leave_queue])
-        self.accept("tab", self.open_wallet)
-        self.accept("enter", self._enter)
-        self.accept("escape", self.hud.toggle_wallet, [False])
-
-    def _unless_typing(self, fn, *args) -> None:  # type: ignore[no-untyped-def]
-        if not self.hud.typing:
-            fn(*args)
-
-    def _key(self, key: str, down: bool) -> None:
-        self.keys[key] = down and not self.hud.typing
-
-    def _enter(self) -> None:
-        if not self.hud.typing:
-            self.hud.focus_chat()
-
-    def _drag_start(self) -> None:
-        if self.mouseWatcherNode.hasMouse():
-            m = self.mouseWatcherNode.getMouse()
-            self.drag = (m.x, m.y)
-
-    def _drag_end(self) -> None:
-        self.drag = None
-
-    def _click(self) -> None:
-        """Walk to the floor point under the mouse."""
-        if self.hud.typing or not self.mouseWatcherNode.hasMouse():
-            return
-        m = self.mouseWatcherNode.getMouse()
-        near, far = Point3(), Point3()
-        self.camLens.extrude(m, near, far)
-        floor = Plane(Vec3(0, 0, 1), Point3(0, 0, 0))
-        hit = Point3()
-        if floor.intersectsLine(hit, self.render.getRelativePoint(self.cam, near),
-                                self.render.getRelativePoint(self.cam, far)):
-            self.conn.move_to(hit.x, hit.y)
-
+    # ---- actions --------------------------------------------------------------------------
     def cycle_follow(self) -> None:
         """Camera follows: you, then each mascot in turn, then free."""
         n = len(self.state.scene.mascots) if self.state.scene else 0
@@ -278,14 +221,7 @@ class ClientApp(ShowBase):
 
     def _move_camera(self, frame, mascots) -> None:  # type: ignore[no-untyped-def]
         dt = ClockObject.getGlobalClock().getDt()
-        if self.keys.get("q"):
-            self.cam_ctl.orbit(-60 * dt, 0)
-        if self.keys.get("e"):
-            self.cam_ctl.orbit(60 * dt, 0)
-        if self.drag is not None and self.mouseWatcherNode.hasMouse():
-            m = self.mouseWatcherNode.getMouse()
-            self.cam_ctl.orbit((m.x - self.drag[0]) * 120, (m.y - self.drag[1]) * 60)
-            self.drag = (m.x, m.y)
+        self.controls.turn_camera(self.cam_ctl, dt)
         follow = self.cam_ctl.follow
         point = None
         if follow == "me":
@@ -311,12 +247,7 @@ class ClientApp(ShowBase):
 
     def _drive(self, now: float) -> None:
         """Movement from keys, and the autopilot's actions."""
-        fx, fy = self.cam_ctl.forward_xy()
-        ahead = (self.keys.get("w") or self.keys.get("arrow_up") or 0) - (self.keys.get("s") or self.keys.get("arrow_down") or 0)
-        right = (self.keys.get("d") or self.keys.get("arrow_right") or 0) - (self.keys.get("a") or self.keys.get("arrow_left") or 0)
-        dx, dy = fx * ahead + fy * right, fy * ahead - fx * right
-        norm = math.hypot(dx, dy)
-        direction = (dx / norm, dy / norm) if norm > 0 else (0.0, 0.0)
+        direction = self.controls.walk_direction(self.cam_ctl.forward_xy())
         if direction != self.last_dir and now >= self.next_dir_send:
             self.conn.move_dir(*direction)
             self.last_dir = direction
