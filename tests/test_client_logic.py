@@ -172,3 +172,13 @@ def test_tour_guide_queues_for_an_open_selfie_session_then_opens_the_wallet():
     actions = pilot.step(st, 11.0)
     assert "wallet" in [a.kind for a in actions]
     assert "selfie" not in [a.kind for a in pilot.step(st, 20.0)]  # done with teddy
+
+
+def test_client_reports_an_unreachable_server_in_one_line(capsys):
+    from showroom.cli import main
+
+    assert main(["client", "ws://127.0.0.1:9/", "--offscreen", "--seconds", "1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["cannot reach ws://127.0.0.1:9/: [Errno 111] Connection refused"]
+    assert main(["client", "ws://127.0.0.1:9/", "--offscreen"]) == 1
+    assert "--offscreen needs --seconds" in capsys.readouterr().err

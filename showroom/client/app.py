@@ -62,15 +62,14 @@ class ClientApp(ShowBase):
     """The desktop client."""
 
     def __init__(self, options: ClientOptions) -> None:
+        self.options = options
+        self.conn = Connection(options.url, options.name, wallet=self._load_wallet())  # before any window opens
         configure(offscreen=options.offscreen, size=options.size, display=options.display)
         super().__init__()
-        self.options = options
         self.disableMouse()
         self.setBackgroundColor(0.02, 0.02, 0.03, 1)
         self.shaders = supports_shaders(self)
         self.state = ClientState()
-        wallet = self._load_wallet()
-        self.conn = Connection(options.url, options.name, wallet=wallet)
         self.cam_ctl = OrbitCamera()
         self.cam_ctl.follow_target(options.follow)
         self.autopilot = Autopilot() if options.autopilot else None
@@ -94,6 +93,7 @@ class ClientApp(ShowBase):
         self.wallet_open = False
         self.update_ms: list[float] = []
         self.scene_asked: int | None = None
+        self.bad_messages = 0
         self.aimed = False
         self.controls = Controls(self)
         self.taskMgr.add(self._frame, "showroom-frame", sort=-10)
@@ -159,7 +159,11 @@ class ClientApp(ShowBase):
         now = time.monotonic()
         had_scene = self.state.scene
         for value, arrival in self.conn.drain():
-            self.state.receive(value, arrival)
+            try:
+                self.state.receive(value, arrival)
+            except (KeyError, IndexError, TypeError, ValueError) as exc:  # a malformed message: say so, go on
+                self.bad_messages += 1
+                self.state.toast = (f"ignored a malformed server message ({type(exc).__name__}: {exc})", now + 5)
         if self.state.scene_due is not None and self.state.scene_due != self.scene_asked:
             self.scene_asked = self.state.scene_due
             self.conn.send({"type": "scene"})

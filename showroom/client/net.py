@@ -16,6 +16,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from showroom.errors import ShowroomError
 from showroom.protocol import MOVE_DIR, MOVE_TO, PROTOCOL_VERSION, decode_server, encode
 from showroom.protocol.limits import MAX_SERVER_FRAME_BYTES
 
@@ -23,7 +24,7 @@ INBOX_MAX = 256
 """Messages held for the frame task; beyond this the oldest frames are the ones to lose."""
 
 
-class ConnectError(Exception):
+class ConnectError(ShowroomError):
     """The server could not be reached or refused the join."""
 
 
