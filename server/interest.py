@@ -1,8 +1,9 @@
 """Interest management: the venue cut into square cells; each visitor is sent its cell's view.
 
-A cell's view holds the avatars of the 3 x 3 block of cells around it every tick, and of
-the 5 x 5 block every ``FAR_EVERY`` ticks (far cells at a lower rate). Avatars are sorted
-by cell key once per tick; a block is a few contiguous key ranges found by ``searchsorted``.
+A cell's view holds the avatars of the 3 x 3 block of cells around it every tick (``NEAR_REACH``),
+and of the 5 x 5 block every ``FAR_EVERY`` ticks (``FAR_REACH``: far cells at a lower rate).
+Avatars are sorted by cell key once per tick; a block is a few contiguous key ranges found
+by ``searchsorted``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-CELL_M = 16.0
+from showroom.protocol.limits import INTEREST_CELL_M
+
+CELL_M = INTEREST_CELL_M
+NEAR_REACH = 1
+"""Cells (in x and y) around a visitor's own whose avatars it is sent every tick: at least ``CELL_M`` metres."""
+FAR_REACH = 2
+"""The same, every ``FAR_EVERY`` ticks."""
 FAR_EVERY = 4
 
 IntArray = NDArray[np.int64]

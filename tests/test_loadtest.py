@@ -128,3 +128,18 @@ def test_workers_split_the_bots_and_merge_one_report(server_url, tmp_path):
     assert report["workers"] == 2 and report["joins"]["ok"] == 12
     assert report["behaviours"] == {"wander": 12}
     assert report["latency_ms"]["samples"] > 0
+
+
+def test_bots_ramp_down_at_the_ramp_rate_after_the_hold(server_url, tmp_path):
+    out = tmp_path / "down.json"
+    rc = main(["loadtest", server_url, "--clients", "20", "--ramp", "8", "--duration", "2", "--behaviour", "wander",
+               "--report", str(out)])
+    report = json.loads(out.read_text())
+    assert rc == 0, report["thresholds"]
+    phases = [h["phase"] for h in report["history"]]
+    assert phases.index("ramp up") < phases.index("hold") < phases.index("ramp down")
+    leaving = [h["connected"] for h in report["history"] if h["phase"] == "ramp down"]
+    assert any(0 < n < 20 for n in leaving), leaving  # one by one, not all at once
+    assert report["phases_s"]["ramp_down"] >= 2.0
+    assert report["server"]["hold"]["ticks"] >= 30 and report["server"]["hold"]["tick_overrun_pct"] >= 0
+    assert report["award_audit"]["passed"] and not report["errors"]

@@ -20,6 +20,7 @@ import numpy as np
 from showroom.bots.scene_info import SceneInfo, scene_info
 from showroom.bots.stats import Stats
 from showroom.protocol import MOVE_TO, PROTOCOL_VERSION, decode_server, encode
+from showroom.protocol.codec import plain_frame_time
 
 BEHAVIOURS = ("wander", "watch", "selfie")
 REACTIONS = ("applause", "heart", "wow", "laugh", "fire", "camera")
@@ -86,6 +87,8 @@ class Bot:
         self.wallet_asked = False
         self.done_mascots: set[str] = set()
         self.leaving = False
+        self.unseen: bytes | None = None
+        """The newest frame that carried no events, decoded only when a decision needs what it shows."""
 
     # ---- sending --------------------------------------------------------------------------
     def send(self, message: dict[str, Any] | list[Any]) -> None:
@@ -124,8 +127,15 @@ class Bot:
     def receive(self, data: bytes, now: float) -> None:
         """Handle one whole server message received at wall time ``now`` (Unix seconds)."""
         self.stats.received(len(data))
+        st = plain_frame_time(data)
+        if st is not None:  # most frames: only their timing counts now
+            self._count_frame(st, now)
+            self.unseen = data
+            return
         value = decode_server(data)
         if isinstance(value, list):
+            self.unseen = None
+            self._count_frame(float(value[1]["st"]), now)
             self._frame(value[0], value[1], now)
             return
         kind = value.get("type")
@@ -160,11 +170,19 @@ class Bot:
             self.best_rtt = rtt
             self.offset_s = st - (t_sent + t_now) / 2.0
 
-    def _frame(self, personal: dict[str, Any], cell: dict[str, Any], now: float) -> None:
+    def _count_frame(self, st: float, now: float) -> None:
         self.frames += 1
         self.stats.snapshots += 1
         if self.offset_s is not None:
-            self.stats.latency(now - (float(cell["st"]) - self.offset_s))
+            self.stats.latency(now - (st - self.offset_s))
+
+    def _look_at_latest(self) -> None:
+        """Decode the newest event-less frame, if one arrived since, for the show and the mascots."""
+        if self.unseen is not None:
+            self._see(decode_server(self.unseen)[1])
+            self.unseen = None
+
+    def _see(self, cell: dict[str, Any]) -> None:
         self.look = int(cell["show"]["look"])
         mascots = cell["mascots"]
         self.mascot_act = np.frombuffer(mascots["act"], np.uint8)
@@ -174,6 +192,9 @@ class Bot:
             hit = np.flatnonzero(ids == self.you)
             if hit.size:
                 self.pos = np.frombuffer(cell["pos"], "<u2").reshape(-1, 2)[hit[0]] / 100.0
+
+    def _frame(self, personal: dict[str, Any], cell: dict[str, Any], now: float) -> None:
+        self._see(cell)
         for event in cell["events"]:
             if event.get("type") == "selfie_taken" and event.get("visitor") == self.you and not self.leaving:
                 self.selfies[str(event["mascot"])] += 1
@@ -192,15 +213,17 @@ class Bot:
     # ---- deciding -------------------------------------------------------------------------
     def step(self, now: float) -> None:
         """Send whatever is due at wall time ``now``: movement, pings, reactions, redemptions."""
-        if self.scene is None:
+        if self.scene is None or self.leaving:
             return
         if now >= self.next_ping:
             self.next_ping = now + PING_EVERY_S
             self.send({"type": "ping", "t": time.time()})
         self.redeem_due(now)
         if now >= self.next_social:
+            self._look_at_latest()
             self._social(now)
         if now >= self.next_goal:
+            self._look_at_latest()
             self._choose_goal(now)
         if self.goal is not None and now >= self.next_move:
             hz = WATCH_HZ if self.behaviour == "watch" else self.move_hz

@@ -52,8 +52,12 @@ def _print_summary(r: dict) -> None:
     print(f"joins             {r['joins']['ok']} ok, {r['joins']['failed']} failed")
     print(f"delivery latency  p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms, p99 {lat['p99']:.1f} ms")
     print(f"snapshots         {r['snapshots_per_s_per_client']:.1f} per second per client")
+    phases, hold = r["phases_s"], srv["hold"]
+    print(f"phases            ramp up {phases['ramp_up']:.0f} s, hold {phases['hold']:.0f} s, "
+          f"ramp down {phases['ramp_down']:.0f} s")
     print(f"server tick       p50 {srv['tick_ms_p50']} ms, p99 {srv['tick_ms_p99']} ms, "
-          f"{srv['tick_overruns']} overruns ({srv['tick_overrun_pct']} %)")
+          f"{srv['tick_overruns']} overruns ({srv['tick_overrun_pct']} %); "
+          f"while holding: {hold['tick_overruns']} ({hold['tick_overrun_pct']} %)")
     print(f"traffic           out {gen['messages_out_per_s']:.0f} msg/s {gen['bytes_out_per_s'] / 1e3:.1f} kB/s, "
           f"in {gen['messages_in_per_s']:.0f} msg/s {gen['bytes_in_per_s'] / 1e6:.2f} MB/s")
     print(f"generator CPU     {gen['cpu_pct']:.0f} % of one core (summed over workers)")

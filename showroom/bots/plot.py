@@ -23,6 +23,10 @@ def plot_report(report: dict[str, Any], path: str | Path) -> str:
     t = [h["t_s"] for h in history]
     ticks = [(h["t_s"], h["tick_ms_p99"]) for h in history if h.get("tick_ms_p99") is not None]
     fig, (ax_clients, ax_latency, ax_tick) = plt.subplots(3, 1, figsize=(9, 8), sharex=True)
+    held = [h["t_s"] for h in history if h.get("phase") == "hold"]
+    if held:
+        for ax in (ax_clients, ax_latency, ax_tick):  # the hold: ramp up before it, ramp down after
+            ax.axvspan(held[0] - 1.0, held[-1], color="#ececec", zorder=0)
     ax_clients.plot(t, [h["connected"] for h in history], color="#1c2340")
     ax_clients.set_ylabel("connected bots")
     ax_latency.plot(t, [h["p99_ms"] for h in history], color="#d4af37", label="p99 delivery (last second)")

@@ -53,8 +53,8 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
     p50, p95, p99 = percentiles_ms(stats.latency_s)
     bot_seconds = sum(max((b.left_at or 0) - b.joined_at, 0.0) for b in bots if b.joined_at)
     before, after = result.metrics_before, result.metrics_after
-    ticks = after.get("ticks", 0) - before.get("ticks", 0)
-    overruns = after.get("tick_overruns", 0) - before.get("tick_overruns", 0)
+    ticks, overruns = _tick_health(before, after)
+    hold_ticks, hold_overruns = _tick_health(*result.metrics_hold) if result.metrics_hold[0] else (0, 0)
     wall = max(result.wall_s, 1e-9)
     joined = sum(1 for b in bots if b.joined_at)
     return {
@@ -62,6 +62,8 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
         "clients": result.config.clients,
         "ramp_per_s": result.config.ramp_per_s,
         "duration_s": result.config.duration_s,
+        "phases_s": {"ramp_up": round(result.config.clients / result.config.ramp_per_s, 2),
+                     "hold": round(result.hold_s, 2), "ramp_down": round(result.ramp_down_s, 2)},
         "behaviour": result.config.mix,
         "behaviours": dict(Counter(b.behaviour for b in bots)),
         "move_hz": result.config.move_hz,
@@ -77,6 +79,9 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
             "tick_overrun_pct": round(100.0 * overruns / ticks, 3) if ticks > 0 else 0.0,
             "frames_skipped": after.get("frames_skipped", 0) - before.get("frames_skipped", 0),
             "metrics_read": bool(after),
+            "hold": {"ticks": hold_ticks, "tick_overruns": hold_overruns,
+                     "tick_overrun_pct": round(100.0 * hold_overruns / hold_ticks, 3) if hold_ticks > 0 else 0.0,
+                     "tick_ms_p99": result.metrics_hold[1].get("tick_ms_p99")},
         },
         "generator": {
             "messages_out_per_s": round(stats.messages_out / wall, 1),
@@ -95,6 +100,13 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
     }
 
 
+def _tick_health(before: dict[str, Any], after: dict[str, Any]) -> tuple[int, int]:
+    """Ticks and tick overruns between two ``/metrics`` readings (zeros when the later one is missing)."""
+    if not after:
+        return 0, 0
+    return after.get("ticks", 0) - before.get("ticks", 0), after.get("tick_overruns", 0) - before.get("tick_overruns", 0)
+
+
 def check_thresholds(report: dict[str, Any], max_p99_ms: float | None, max_overrun_pct: float | None) -> list[str]:
     """The thresholds the report exceeds, one line each (empty when it passes)."""
     failures = []
@@ -106,6 +118,9 @@ def check_thresholds(report: dict[str, Any], max_p99_ms: float | None, max_overr
     overrun = report["server"]["tick_overrun_pct"]
     if max_overrun_pct is not None and overrun > max_overrun_pct:
         failures.append(f"tick overruns {overrun:.3f} % exceed --max-overrun-pct {max_overrun_pct:g}")
+    held = report["server"]["hold"]["tick_overrun_pct"]
+    if max_overrun_pct is not None and held > max_overrun_pct:
+        failures.append(f"tick overruns while holding all clients {held:.3f} % exceed --max-overrun-pct {max_overrun_pct:g}")
     if not report["award_audit"]["passed"]:
         failures.append(f"award audit failed: {len(report['award_audit']['problems'])} problem(s)")
     return failures

@@ -1,4 +1,4 @@
-"""Run thousands of bots on one asyncio loop over picows: ramp up, hold, settle, disconnect.
+"""Run thousands of bots on one asyncio loop over picows: ramp up, hold, settle, ramp down.
 
 A server may send a message as fragments (a BINARY frame with ``fin`` false, then
 CONTINUATION frames); the listener joins them into one message before the bot sees it. One driver task
@@ -27,6 +27,8 @@ CONNECT_TIMEOUT_S = 10.0
 DRIVER_HZ = 20.0
 SETTLE_S = 3.0
 """After the hold, how long bots wait for late awards and their wallet answers."""
+LEAVE_GRACE_S = 1.0
+"""After the last bot of the ramp down has said goodbye, how long before any still open is cut."""
 HTTP_TIMEOUT_S = 5.0
 METRICS_EVERY_S = 2.0
 """How often ``/metrics`` is read during the run (the last good reading is kept)."""
@@ -60,7 +62,10 @@ class SwarmResult:
     hold_s: float
     metrics_before: dict[str, Any] = field(default_factory=dict)
     metrics_after: dict[str, Any] = field(default_factory=dict)
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    metrics_hold: tuple[dict[str, Any], dict[str, Any]] = field(default_factory=lambda: ({}, {}))
+    """``/metrics`` read when the hold began and when it ended (empty when unreadable)."""
+    ramp_down_s: float = 0.0
 
 
 class BotListener(WSListener):
@@ -120,8 +125,8 @@ async def fetch_metrics(url: str) -> dict[str, Any]:
         return {}
 
 
-async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, float]], None] | None = None) -> SwarmResult:
-    """Ramp ``config.clients`` bots up, hold for the duration, let awards settle, disconnect."""
+async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, Any]], None] | None = None) -> SwarmResult:
+    """Ramp ``config.clients`` bots up, hold for the duration, let awards settle, ramp them down at the same rate."""
     stats = Stats()
     rng = random.Random(config.seed)
     weights = parse_mix(config.mix)
@@ -129,7 +134,7 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, float]
     bots = [Bot(config.first_index + i, rng.choices(names, probs)[0], stats, random.Random(rng.random()), config.move_hz)
             for i in range(config.clients)]
     listeners: list[BotListener] = []
-    history: list[dict[str, float]] = []
+    history: list[dict[str, Any]] = []
     wall0, cpu0 = time.perf_counter(), time.process_time()
     metrics_before = await fetch_metrics(config.url)
 
@@ -144,16 +149,11 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, float]
             if not listener.open:
                 stats.connect_failed += 1
 
-    latest: dict[str, Any] = {}
-
     async def poll_metrics() -> None:
         while True:
             doc = await fetch_metrics(config.url)
-            if doc:
-                latest.clear()
-                latest.update(doc)
-                if history:
-                    history[-1].update(tick_ms_p99=doc.get("tick_ms_p99"), visitors=doc.get("visitors"))
+            if doc and history:
+                history[-1].update(tick_ms_p99=doc.get("tick_ms_p99"), visitors=doc.get("visitors"))
             await asyncio.sleep(METRICS_EVERY_S)
 
     async def ramp() -> None:
@@ -171,28 +171,22 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, float]
     ramp_s = config.clients / config.ramp_per_s
     hold_start = time.perf_counter() + ramp_s
     hold_end = hold_start + config.duration_s
-    last = {"t": time.perf_counter(), "in": 0, "out": 0}
-    next_report = time.perf_counter() + 1.0
-    while time.perf_counter() < hold_end:
-        now = time.time()
-        for listener in listeners:
-            if listener.open:
-                listener.bot.step(now)
-        await asyncio.sleep(1.0 / DRIVER_HZ)
-        if time.perf_counter() >= next_report:
-            next_report += 1.0
-            history.append(_progress(stats, last, wall0, config.progress))
-            if on_progress is not None:
-                on_progress(history[-1])
+    driver = _Driver(listeners, stats, history, wall0, config.progress, on_progress)
+    await driver.run("ramp up", lambda: time.perf_counter() < hold_start)
+    hold_metrics = asyncio.ensure_future(fetch_metrics(config.url))
+    await driver.run("hold", lambda: time.perf_counter() < hold_end)
     if not ramp_task.done():
         ramp_task.cancel()
+    metrics_hold = (await hold_metrics, await fetch_metrics(config.url))
+    driver.phase = "settle"
     await _settle(listeners)
+    down_start = time.perf_counter()
+    leavers = [listener for listener in listeners if listener.open]
+    down = asyncio.ensure_future(_ramp_down(leavers, config.ramp_per_s))
+    await driver.run("ramp down", lambda: not down.done())
+    ramp_down_s = time.perf_counter() - down_start
     poll_task.cancel()
-    metrics_after = await fetch_metrics(config.url) or dict(latest)
-    for listener in listeners:
-        if listener.open:
-            listener.bot.leave()
-    await asyncio.sleep(0.5)
+    metrics_after = await fetch_metrics(config.url) or metrics_hold[1]
     for listener in listeners:
         if listener.open and listener.transport is not None:
             listener.transport.disconnect()
@@ -202,8 +196,50 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, float]
     for bot in bots:  # no live transport may stay referenced (and the result must pickle)
         bot.out = discard
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    hold_s = max(min(time.perf_counter(), hold_end) - hold_start, 1e-9)
-    return SwarmResult(config, stats, bots, wall, cpu, hold_s, metrics_before, metrics_after, history)
+    hold_s = max(min(down_start, hold_end) - hold_start, 1e-9)
+    return SwarmResult(config, stats, bots, wall, cpu, hold_s, metrics_before, metrics_after, history, metrics_hold,
+                       ramp_down_s)
+
+
+class _Driver:
+    """Steps every connected bot 20 times a second and writes the progress line once a second."""
+
+    def __init__(self, listeners: list[BotListener], stats: Stats, history: list[dict[str, Any]], wall0: float,
+                 show: bool, on_progress: Callable[[dict[str, Any]], None] | None) -> None:
+        self.listeners, self.stats, self.history = listeners, stats, history
+        self.wall0, self.show, self.on_progress = wall0, show, on_progress
+        self.last = {"t": time.perf_counter(), "in": 0, "out": 0}
+        self.next_report = time.perf_counter() + 1.0
+        self.phase = "ramp up"
+
+    async def run(self, phase: str, going: Callable[[], bool]) -> None:
+        """Drive the bots while ``going()`` holds, labelling the progress ``phase``."""
+        self.phase = phase
+        while going():
+            now = time.time()
+            for listener in self.listeners:
+                if listener.open:
+                    listener.bot.step(now)
+            await asyncio.sleep(1.0 / DRIVER_HZ)
+            if time.perf_counter() >= self.next_report:
+                self.next_report += 1.0
+                self.history.append(_progress(self.stats, self.last, self.wall0, self.show, self.phase))
+                if self.on_progress is not None:
+                    self.on_progress(self.history[-1])
+
+
+async def _ramp_down(listeners: list[BotListener], per_s: float) -> None:
+    """Bots say goodbye at ``per_s`` a second, in the order they joined; then any left open are cut."""
+    start = time.perf_counter()
+    for i, listener in enumerate(listeners):
+        delay = start + i / per_s - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if listener.open:
+            listener.bot.leave()
+    deadline = time.perf_counter() + LEAVE_GRACE_S
+    while any(listener.open for listener in listeners) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
 
 
 async def _settle(listeners: list[BotListener]) -> None:
@@ -233,14 +269,14 @@ async def _settle(listeners: list[BotListener]) -> None:
     await asyncio.sleep(0.5)
 
 
-def _progress(stats: Stats, last: dict[str, float], wall0: float, show: bool) -> dict[str, float]:
+def _progress(stats: Stats, last: dict[str, float], wall0: float, show: bool, phase: str) -> dict[str, Any]:
     now = time.perf_counter()
     span = max(now - last["t"], 1e-9)
     rate_in = (stats.messages_in - last["in"]) / span
     rate_out = (stats.messages_out - last["out"]) / span
     last.update(t=now, **{"in": stats.messages_in, "out": stats.messages_out})
     p99 = stats.take_window_p99_ms()
-    entry = {"t_s": round(now - wall0, 2), "connected": stats.connected, "in_per_s": round(rate_in, 1),
+    entry = {"t_s": round(now - wall0, 2), "phase": phase, "connected": stats.connected, "in_per_s": round(rate_in, 1),
              "out_per_s": round(rate_out, 1), "p99_ms": p99,
              "errors": sum(stats.errors.values()) + stats.connect_failed}
     if show:
@@ -248,7 +284,8 @@ def _progress(stats: Stats, last: dict[str, float], wall0: float, show: bool) ->
     return entry
 
 
-def progress_line(entry: dict[str, float]) -> str:
+def progress_line(entry: dict[str, Any]) -> str:
     """The live one-line progress (starts with a carriage return so it overwrites itself)."""
-    return (f"\r{entry['t_s']:6.1f} s  connected {entry['connected']:5d}  in {entry['in_per_s']:8.0f} msg/s  "
-            f"out {entry['out_per_s']:7.0f} msg/s  p99 {entry['p99_ms']:7.1f} ms  errors {entry['errors']}")
+    return (f"\r{entry['t_s']:6.1f} s  {entry.get('phase', ''):9s}  connected {entry['connected']:5d}  "
+            f"in {entry['in_per_s']:8.0f} msg/s  out {entry['out_per_s']:7.0f} msg/s  p99 {entry['p99_ms']:7.1f} ms  "
+            f"errors {entry['errors']}")

@@ -13,7 +13,7 @@ from showroom.bots.stats import Stats
 from showroom.bots.swarm import SwarmConfig, SwarmResult, progress_line, run_swarm
 
 JOIN_GRACE_S = 60.0
-"""How long past ramp + duration the parent waits for a worker's result before giving up."""
+"""How long past ramp up + duration + ramp down the parent waits for a worker's result before giving up."""
 
 
 def _worker(config: SwarmConfig, index: int, progress: Any, results: Any) -> None:
@@ -42,7 +42,7 @@ def run_workers(config: SwarmConfig, workers: int) -> SwarmResult:
     latest: dict[int, dict[str, float]] = {}
     merged_history: list[dict[str, float]] = []
     got: dict[int, SwarmResult] = {}
-    limit = config.clients / config.ramp_per_s + config.duration_s + JOIN_GRACE_S
+    limit = 2 * config.clients / config.ramp_per_s + config.duration_s + JOIN_GRACE_S
     waited = 0.0
     while len(got) < len(parts) and waited < limit:
         try:
@@ -73,8 +73,9 @@ def run_workers(config: SwarmConfig, workers: int) -> SwarmResult:
     return _merge(config, [got[k] for k in sorted(got)], merged_history)
 
 
-def _merge_entries(entries: list[dict[str, float]]) -> dict[str, float]:
-    return {"t_s": max(e["t_s"] for e in entries), "connected": sum(e["connected"] for e in entries),
+def _merge_entries(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"t_s": max(e["t_s"] for e in entries), "phase": entries[0].get("phase", ""),
+            "connected": sum(e["connected"] for e in entries),
             "in_per_s": round(sum(e["in_per_s"] for e in entries), 1),
             "out_per_s": round(sum(e["out_per_s"] for e in entries), 1),
             "p99_ms": max(e["p99_ms"] for e in entries), "errors": sum(e["errors"] for e in entries)}
@@ -95,6 +96,11 @@ def _merge(config: SwarmConfig, results: list[SwarmResult], history: list[dict[s
                          default={})
     metrics_after = max((r.metrics_after for r in results if r.metrics_after), key=lambda m: m.get("ticks", 0),
                         default={})
+    hold_start = min((r.metrics_hold[0] for r in results if r.metrics_hold[0]), key=lambda m: m.get("ticks", 0),
+                     default={})
+    hold_end = max((r.metrics_hold[1] for r in results if r.metrics_hold[1]), key=lambda m: m.get("ticks", 0),
+                   default={})
     return SwarmResult(config, stats, bots, max(r.wall_s for r in results), sum(r.cpu_s for r in results),
-                       min(r.hold_s for r in results), metrics_before, metrics_after, history)
+                       min(r.hold_s for r in results), metrics_before, metrics_after, history, (hold_start, hold_end),
+                       max(r.ramp_down_s for r in results))
 

@@ -14,6 +14,7 @@ string, array or map is allocated, then nesting depth is checked.
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +127,44 @@ def _move(value: list[Any]) -> MoveInput:
     return MoveInput(kind, seq, x, y)
 
 
+_F64_PAIR = struct.Struct(">xdxd")
+
+
+def quick_move(data: bytes) -> tuple[int, int, float, float] | None:
+    """``(kind, seq, x, y)`` of a valid movement array in its usual encoding, read straight from the bytes.
+
+    The usual encoding is what msgpack writes for ``[kind, seq, x, y]`` with float
+    coordinates: a fixint kind, an unsigned seq, two float64. Anything else (integer or
+    float32 coordinates, a fault) gives None, and :func:`decode_client` judges it. Movement is
+    most of what clients send, and this skips building the list and the checks around it.
+    """
+    n = len(data)
+    if n < 21 or n > 25 or data[0] != 0x94:
+        return None
+    kind = data[1]
+    if kind != MOVE_TO and kind != MOVE_DIR:
+        return None
+    tag = data[2]
+    if tag < 0x80:
+        seq, at = tag, 3
+    elif tag == 0xCC:
+        seq, at = data[3], 4
+    elif tag == 0xCD:
+        seq, at = int.from_bytes(data[3:5], "big"), 5
+    elif tag == 0xCE:
+        seq, at = int.from_bytes(data[3:7], "big"), 7
+    else:
+        return None
+    if n != at + 18 or data[at] != 0xCB or data[at + 9] != 0xCB:
+        return None
+    x, y = _F64_PAIR.unpack_from(data, at)
+    if x - x != 0.0 or y - y != 0.0:  # inf or nan
+        return None
+    if kind == MOVE_DIR and x * x + y * y > 1.0 + 1e-6:
+        return None
+    return kind, seq, x, y
+
+
 def encode(message: dict[str, Any] | list[Any]) -> bytes:
     """Encode a server (or client) message as msgpack."""
     return msgpack.packb(message, use_bin_type=True)
@@ -141,6 +180,19 @@ def frame_head(personal: dict[str, Any]) -> bytes:
     return b"\x92" + msgpack.packb(personal, use_bin_type=True)
 
 
+_HEAD_ACK = b"\x92\x83\xa3ack"
+_HEAD_YOU = b"\xa3you"
+_HEAD_NO_EVENTS = b"\xa6events\x90"
+
+
+_INT = msgpack.Packer().pack
+
+
+def frame_head_plain(ack: int, you: int) -> bytes:
+    """The head of a frame with no personal events: the same bytes as :func:`frame_head`, built without a dict."""
+    return b"".join((_HEAD_ACK, _INT(ack), _HEAD_YOU, _INT(you), _HEAD_NO_EVENTS))
+
+
 def frame(personal: dict[str, Any], cell_payload: bytes) -> bytes:
     """A snapshot frame: ``[personal, cell]`` where ``cell`` is already-encoded msgpack.
 
@@ -148,6 +200,26 @@ def frame(personal: dict[str, Any], cell_payload: bytes) -> bytes:
     only the small personal part (acknowledgement, personal events) is encoded per visitor.
     """
     return frame_head(personal) + cell_payload
+
+
+_PLAIN_HEAD_END = b"\xa6events\x90"
+_ST = b"\xa2st\xcb"
+_F64 = struct.Struct(">d")
+
+
+def plain_frame_time(data: bytes) -> float | None:
+    """``st`` of a snapshot frame with no personal and no cell events, read without decoding it.
+
+    None for any other message (decode those with :func:`decode_server`). Most frames are
+    plain; a client that only needs their timing (a load-test bot) skips the full decode.
+    """
+    if data[:2] != b"\x92\x83":
+        return None
+    end = data.find(_PLAIN_HEAD_END, 2, 40)
+    if end < 0 or not data.endswith(_PLAIN_HEAD_END):
+        return None
+    at = data.find(_ST, end + 8, end + 64)
+    return None if at < 0 else _F64.unpack_from(data, at + 4)[0]
 
 
 def decode_server(data: bytes) -> Any:

@@ -39,19 +39,51 @@ MAX_COORD_M = 655.35
 TURN = 2 * np.pi
 
 
+def _positions_cm(pos: NDArray[np.float64]) -> NDArray[np.uint16]:
+    return np.clip(np.rint(pos * CM_PER_M), 0, 65535).astype("<u2")
+
+
+def _angle_steps(angle: NDArray[np.float64]) -> NDArray[np.uint8]:
+    return (np.rint(angle * (256 / TURN)).astype(np.int64) % 256).astype(np.uint8)
+
+
+def _phase_steps(phase: NDArray[np.float64]) -> NDArray[np.uint8]:
+    return (np.floor(phase * 256).astype(np.int64) % 256).astype(np.uint8)
+
+
 def quantise_positions(pos: NDArray[np.float64]) -> bytes:
     """Metres to little-endian uint16 centimetres (clamped to 0 .. 655.35 m)."""
-    return np.clip(np.rint(pos * CM_PER_M), 0, 65535).astype("<u2").tobytes()
+    return _positions_cm(pos).tobytes()
 
 
 def quantise_angles(angle: NDArray[np.float64]) -> bytes:
     """Radians to uint8, 256 steps per turn."""
-    return (np.rint(angle * (256 / TURN)).astype(np.int64) % 256).astype(np.uint8).tobytes()
+    return _angle_steps(angle).tobytes()
 
 
 def quantise_phase(phase: NDArray[np.float64]) -> bytes:
     """A cycle fraction in [0, 1) to uint8."""
-    return (np.floor(phase * 256).astype(np.int64) % 256).astype(np.uint8).tobytes()
+    return _phase_steps(phase).tobytes()
+
+
+@dataclass(frozen=True)
+class AvatarColumns:
+    """Avatars already in their wire form (one row each), so a shard quantises once per tick
+    and each cell's payload only picks its rows."""
+
+    ids: NDArray[np.uint32]
+    pos: NDArray[np.uint16]
+    """Shape (n, 2), centimetres."""
+    hdg: NDArray[np.uint8]
+    anim: NDArray[np.uint8]
+    phase: NDArray[np.uint8]
+
+    @classmethod
+    def quantise(cls, ids: NDArray[np.int64], pos: NDArray[np.float64], heading: NDArray[np.float64],
+                 anim: NDArray[np.uint8], phase: NDArray[np.float64]) -> AvatarColumns:
+        """Quantise avatars in metres and radians to their wire form."""
+        return cls(ids.astype("<u4"), _positions_cm(pos).reshape(-1, 2), _angle_steps(heading),
+                   anim.astype(np.uint8), _phase_steps(phase))
 
 
 def pack_cell(
@@ -71,6 +103,16 @@ def pack_cell(
     events: list[dict[str, Any]],
 ) -> bytes:
     """Encode the shared part of a frame for one interest cell."""
+    avatars = AvatarColumns.quantise(ids, pos, heading, anim, phase)
+    return pack_cell_rows(avatars, None, tick=tick, t=t, server_time=server_time, cell=cell, far=far,
+                          mascots=mascots, show=show, events=events)
+
+
+def pack_cell_rows(avatars: AvatarColumns, rows: NDArray[np.int64] | None, *, tick: int, t: float,
+                   server_time: float, cell: tuple[int, int], far: bool, mascots: dict[str, bytes],
+                   show: dict[str, Any], events: list[dict[str, Any]]) -> bytes:
+    """Encode the shared part of a frame for one interest cell from ``rows`` of ``avatars`` (None: all)."""
+    pick = slice(None) if rows is None else rows
     return msgpack.packb(
         {
             "type": "snap",
@@ -79,11 +121,11 @@ def pack_cell(
             "st": server_time,
             "cell": list(cell),
             "far": far,
-            "ids": ids.astype("<u4").tobytes(),
-            "pos": quantise_positions(pos),
-            "hdg": quantise_angles(heading),
-            "anim": anim.astype(np.uint8).tobytes(),
-            "phase": quantise_phase(phase),
+            "ids": avatars.ids[pick].tobytes(),
+            "pos": avatars.pos[pick].tobytes(),
+            "hdg": avatars.hdg[pick].tobytes(),
+            "anim": avatars.anim[pick].tobytes(),
+            "phase": avatars.phase[pick].tobytes(),
             "mascots": mascots,
             "show": show,
             "events": events,

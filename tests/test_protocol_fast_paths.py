@@ -1,0 +1,84 @@
+"""The hot-path readers and writers give exactly what the general codec gives, or step aside."""
+
+from __future__ import annotations
+
+import msgpack
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from showroom.protocol.codec import (
+    MOVE_DIR, MOVE_TO, MoveInput, decode_client, frame, frame_head, frame_head_plain, plain_frame_time, quick_move,
+)
+from showroom.protocol.errors import ProtocolError
+from showroom.protocol.snapshot import AvatarColumns, pack_cell, pack_cell_rows, pack_mascots
+
+MASCOTS = pack_mascots(np.array([[30.0, 20.0]]), np.array([0.5]), np.array([1], np.uint8), np.array([-1], np.int16),
+                       np.array([0.25]))
+SHOW = {"cue": 2, "look": 0, "playing": True, "music": None, "announce": None, "lights": {}}
+
+
+def _general(data: bytes) -> MoveInput | None:
+    """What the full decoder makes of the bytes: a movement, or None for anything else or a fault."""
+    try:
+        value = decode_client(data)
+    except ProtocolError:
+        return None
+    return value if isinstance(value, MoveInput) else None
+
+
+@given(st.sampled_from([MOVE_TO, MOVE_DIR, 0, 3]), st.integers(0, 2**32 - 1),
+       st.floats(allow_nan=True, allow_infinity=True), st.floats(allow_nan=True, allow_infinity=True))
+def test_quick_move_reads_what_the_full_decoder_reads_or_steps_aside(kind, seq, x, y):
+    data = msgpack.packb([kind, seq, x, y])  # Python floats always pack as float64: the common encoding
+    general = _general(data)
+    assert quick_move(data) == (None if general is None else (general.kind, general.seq, general.x, general.y))
+
+
+@pytest.mark.parametrize("value", [[1, 5, 20, 3], [1, 5, 20.0], [1, -1, 2.0, 3.0], [1, 5, 2.0, 3.0, 4.0],
+                                   {"type": "ping", "t": 1.0}, [2, 1, 0.9, 0.9], [1, 1, float("nan"), 1.0]])
+def test_quick_move_leaves_other_encodings_and_faults_to_the_full_decoder(value):
+    assert quick_move(msgpack.packb(value)) is None
+
+
+def test_quick_move_reads_long_sequence_numbers_and_directions():
+    assert quick_move(msgpack.packb([1, 2**31, 12.5, 7.25])) == (1, 2**31, 12.5, 7.25)
+    assert quick_move(msgpack.packb([2, 300, 0.6, -0.8])) == (2, 300, 0.6, -0.8)
+
+
+@given(st.integers(-1, 2**32 - 1), st.integers(0, 2**32 - 1))
+def test_plain_frame_head_is_byte_for_byte_the_reference_head(ack, you):
+    assert frame_head_plain(ack, you) == frame_head({"ack": ack, "you": you, "events": []})
+
+
+def _cell(events: list) -> bytes:
+    return pack_cell(tick=77, t=3.5, server_time=1767225600.125, cell=(1, 2), far=False, ids=np.array([42, 43]),
+                     pos=np.array([[1.0, 2.0], [3.0, 4.0]]), heading=np.zeros(2), anim=np.zeros(2, np.uint8),
+                     phase=np.zeros(2), mascots=MASCOTS, show=SHOW, events=events)
+
+
+def test_plain_frame_time_reads_st_of_an_event_less_frame():
+    assert plain_frame_time(frame({"ack": 3, "you": 42, "events": []}, _cell([]))) == 1767225600.125
+
+
+@pytest.mark.parametrize("data", [
+    frame({"ack": 3, "you": 42, "events": [{"type": "awarded"}]}, _cell([])),
+    frame({"ack": 3, "you": 42, "events": []}, _cell([{"type": "chat", "text": "hi"}])),
+    msgpack.packb({"type": "pong", "t": 1.0, "st": 2.0}),
+    b"",
+])
+def test_plain_frame_time_steps_aside_for_frames_with_events_and_other_messages(data):
+    assert plain_frame_time(data) is None
+
+
+def test_a_cell_packed_from_quantised_rows_equals_one_packed_from_its_avatars():
+    rng = np.random.default_rng(3)
+    ids = np.arange(1000, 1050)
+    pos, heading, phase = rng.uniform(0, 60, (50, 2)), rng.uniform(-7, 7, 50), rng.uniform(0, 1, 50)
+    anim = rng.integers(0, 256, 50).astype(np.uint8)
+    rows = np.array([3, 17, 4, 49])
+    common = dict(tick=9, t=0.45, server_time=1.7e9, cell=(0, 1), far=True, mascots=MASCOTS, show=SHOW, events=[])
+    by_rows = pack_cell_rows(AvatarColumns.quantise(ids, pos, heading, anim, phase), rows, **common)
+    assert by_rows == pack_cell(ids=ids[rows], pos=pos[rows], heading=heading[rows], anim=anim[rows],
+                                phase=phase[rows], **common)
