@@ -11,6 +11,9 @@ import json
 import sys
 from collections.abc import Sequence
 
+from showroom.cli_args import positive_float as _positive_float
+from showroom.cli_args import positive_int as _positive_int
+
 EXAMPLE_SCENE = "scenes/anniversary-runway.toml"
 
 
@@ -183,26 +186,6 @@ def _loadtest(args: argparse.Namespace) -> int:
                          mix=args.behaviour, move_hz=args.move_hz, seed=args.seed, progress=True)
     return run_loadtest(config, workers=args.workers, report_path=args.report, max_p99_ms=args.max_p99_ms,
                         max_overrun_pct=args.max_overrun_pct, as_json=args.json, plot_path=args.plot)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,49 +12,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from showroom.cli_args import count, positive_float, positive_int, window_size
+
 EXAMPLE_SCENE = "scenes/anniversary-runway.toml"
 BUNDLED_SCENE = Path(__file__).resolve().parents[1] / EXAMPLE_SCENE
 """The example scene beside the package, for ``demo`` run from another folder."""
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
-    if not (64 <= w <= 8192 and 64 <= h <= 8192):
-        raise argparse.ArgumentTypeError(f"window size must be 64..8192 pixels each way, got {text}")
-    return w, h
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not 0 < value < 1e6:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
 def _view_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default=None, help="your display name")
     p.add_argument("--offscreen", action="store_true", help="render without a window (implied with no display)")
-    p.add_argument("--seconds", type=_seconds, default=None, help="quit after this many seconds")
+    p.add_argument("--seconds", type=positive_float, default=None, help="quit after this many seconds")
     p.add_argument("--screenshot", default=None, help="save the last frame to this PNG")
-    p.add_argument("--screenshot-every", type=_count, default=None, metavar="K", help="save every K-th frame")
+    p.add_argument("--screenshot-every", type=positive_int, default=None, metavar="K", help="save every K-th frame")
     p.add_argument("--out", default=None, help="folder for --screenshot-every frames and selfie photos")
-    p.add_argument("--size", type=_size, default=(1280, 720), help="window size (default 1280x720)")
+    p.add_argument("--size", type=window_size, default=(1280, 720), help="window size (default 1280x720)")
     p.add_argument("--follow", default="me", help="camera: me (default), mascot:N, free")
     p.add_argument("--autopilot", action="store_true",
                    help="let the tour guide walk you: watch, queue for selfies, open the wallet")
@@ -79,7 +51,7 @@ def add_commands(sub: Any, bench_sub: Any, fmt: type) -> None:
                           epilog="examples:\n  showroom demo\n  showroom demo --bots 1200 --at 0:28 --seconds 15 "
                                  "--screenshot runway.png")
     demo.add_argument("scene", nargs="?", default=None, help=f"scene file (default {EXAMPLE_SCENE})")
-    demo.add_argument("--bots", type=_count, default=300, help="ambient visitors (headless bots, default 300)")
+    demo.add_argument("--bots", type=count, default=300, help="ambient visitors (headless bots, default 300)")
     demo.add_argument("--at", default=None, help="start the show at this time, e.g. 0:28 (default: the start)")
     _view_flags(demo)
     demo.set_defaults(handler=_demo)
@@ -87,10 +59,10 @@ def add_commands(sub: Any, bench_sub: Any, fmt: type) -> None:
     bench = bench_sub.add_parser("client", help="instanced crowd rendering vs. one NodePath per avatar",
                                  formatter_class=fmt,
                                  epilog="example:\n  showroom bench client --avatars 5000 --json")
-    bench.add_argument("--avatars", type=_count, default=5000, help="animated avatars (default 5000)")
-    bench.add_argument("--frames", type=_count, default=120, help="timed frames (default 120)")
-    bench.add_argument("--baseline-frames", type=_count, default=20, help="timed frames of the NodePath way (default 20)")
-    bench.add_argument("--size", type=_size, default=(1280, 720), help="render size (default 1280x720)")
+    bench.add_argument("--avatars", type=positive_int, default=5000, help="animated avatars (default 5000)")
+    bench.add_argument("--frames", type=positive_int, default=120, help="timed frames (default 120)")
+    bench.add_argument("--baseline-frames", type=positive_int, default=20, help="timed frames of the NodePath way (default 20)")
+    bench.add_argument("--size", type=window_size, default=(1280, 720), help="render size (default 1280x720)")
     bench.add_argument("--json", action="store_true", help="print the figures as one JSON object (last line)")
     bench.set_defaults(handler=_bench_client)
 
@@ -108,7 +80,7 @@ def add_preview(scene_sub: Any, fmt: type) -> None:
     preview.add_argument("--contact-sheet", action="store_true",
                          help="one labelled frame per cue, a sheet of them all and an overview image")
     preview.add_argument("--out", default="preview", help="folder for the images (default ./preview)")
-    preview.add_argument("--visitors", type=_count, default=800, help="ambient audience drawn (default 800)")
+    preview.add_argument("--visitors", type=count, default=800, help="ambient audience drawn (default 800)")
     preview.set_defaults(handler=_scene_preview)
 
 

@@ -94,6 +94,7 @@ class ClientApp(ShowBase):
         self.update_ms: list[float] = []
         self.scene_asked: int | None = None
         self.bad_messages = 0
+        self.lights_shown: dict | None = None
         self.aimed = False
         self.controls = Controls(self)
         self.taskMgr.add(self._frame, "showroom-frame", sort=-10)
@@ -190,6 +191,7 @@ class ClientApp(ShowBase):
         self.venue = VenueView(scene, self.render)
         self.mascots = MascotsView(scene, self.render)
         self.crowd = CrowdView(self.render, capacity=2048, shaders=self.shaders, me=self.state.you)
+        self.lights_shown = None
         w, d = scene.venue.size
         self.cam_ctl.target = (w / 2, d / 2, 1.0)
         if self.studio is None and not self.options.display == "p3tinydisplay":
@@ -212,8 +214,11 @@ class ClientApp(ShowBase):
         if mascots is not None:
             self.mascots.update(mascots.pos, mascots.heading, mascots.activity, mascots.pose, mascots.phase, now)
         show = self.state.show
-        self.venue.set_lights(show.get("lights", {}))
-        self.crowd.set_house_light(self.venue.house_color)
+        lights = show.get("lights", {})
+        if lights != self.lights_shown:  # light cues change a few times a show, not every frame
+            self.lights_shown = lights
+            self.venue.set_lights(lights)
+            self.crowd.set_house_light(self.venue.house_color)
         scene = self.state.scene
         look = int(show.get("look", -1))
         if scene is not None and 0 <= look < len(scene.looks) and scene.looks[look].brand:

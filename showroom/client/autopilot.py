@@ -65,19 +65,18 @@ class Autopilot:
         if state.photos_due:
             self.done.add(state.photos_due[-1].mascot)
             self.asked = None
-        goal = self._watch_spot(state)
+        goal: np.ndarray | None = None
         if open_:
             k = min(open_, key=lambda i: float(np.hypot(*(mascots.pos[i] - me))))
-            mascot = scene.mascots[k]
-            spot = self._queue_point(state, mascots.pos[k])
-            goal = spot
             near = float(np.hypot(*(mascots.pos[k] - me))) <= ASK_WITHIN_M
             if near and self.asked is None and state.selfie is None:
-                out.append(Action("selfie", name=mascot.id))
-                self.asked, self.asked_at = mascot.id, now
-            if state.selfie is not None:
-                goal = None  # in the queue: stand still, the line moves by itself at the desk
-        if goal is not None and now >= self.next_move:
+                out.append(Action("selfie", name=scene.mascots[k].id))
+                self.asked, self.asked_at = scene.mascots[k].id, now
+            if state.selfie is None and now >= self.next_move:  # in the queue, the line moves by itself
+                goal = self._queue_point(state, mascots.pos[k])
+        elif now >= self.next_move:
+            goal = self._watch_spot(state)
+        if goal is not None:
             out.append(Action("move", float(goal[0]), float(goal[1])))
             self.next_move = now + MOVE_EVERY_S
         if int(state.show.get("look", -1)) >= 0 and now >= self.next_react:

@@ -16,6 +16,7 @@ from panda3d.core import NodePath, TextNode, TransparencyAttrib
 from showroom.client import meshes as mk
 from showroom.scene import Scene
 from showroom.scene.show import Mascot
+from showroom.sim import geometry as geo
 
 WALK, PAUSE, POSE, TURN, SELFIE = 1, 2, 3, 4, 5
 POSES = ("wave", "heart", "bow", "twirl", "peek", "hop", "blow-kiss", "cheer")
@@ -202,11 +203,12 @@ class MascotsView:
             brand = scene.brand(m.brand)
             self.figures.append(MascotFigure(m, brand.palette[0], self.root))
         self.runway_z = scene.venue.runway.height
-        self._runway = _RunwayTest(scene)
+        self._centerline = geo.as_points(scene.venue.runway.centerline)
+        self._half_width = scene.venue.runway.width / 2 + 0.05
 
     def on_runway(self, pos: np.ndarray) -> np.ndarray:
-        """Whether each floor point (n, 2) is on the raised runway."""
-        return self._runway.contains(pos)
+        """Whether each floor point (n, 2) is on the raised runway (so mascots stand on top of it)."""
+        return geo.distance_to_polyline(pos, self._centerline) <= self._half_width
 
     def update(self, pos: np.ndarray, heading: np.ndarray, activity: np.ndarray, pose: np.ndarray,
                phase: np.ndarray, t: float) -> None:
@@ -218,19 +220,3 @@ class MascotsView:
             z = self.runway_z if on[i] else 0.0
             fig.pose(float(pos[i, 0]), float(pos[i, 1]), z, float(heading[i]), int(activity[i]), name,
                      float(phase[i]), t)
-
-
-class _RunwayTest:
-    """Whether floor points lie on the raised runway (so mascots stand on top of it)."""
-
-    def __init__(self, scene: Scene) -> None:
-        pts = np.asarray(scene.venue.runway.centerline, float)
-        self.a, self.b = pts[:-1], pts[1:]
-        self.half = scene.venue.runway.width / 2 + 0.05
-
-    def contains(self, p: np.ndarray) -> np.ndarray:
-        ab = self.b - self.a
-        ap = p[:, None, :] - self.a[None]
-        t = np.clip(np.sum(ap * ab[None], axis=2) / np.sum(ab * ab, axis=1)[None], 0, 1)
-        d = np.hypot(*(ap - t[..., None] * ab[None]).transpose(2, 0, 1))
-        return d.min(axis=1) <= self.half

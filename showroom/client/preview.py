@@ -20,6 +20,7 @@ from showroom.client.display import configure, supports_shaders
 from showroom.scene import Scene
 from showroom.scene.show import MASCOT_CUES
 from showroom.scene.timecode import format_clock
+from showroom.sim import geometry as geo
 from showroom.sim.timeline import Show, compile_show
 
 FRAME_SIZE = (1280, 720)
@@ -74,12 +75,9 @@ def cue_moments(scene: Scene, show: Show) -> list[Moment]:
 
 def facing_runway(scene: Scene, pos: np.ndarray) -> np.ndarray:
     """Headings (radians) from each floor point (n, 2) towards the nearest point of the runway."""
-    rw = np.asarray(scene.venue.runway.centerline, float)
-    a, b = rw[:-1], rw[1:]
-    ab = b - a
-    t = np.clip(np.einsum("nkd,kd->nk", pos[:, None, :] - a[None], ab) / np.sum(ab * ab, axis=1), 0, 1)
-    near = a[None] + t[..., None] * ab[None]
-    k = np.argmin(np.hypot(*(near - pos[:, None, :]).transpose(2, 0, 1)), axis=1)
+    a, b = geo.polyline_segments(scene.venue.runway.centerline)
+    near, _ = geo.segment_closest(pos[:, None, :], a[None], b[None])
+    k = np.argmin(np.linalg.norm(near - pos[:, None, :], axis=-1), axis=1)
     d = near[np.arange(len(pos)), k] - pos
     return np.arctan2(-d[:, 0], d[:, 1])
 
