@@ -11,12 +11,15 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 
-import msgpack
 import numpy as np
 
-from server.event import Event
-from server.metrics import STAGES
-from server.session import Session
+from server.event.event import Event
+from server.event.metrics import STAGES
+from server.event.session import Session
+from showroom.protocol.client_messages import Join
+from showroom.protocol.codec import encode, encode_move
+from showroom.protocol.codes import MOVE_TO
+from showroom.protocol.limits import PROTOCOL_VERSION
 from showroom.scene.model import Scene
 from showroom.sim.venue import sample_in_polygon
 
@@ -75,7 +78,7 @@ def run(scene: Scene, visitors: int, ticks: int = 200, input_hz: float = 10.0, s
     sessions = [Session(event, link, f"bench-{k}") for k, link in enumerate(links)]
     now = 0.0
     for k, session in enumerate(sessions):
-        session.receive(msgpack.packb({"type": "join", "v": 1, "name": f"v{k}", "role": "bot"}), now)
+        session.receive(encode(Join(v=PROTOCOL_VERSION, name=f"v{k}", role="bot")), now)
     zones = [z for z in event.shards[0].world.venue.zones]
     for shard in event.shards:
         world = shard.world
@@ -87,7 +90,8 @@ def run(scene: Scene, visitors: int, ticks: int = 200, input_hz: float = 10.0, s
             world.crowd.goal[take] = world.crowd.pos[take]
         world.venue.obstacles.push_out(world.crowd.pos, world.crowd.radius, rows)
     for _ in range(40):  # let the first overlaps settle
-        event.tick(time.time())
+        now += event.dt_s
+        event.tick(now, time.time())
     per_tick = input_hz * event.dt_s
     tick_ms, decode_ms, total_ms = [], [], []
     seq = 0
@@ -102,7 +106,7 @@ def run(scene: Scene, visitors: int, ticks: int = 200, input_hz: float = 10.0, s
         for s, data in messages:  # one message per sending visitor, as the transport would deliver
             sessions[s].receive(data, now)
         t1 = time.perf_counter()
-        event.tick(time.time())
+        event.tick(now, time.time())
         t2 = time.perf_counter()
         decode_ms.append((t1 - t0) * 1e3)
         tick_ms.append((t2 - t1) * 1e3)
@@ -141,6 +145,6 @@ def _moves(event: Event, sessions: list[Session], senders: np.ndarray, rng: np.r
         where = shard.world.crowd.pos[shard.world.crowd.index_of(ids)]
         target = np.clip(where + rng.uniform(-1.5, 1.5, where.shape), 0.5, [width - 0.5, depth - 0.5])
         for k, (s, (x, y)) in enumerate(zip(mine, target.tolist())):
-            out.append((s, msgpack.packb([1, seq + k + 1, x, y])))
+            out.append((s, encode_move(MOVE_TO, seq + k + 1, x, y)))
         seq += len(mine)
     return out

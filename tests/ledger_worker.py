@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from server.ledger_store import Ledger
+from server.storage.ledger import Ledger
 from showroom.scene import parse_scene
 
 RULES = ("selfie-with-teddy", "selfie-with-ember", "attend-five-minutes")

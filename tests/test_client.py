@@ -38,7 +38,7 @@ class ServerThread:
     """A real server on its own asyncio loop in a thread, recording every shard-0 tick's avatars."""
 
     def __init__(self, data_dir: Path) -> None:
-        from server.app import start_server
+        from server.net.app import start_server
 
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -52,8 +52,8 @@ class ServerThread:
         self.truth: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         tick = self.event.tick
 
-        def recording_tick(wall_time: float | None = None) -> None:
-            tick(wall_time)
+        def recording_tick(now: float, wall: float) -> None:
+            tick(now, wall)
             shard = self.event.shards[0]
             crowd = shard.world.crowd
             self.truth[shard.world.tick] = (crowd.ids.copy(), crowd.pos.copy())

@@ -16,6 +16,7 @@ from showroom.client.interp import CrowdFrame, SnapshotBuffer, interpolate, merg
 from showroom.client.state import ClientState
 from showroom.client.wallet import time_left, wallet_rows
 from showroom.protocol import decode_server, frame
+from showroom.protocol.server_messages import read_event
 from showroom.protocol.snapshot import CellSnapshot, pack_cell, pack_mascots
 
 FLOOR = (60.0, 40.0)
@@ -91,7 +92,7 @@ def _frame_bytes(ids, pos, *, personal_events=(), cell_events=(), tick=3, mascot
                      show={"cue": 3, "look": 0, "playing": True, "music": "Overture", "announce": None,
                            "lights": {"house": [1, 1, 1, 1], "runway": [1, 1, 1, 1]}},
                      events=list(cell_events))
-    return frame({"ack": 7, "you": ids[0], "events": list(personal_events)}, cell)
+    return frame(7, ids[0], [read_event(e) for e in personal_events], cell)
 
 
 def test_state_follows_the_server_queue_photo_awards_and_scene_edits():

@@ -16,11 +16,13 @@ import sys
 import pytest
 
 from conftest import ANNIVERSARY, ROOT
-from server.app import start_server
+from server.net.app import start_server
 from showroom.host.commands import COMMANDS, CommandError, parse_command, parse_line
 from showroom.host.console import BAD_COMMAND, OK, REFUSED, Console, Printer, run_host
 from showroom.host.link import HostLink, HostLinkError
 from showroom.host.render import status_text
+from showroom.protocol.client_messages import HostDrop, HostStatus
+from showroom.protocol.server_messages import Status
 from showroom.scene import parse_scene
 from wsclient import Client
 
@@ -74,14 +76,16 @@ def showroom(*args: str) -> subprocess.CompletedProcess:
 # ---- commands as written ------------------------------------------------------------------------
 
 def test_each_command_line_becomes_its_host_message():
-    assert parse_line("seek 1:30") == {"type": "host_seek", "t": 90.0}
-    assert parse_line("  cue 12 ") == {"type": "host_cue", "index": 12}
-    assert parse_line("next") == {"type": "host_next"}
-    assert parse_line('announce "Doors close at 9 # sharp"') == {"type": "host_announce",
-                                                                  "text": "Doors close at 9 # sharp"}
-    assert parse_line("drop lumen-scarf close") == {"type": "host_drop", "entitlement": "lumen-scarf", "open": False}
-    assert parse_line("ban 1004") == {"type": "host_ban", "visitor": 1004}
-    assert parse_line("STATUS") == {"type": "host_status"}
+    def wire(line):
+        return parse_line(line).wire()
+
+    assert wire("seek 1:30") == {"type": "host_seek", "t": 90.0}
+    assert wire("  cue 12 ") == {"type": "host_cue", "index": 12}
+    assert wire("next") == {"type": "host_next"}
+    assert wire('announce "Doors close at 9 # sharp"') == {"type": "host_announce", "text": "Doors close at 9 # sharp"}
+    assert wire("drop lumen-scarf close") == {"type": "host_drop", "entitlement": "lumen-scarf", "open": False}
+    assert wire("ban 1004") == {"type": "host_ban", "visitor": 1004}
+    assert wire("STATUS") == {"type": "host_status"}
     assert parse_line("# the finale") is None and parse_line("   ") is None
 
 
@@ -207,11 +211,14 @@ def test_status_shows_visitors_per_shard_selfie_queues_awards_and_stock(tmp_path
         await fans[2].send({"type": "selfie", "mascot": "teddy"})
         await fans[2].next_frame(lambda s: any(e["type"] == "selfie_queue" for e in fans[2].personal))
 
-        def ask() -> dict:
+        def ask() -> Status:
             with HostLink.open(server.url, TOKEN) as link:
-                assert link.request({"type": "host_drop", "entitlement": "aurora-perfume", "open": False})["type"] == "host_ok"
-                return link.request({"type": "host_status"})
-        status = await asyncio.to_thread(ask)
+                assert link.request(HostDrop(entitlement="aurora-perfume", open=False)).type == "host_ok"
+                answer = link.request(HostStatus())
+                assert isinstance(answer, Status)
+                return answer
+        typed = await asyncio.to_thread(ask)
+        status = typed.wire()
         assert [s["visitors"] for s in status["shards"]] == [2, 1]
         teddy = next(q for q in status["shards"][1]["selfies"] if q["mascot"] == "teddy")
         assert teddy["waiting"] + (teddy["serving"] == fans[2].id) == 1
@@ -222,7 +229,7 @@ def test_status_shows_visitors_per_shard_selfie_queues_awards_and_stock(tmp_path
         assert stock["aurora-perfume"]["open"] is False
         assert (status["cue"], status["cue_kind"], status["next_cue"]) == (10, "selfie", 11)
         assert status["hosts"] == 1 and status["scene_version"] == 1
-        text = status_text(status)
+        text = status_text(typed)
         assert "shard 1  1 visitors (1 connected)" in text
         assert "awards    3 (first-hundred 3)" in text
         assert "lumen-scarf 150/150 left (open), aurora-perfume 100/100 left (closed)" in text
@@ -253,9 +260,9 @@ def test_every_console_command_from_a_visitor_connection_is_forbidden(role):
     async def scenario(server):
         intruder = await visitor(server, "mallory", role=role)
         for message in messages:
-            await intruder.send(message)
+            await intruder.send(message.wire())
             answer = await intruder.next_message(lambda m: m["type"] in ("error", "host_ok", "status"))
-            assert (answer["type"], answer.get("code"), answer.get("ref")) == ("error", "forbidden", message["type"])
+            assert (answer["type"], answer.get("code"), answer.get("ref")) == ("error", "forbidden", message.type)
         assert server.event.show_t < 5.0 and not server.event.playing and server.event.drops == {}
         assert intruder.id in server.event.where and not server.event.banned
     run(scenario, playing=False)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from server.ledger_files import audit_dir
-from server.ledger_store import DB_FILE, KEY_FILE, Ledger, LedgerRefusal
+from server.storage.ledger_files import audit_dir
+from server.storage.ledger import DB_FILE, KEY_FILE, Ledger, LedgerRefusal
 from showroom.ledger import (
     LedgerError,
     award_record,
@@ -509,7 +509,7 @@ def test_rewritten_history_signed_with_the_same_key_is_caught_by_an_old_checkpoi
 
 def test_audit_of_a_live_ledger_reads_entries_and_checkpoints_from_one_snapshot(ledger_copy, monkeypatch):
     """A server appending and signing a checkpoint mid-audit must not look like deleted entries."""
-    from server import ledger_files
+    from server.storage import ledger_files
 
     open_db = ledger_files._db
 

@@ -22,7 +22,9 @@ from showroom.protocol import (
     decode_server, encode, frame,
 )
 from showroom.protocol.limits import MAX_CLIENT_FRAME_BYTES
-from showroom.protocol.messages import CLIENT_TYPES, REACTIONS, Message
+from showroom.protocol.client_messages import CLIENT_TYPES, Join, Message
+from showroom.protocol.codes import REACTIONS
+from showroom.protocol.server_messages import EventInfo, SelfieQueue, Welcome
 from showroom.protocol.snapshot import TURN, pack_cell, pack_mascots, unpack_cell
 
 from conftest import ROOT
@@ -265,16 +267,16 @@ def test_every_control_message_type_has_a_sample():
 
 @pytest.mark.parametrize("fields", [pytest.param(v, id=k) for k, v in CONTROL_SAMPLES.items()])
 def test_control_message_round_trips(fields):
-    message = decode_client(encode(fields))
+    message = decode_client(pack(fields))
     assert isinstance(message, Message)
     assert message.type == fields["type"]
     dumped = message.model_dump()
     assert {key: dumped[key] for key in fields} == fields
-    assert decode_client(encode(dumped)) == message
+    assert decode_client(pack(dumped)) == message
 
 
 def test_join_defaults_fill_in_role_token_and_resume():
-    join = decode_client(encode({"type": "join", "v": 1, "name": "ada"}))
+    join = decode_client(pack({"type": "join", "v": 1, "name": "ada"}))
     assert (join.role, join.token, join.resume) == ("visitor", "", None)
 
 
@@ -287,7 +289,7 @@ def test_join_defaults_fill_in_role_token_and_resume():
     pytest.param({"type": "host_kick", "visitor": 2**64 - 1}, id="kick_largest_id"),
 ])
 def test_limits_are_inclusive_and_counted_in_characters(fields):
-    assert decode_client(encode(fields)).type == fields["type"]
+    assert decode_client(pack(fields)).type == fields["type"]
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -297,7 +299,7 @@ def test_limits_are_inclusive_and_counted_in_characters(fields):
     pytest.param([2, 2**32 - 1, 0, 0], MoveInput(MOVE_DIR, 2**32 - 1, 0.0, 0.0), id="stop_at_last_seq"),
 ])
 def test_movement_array_decodes_to_move_input(value, expected):
-    move = decode_client(encode(value))
+    move = decode_client(pack(value))
     assert move == expected
     assert isinstance(move.x, float) and isinstance(move.y, float)
 
@@ -309,7 +311,7 @@ def test_movement_with_float32_coordinates_decodes():
 
 
 def test_decoder_accepts_bytearray_and_memoryview():
-    data = encode(JOIN)
+    data = pack(JOIN)
     assert decode_client(bytearray(data)) == decode_client(memoryview(data)) == decode_client(data)
 
 
@@ -345,9 +347,9 @@ avatar_ids = n_avatars.flatmap(lambda n: arrays(np.int64, n, elements=st.integer
 @settings(max_examples=150, deadline=None)
 def test_snapshot_quantisation_keeps_ids_exact_positions_to_half_a_cm_and_headings_to_half_a_step(
         ids, pos, heading, phase):
-    personal = {"ack": 9, "you": int(ids[0]) if len(ids) else 0, "events": []}
-    decoded = decode_server(frame(personal, _cell_payload(ids, pos, heading, phase)))
-    assert decoded[0] == personal
+    you = int(ids[0]) if len(ids) else 0
+    decoded = decode_server(frame(9, you, [], _cell_payload(ids, pos, heading, phase)))
+    assert decoded[0] == {"ack": 9, "you": you, "events": []}
     snap = unpack_cell(decoded[1])
     np.testing.assert_array_equal(snap.ids, ids)
     assert snap.pos.shape == pos.shape
@@ -363,7 +365,7 @@ def test_snapshot_round_trip_recovers_every_field():
     events = [{"type": "chat", "from": 7, "name": "ada", "text": "hi"}]
     cell = _cell_payload(ids, pos, [0.0, np.pi, -np.pi / 2], [0.0, 0.5, 0.999], far=True, events=events)
     personal = {"ack": -1, "you": 7, "events": [{"type": "selfie_queue", "mascot": "teddy", "position": 0, "size": 1}]}
-    decoded = decode_server(frame(personal, cell))
+    decoded = decode_server(frame(-1, 7, [SelfieQueue(mascot="teddy", position=0, size=1)], cell))
     assert isinstance(decoded, list) and len(decoded) == 2
     assert decoded[0] == personal and decoded[1] == msgpack.unpackb(cell, raw=False)
     snap = unpack_cell(decoded[1])
@@ -388,7 +390,7 @@ def test_positions_outside_the_wire_range_are_clamped():
 
 def test_frame_is_an_array_of_personal_then_cell():
     cell = _cell_payload([5], [[1.0, 2.0]], [0.0], [0.0])
-    data = frame({"ack": 3, "you": 5, "events": []}, cell)
+    data = frame(3, 5, [], cell)
     assert data[0] == 0x92
     personal, shared = decode_server(data)
     assert personal == {"ack": 3, "you": 5, "events": []}
@@ -408,7 +410,7 @@ def _doc_hex(tag: str) -> bytes:
 
 
 def test_doc_join_hex_is_what_encode_produces():
-    assert _doc_hex("join") == encode(JOIN)
+    assert _doc_hex("join") == encode(Join(**JOIN)) == pack(JOIN)
 
 
 def test_doc_snapshot_hex_is_what_the_doc_example_code_produces():
@@ -430,13 +432,13 @@ def test_doc_example_client_runs_against_a_stand_in_server(monkeypatch, capsys):
     def handler(ws):
         join = decode_client(ws.recv())
         received.append(join)
-        ws.send(encode({"type": "welcome", "v": 1, "you": 42, "shard": 0, "role": join.role,
-                        "resume": "tok", "tick_hz": 20, "event": {"id": "e", "title": "E", "duration": 60.0},
-                        "scene": "", "playing": True, "t": 1.5}))
+        ws.send(encode(Welcome(v=1, you=42, shard=0, role=join.role, resume="tok", wallet="w" * 32, tick_hz=20,
+                               event=EventInfo(id="e", title="E", duration=60.0), scene="", scene_version=1,
+                               playing=True, t=1.5)))
         move = decode_client(ws.recv())
         received.append(move)
         for _ in range(40):
-            ws.send(frame({"ack": move.seq, "you": 42, "events": []},
+            ws.send(frame(move.seq, 42, [],
                           _cell_payload([41, 42], [[1.0, 1.0], [move.x, move.y]], [0, 0], [0, 0])))
         received.append(decode_client(ws.recv()))
 

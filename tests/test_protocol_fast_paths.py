@@ -9,9 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from showroom.protocol.codec import (
-    MOVE_DIR, MOVE_TO, MoveInput, decode_client, frame, frame_head, frame_head_plain, plain_frame_time, quick_move,
+    MoveInput, decode_client, frame, frame_head, frame_head_plain, plain_frame_time, quick_move,
 )
+from showroom.protocol.codes import MOVE_DIR, MOVE_TO
 from showroom.protocol.errors import ProtocolError
+from showroom.protocol.server_messages import Awarded
 from showroom.protocol.snapshot import AvatarColumns, pack_cell, pack_cell_rows, pack_mascots
 
 MASCOTS = pack_mascots(np.array([[30.0, 20.0]]), np.array([0.5]), np.array([1], np.uint8), np.array([-1], np.int16),
@@ -49,7 +51,8 @@ def test_quick_move_reads_long_sequence_numbers_and_directions():
 
 @given(st.integers(-1, 2**32 - 1), st.integers(0, 2**32 - 1))
 def test_plain_frame_head_is_byte_for_byte_the_reference_head(ack, you):
-    assert frame_head_plain(ack, you) == frame_head({"ack": ack, "you": you, "events": []})
+    assert frame_head_plain(ack, you) == frame_head(ack, you, [])
+    assert msgpack.unpackb(frame_head(ack, you, []) + b"\xc0")[0] == {"ack": ack, "you": you, "events": []}
 
 
 def _cell(events: list) -> bytes:
@@ -59,12 +62,12 @@ def _cell(events: list) -> bytes:
 
 
 def test_plain_frame_time_reads_st_of_an_event_less_frame():
-    assert plain_frame_time(frame({"ack": 3, "you": 42, "events": []}, _cell([]))) == 1767225600.125
+    assert plain_frame_time(frame(3, 42, [], _cell([]))) == 1767225600.125
 
 
 @pytest.mark.parametrize("data", [
-    frame({"ack": 3, "you": 42, "events": [{"type": "awarded"}]}, _cell([])),
-    frame({"ack": 3, "you": 42, "events": []}, _cell([{"type": "chat", "text": "hi"}])),
+    frame(3, 42, [Awarded(seq=1, entitlement="pass", kind="badge", name="Pass", valid_until=None)], _cell([])),
+    frame(3, 42, [], _cell([{"type": "chat", "from": 42, "name": "ada", "text": "hi"}])),
     msgpack.packb({"type": "pong", "t": 1.0, "st": 2.0}),
     b"",
 ])

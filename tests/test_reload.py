@@ -1,7 +1,7 @@
 """Timeline hot reload: an edited scene file applies at the next cue in every shard, or is refused.
 
 The rules (what may change live, when a change applies) are tested on the sans-I/O
-:class:`server.reload.SceneReloader`; the whole path (file on disk, the server's watcher,
+:class:`server.event.reload.SceneReloader`; the whole path (file on disk, the server's watcher,
 shards, hosts and visitors) over real sockets on 127.0.0.1.
 """
 
@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import ANNIVERSARY
-from server.app import start_server
-from server.reload import LIVE_ONLY, SceneReloader, live_change_problems, read_edit
+from server.net.app import start_server
+from server.event.reload import LIVE_ONLY, SceneReloader, live_change_problems, read_edit
 from showroom.scene import parse_scene
 from showroom.sim.timeline import compile_show
 from wsclient import Client
@@ -40,8 +40,8 @@ def reloader() -> SceneReloader:
 def test_a_valid_timeline_edit_waits_for_the_next_cue_start():
     reload = reloader()
     told = reload.offer(read_edit(PEEK_AT_1_59, "show.toml"), show_t=100.0)
-    assert told["status"] == "scheduled" and told["version"] == 2
-    assert told["at"] == 119.0 and "1:59" in told["message"]
+    assert told.status == "scheduled" and told.version == 2
+    assert told.at == 119.0 and "1:59" in told.message
     assert reload.due(118.95) is None and reload.version == 1
     applied = reload.due(119.0)
     assert applied is not None and applied.version == 2
@@ -52,35 +52,35 @@ def test_a_valid_timeline_edit_waits_for_the_next_cue_start():
 def test_an_edit_that_adds_a_cue_before_the_next_one_applies_where_the_new_cue_starts():
     added = TEXT + '\n[[timeline]]\nat = "1:45"\nkind = "announce"\ntext = "Ember is on her way back"\n'
     told = reloader().offer(read_edit(added, "show.toml"), show_t=100.0)
-    assert told["status"] == "scheduled" and told["at"] == 105.0
+    assert told.status == "scheduled" and told.at == 105.0
 
 
 def test_an_edit_past_the_last_cue_applies_at_the_next_tick():
     reload = reloader()
     shorter_finale = TEXT.replace("duration = \"8:00\"", "duration = \"7:59\"", 1)
     told = reload.offer(read_edit(shorter_finale, "show.toml"), show_t=470.0)
-    assert told["status"] == "scheduled" and told["at"] == 470.0 and "next tick" in told["message"]
+    assert told.status == "scheduled" and told.at == 470.0 and "next tick" in told.message
     assert reload.due(470.0) is not None and reload.scene.event.duration == 479.0
 
 
 def test_an_invalid_edit_is_refused_with_file_key_path_and_reason():
     reload = reloader()
     told = reload.offer(read_edit(TYPO, "show.toml"), show_t=100.0)
-    assert told["status"] == "rejected" and told["version"] == 1 and told["pending"] is None
-    assert any(line.startswith("show.toml: timeline[") and "unknown mascot 'embr'" in line for line in told["errors"])
+    assert told.status == "rejected" and told.version == 1 and told.pending is None
+    assert any(line.startswith("show.toml: timeline[") and "unknown mascot 'embr'" in line for line in told.errors)
     assert reload.pending is None and reload.scene is SCENE
 
 
 def test_a_changed_venue_or_mascot_is_refused_naming_what_changed():
     reload = reloader()
     told = reload.offer(read_edit(WIDER_HALL, "show.toml"), show_t=10.0)
-    assert told["status"] == "rejected"
-    assert told["errors"][0].startswith("show.toml: venue.size[0]: changed from 60.0 to 70.0;")
-    assert "restart the server" in told["errors"][0]
+    assert told.status == "rejected"
+    assert told.errors[0].startswith("show.toml: venue.size[0]: changed from 60.0 to 70.0;")
+    assert "restart the server" in told.errors[0]
     bigger_queue = TEXT.replace("selfie_capacity = 20", "selfie_capacity = 30", 1)
     told = reload.offer(read_edit(bigger_queue, "show.toml"), show_t=10.0)
-    assert told["status"] == "rejected"
-    assert told["errors"][0].startswith("show.toml: mascots[0].selfie_capacity: changed from 20 to 30;")
+    assert told.status == "rejected"
+    assert told.errors[0].startswith("show.toml: mascots[0].selfie_capacity: changed from 20 to 30;")
     fewer = SCENE.model_copy(update={"mascots": SCENE.mascots[:2]})
     assert live_change_problems(SCENE, fewer)[0] == ("mascots", f"2 entries instead of 3; {LIVE_ONLY}")
     assert LIVE_ONLY.startswith("a running show can change only its timeline, looks and event title, host and")
@@ -90,15 +90,15 @@ def test_an_invalid_edit_keeps_a_waiting_valid_one():
     reload = reloader()
     reload.offer(read_edit(PEEK_AT_1_59, "show.toml"), show_t=100.0)
     told = reload.offer(read_edit(TYPO, "show.toml"), show_t=101.0)
-    assert told["status"] == "rejected" and told["pending"] == 2
-    assert "version 2 still applies at 1:59" in told["message"]
+    assert told.status == "rejected" and told.pending == 2
+    assert "version 2 still applies at 1:59" in told.message
 
 
 def test_editing_back_to_the_running_scene_drops_the_waiting_change():
     reload = reloader()
     reload.offer(read_edit(PEEK_AT_1_59, "show.toml"), show_t=100.0)
     told = reload.offer(read_edit(TEXT + "\n# a comment\n", "show.toml"), show_t=101.0)
-    assert told["status"] == "unchanged" and reload.pending is None
+    assert told.status == "unchanged" and reload.pending is None
     assert reload.due(500.0) is None
 
 
@@ -106,7 +106,7 @@ def test_a_seek_moves_a_waiting_change_to_the_first_cue_at_or_after_it():
     reload = reloader()
     reload.offer(read_edit(PEEK_AT_1_59, "show.toml"), show_t=100.0)
     moved = reload.reschedule(60.0)  # teddy's selfie session starts at 1:00
-    assert moved is not None and moved["at"] == 60.0
+    assert moved is not None and moved.at == 60.0
     assert reload.reschedule(60.0) is None  # nothing moved, nothing said
     assert reload.due(60.0) is not None
 
@@ -114,8 +114,8 @@ def test_a_seek_moves_a_waiting_change_to_the_first_cue_at_or_after_it():
 def test_a_shorter_show_that_ends_before_the_change_could_apply_is_refused():
     shorter = PEEK_AT_1_59.replace('duration = "8:00"', 'duration = "7:50"', 1)
     told = reloader().offer(read_edit(shorter, "show.toml"), show_t=475.0)  # past the last cue (7:02)
-    assert told["status"] == "rejected"
-    assert any("event.duration: 7:50 ends before the change could apply at 7:55" in line for line in told["errors"])
+    assert told.status == "rejected"
+    assert any("event.duration: 7:50 ends before the change could apply at 7:55" in line for line in told.errors)
 
 
 # ---- over sockets: the file on disk, the watcher, every shard ----------------------------------

@@ -11,7 +11,7 @@ import numpy as np
 
 from conftest import ROOT
 from test_server import NEAR_SELFIE, TOKEN, variant
-from server.app import start_server
+from server.net.app import start_server
 from showroom.scene import parse_scene
 from wsclient import Client
 
@@ -154,7 +154,7 @@ def test_a_meta_pass_with_selfie_priority_goes_ahead_in_the_queue(tmp_path):
 
 
 def test_only_a_vip_pass_holder_walks_into_the_vip_lounge(tmp_path):
-    from server.rewards import wallet_key
+    from server.event.rewards import wallet_key
     from showroom.sim import geometry as geo
 
     async def scenario(server):

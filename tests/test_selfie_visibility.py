@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.selfie import LEAVE_M, NEAR_M, SelfieDesk
-from server.visibility import (
+from server.event.selfie import LEAVE_M, NEAR_M, SelfieDesk
+from server.event.visibility import (
     ARM_M, HALF_FOV_RAD, OCCLUDING_HEIGHT_M, RANGE_M, Occluders, selfie_camera, visible_in_photo,
 )
 from showroom.sim.geometry import as_points, polyline_segments
-from showroom.sim.timeline import Activity
+from showroom.protocol.codes import Activity
 from showroom.sim.world import World
 
 NONE = Occluders(np.zeros((0, 2)), np.zeros((0, 2)))
@@ -189,20 +189,20 @@ def test_mascot_serves_three_queued_visitors_in_order_and_each_photo_names_who_i
     photos, personal = [], {}
     for t in np.arange(65.0, 80.0, 0.05):
         out = desk.tick(float(t), world.show.mascots_at(float(t)), crowd.ids, crowd.pos)
-        photos += [e for e in out.shared if e["type"] == "selfie_taken"]
+        photos += out.shared
         for member, events in out.personal.items():
             personal.setdefault(member, []).extend(events)
         if out.shared:
             assert teddy in out.face
-    assert [p["visitor"] for p in photos] == [FIRST, SECOND, THIRD]
-    assert all(p["mascot"] == "teddy" for p in photos)
-    times = [p["t"] for p in photos]
+    assert [p.visitor for p in photos] == [FIRST, SECOND, THIRD]
+    assert all(p.mascot == "teddy" for p in photos)
+    times = [p.t for p in photos]
     photo_s = anniversary.mascots[teddy].photo_seconds
     assert times[0] == pytest.approx(65.0) and np.diff(times) == pytest.approx([photo_s, photo_s], abs=0.06)
     assert desk.taken == 3 and desk.queues[teddy].waiting == []
-    assert [e["position"] for e in personal[THIRD] if e["type"] == "selfie_queue"] == [2, 1, 0]
+    assert [e.position for e in personal[THIRD] if e.type == "selfie_queue"] == [2, 1, 0]
 
-    first = set(photos[0]["visible"])
+    first = set(photos[0].visible)
     assert {FIRST, BESIDE} <= first
     assert BEHIND_CAMERA not in first
     assert BEHIND_PILLAR not in first
@@ -210,8 +210,9 @@ def test_mascot_serves_three_queued_visitors_in_order_and_each_photo_names_who_i
     in_cone = visible_in_photo(camera, look, np.array([places[BEHIND_PILLAR]]), NONE)
     assert in_cone.all(), "the hidden avatar is inside the cone; only the pillar hides it"
 
-    second = set(photos[1]["visible"])
-    assert {SECOND, teddy, ACROSS_ROPE} <= second  # the 1 m rope lane hides no one
+    second = set(photos[1].visible)
+    assert {SECOND, ACROSS_ROPE} <= second  # the 1 m rope lane hides no one
+    assert all(not set(p.visible) & set(range(len(anniversary.mascots))) for p in photos)  # avatars only, never mascots
     assert THIRD not in second  # 0.6 m behind the camera
     assert BEHIND_PILLAR not in second and FIRST not in second
 

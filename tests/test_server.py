@@ -11,7 +11,7 @@ import pytest
 import websockets
 
 from conftest import ANNIVERSARY
-from server.app import start_server
+from server.net.app import start_server
 from showroom.scene import parse_scene
 from showroom.sim.timeline import compile_show
 from wsclient import Client

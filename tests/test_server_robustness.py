@@ -28,13 +28,15 @@ from hypothesis import strategies as st
 from websockets.sync.client import connect as sync_connect
 
 from conftest import ANNIVERSARY
-from server.app import RunningServer, start_server
-from server.shard import MAX_PERSONAL_EVENTS, MAX_SHARED_EVENTS
-from server.transport import SLOW_READER_BYTES
+from server.net.app import RunningServer, start_server
+from server.event.seats import MAX_PERSONAL_EVENTS
+from server.event.shard import MAX_SHARED_EVENTS
+from server.net.transport import SLOW_READER_BYTES
 from showroom.protocol import ErrorCode, ProtocolError, decode_client
 from showroom.protocol.errors import CloseCode
 from showroom.protocol.limits import ABUSE_LIMIT, MAX_CLIENT_FRAME_BYTES
-from showroom.protocol.messages import CLIENT_TYPES, REACTIONS, Leave
+from showroom.protocol.client_messages import CLIENT_TYPES, Leave
+from showroom.protocol.codes import REACTIONS
 from showroom.scene import parse_scene
 from wsclient import TIMEOUT_S, Client
 
@@ -599,7 +601,7 @@ def test_thousands_of_chats_moves_and_selfie_requests_keep_queues_bounded():
     is within the rates (over a socket the rate limits would close it long before); a real
     watcher checks what the next frame carries.
     """
-    from server.session import Session
+    from server.event.session import Session
 
     async def scenario(server):
         server.event.seek(65.0)  # teddy's selfie session at the east end
@@ -625,7 +627,7 @@ def test_thousands_of_chats_moves_and_selfie_requests_keep_queues_bounded():
         assert member.events.maxlen == MAX_PERSONAL_EVENTS and len(member.events) <= MAX_PERSONAL_EVENTS
         assert link.closed is None
         assert not [m for m in map(msgpack.unpackb, link.sent) if isinstance(m, dict) and m["type"] == "error"]
-        assert int(shard.in_seq[member.slot]) == 1999  # only the latest move is kept
+        assert int(shard.inputs.seq[member.slot]) == 1999  # only the latest move is kept
         snap = await watcher.next_frame(lambda s: any(e["type"] == "chat" for e in s.events))
         chats = [e for e in snap.events if e["type"] == "chat"]
         assert 0 < len(chats) <= MAX_SHARED_EVENTS and len(snap.events) <= MAX_SHARED_EVENTS + 1

@@ -9,10 +9,13 @@ import msgpack
 import numpy as np
 import pytest
 
-from server.metrics import Metrics
-from server.shard import Shard
-from server.transport import HEAD_ROOM, SLOW_READER_BYTES, FrameBuffer, PicowsLink
-from showroom.protocol.codec import MOVE_TO, frame_head
+from server.event.metrics import Metrics
+from server.event.shard import Shard, Stage
+from server.net.transport import HEAD_ROOM, SLOW_READER_BYTES, FrameBuffer, PicowsLink
+from showroom.protocol.codec import frame_head
+from showroom.protocol.codes import MOVE_TO
+from showroom.protocol.server_messages import SelfieQueue
+from showroom.sim.world import DT_S
 
 SHOW = {"cue": -1, "look": -1, "playing": True, "music": None, "announce": None, "lights": {}}
 
@@ -40,7 +43,7 @@ class FrameLink:
 
 def _shard_with(scene, places: list[tuple[float, float]]) -> tuple[Shard, list, list[FrameLink]]:
     """A shard with one visitor standing at each place."""
-    shard = Shard(0, scene, 50)
+    shard = Shard(0, Stage.build(scene), 50, dt_s=DT_S)
     links = [FrameLink() for _ in places]
     members = [shard.admit(1000 + k, f"v{k}", "visitor", link, f"r{k}") for k, link in enumerate(links)]
     crowd = shard.world.crowd
@@ -56,10 +59,10 @@ def test_each_frame_head_acknowledges_the_latest_input_byte_for_byte(anniversary
     assert ada_link.last()[0] == {"ack": 5, "you": ada.id, "events": []}
     assert bob_link.last()[0] == {"ack": -1, "you": bob.id, "events": []}
     shard.queue_move_at(ada.slot, MOVE_TO, 9, 21.0, 21.0)
-    bob.events.append({"type": "selfie_queue", "mascot": "teddy", "position": 1, "size": 1})
+    bob.events.append(SelfieQueue(mascot="teddy", position=1, size=1))
     shard.tick(0.05, SHOW, 1.7e9 + 0.05)
     personal = {"ack": 9, "you": ada.id, "events": []}
-    assert ada_link.frames[-1].startswith(frame_head(personal)) and ada_link.last()[0] == personal
+    assert ada_link.frames[-1].startswith(frame_head(9, ada.id, [])) and ada_link.last()[0] == personal
     assert bob_link.last()[0]["events"] == [{"type": "selfie_queue", "mascot": "teddy", "position": 1, "size": 1}]
     assert not bob.events  # sent once
     shard.tick(0.1, SHOW, 1.7e9 + 0.1)
@@ -102,17 +105,17 @@ def test_a_repeated_walk_goal_is_pushed_out_of_obstacles_once(anniversary, monke
     monkeypatch.setattr(type(obstacles), "push_out", counted)
     row = shard.world.crowd.index_of(np.array([ada.id]))[0]
     shard.queue_move_at(ada.slot, MOVE_TO, 1, float(inside[0]), float(inside[1]))
-    shard._apply_inputs()
+    shard.inputs.apply(shard.world.crowd, obstacles, shard.seats.slot_id)
     goal = shard.world.crowd.goal[row].copy()
     expected = inside[None].copy()
     real(obstacles, expected, shard.world.crowd.radius[row:row + 1], np.arange(1))
     assert pushed == [1] and np.array_equal(goal, expected[0]) and not np.array_equal(goal, inside)
     shard.world.crowd.goal[row] = (1.0, 1.0)
     shard.queue_move_at(ada.slot, MOVE_TO, 2, float(inside[0]), float(inside[1]))
-    shard._apply_inputs()
+    shard.inputs.apply(shard.world.crowd, obstacles, shard.seats.slot_id)
     assert pushed == [1] and np.array_equal(shard.world.crowd.goal[row], goal)
     shard.queue_move_at(ada.slot, MOVE_TO, 3, 30.0, 30.0)
-    shard._apply_inputs()
+    shard.inputs.apply(shard.world.crowd, obstacles, shard.seats.slot_id)
     assert pushed == [1, 1]
 
 
@@ -123,7 +126,7 @@ def test_a_dropped_visitor_expires_after_its_window_unless_it_resumed(anniversar
     ada.link, ada.detached_until = ada_link, 0.0  # resumed (as Event.rejoin does)
     assert shard.expire(9.0) == []
     assert [m.id for m in shard.expire(10.0)] == [bob.id]
-    assert set(shard.members) == {ada.id} and not shard.detached
+    assert set(shard.members) == {ada.id} and not shard.seats.detached
 
 
 class FakeTransport:

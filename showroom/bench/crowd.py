@@ -11,8 +11,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from showroom.sim.hall import DT_S, RADIUS_M, SPEED_MPS, WALL_HALF_M, hall_crowd, hall_side_m, redraw_arrived
-from showroom.sim.reference import ReferenceCrowd
+from showroom.bench.hall import WALL_HALF_M, hall_crowd, hall_side_m, redraw_arrived
+from showroom.bench.reference import ReferenceCrowd
+from showroom.sim.crowd import VISITOR_RADIUS_M, VISITOR_SPEED_MPS
+from showroom.sim.world import DT_S
 from showroom.sim.step import step
 
 
@@ -56,7 +58,7 @@ def time_reference(agents: int, steps: int, seed: int = 0) -> float:
     """Seconds per agent-step of the pure-Python reference on the same scenario."""
     crowd, _, rng = hall_crowd(agents, seed)
     side = hall_side_m(agents)
-    ref = ReferenceCrowd(crowd.pos.tolist(), crowd.goal.tolist(), RADIUS_M, SPEED_MPS, side, WALL_HALF_M)
+    ref = ReferenceCrowd(crowd.pos.tolist(), crowd.goal.tolist(), VISITOR_RADIUS_M, VISITOR_SPEED_MPS, side, WALL_HALF_M)
     start = time.perf_counter()
     for _ in range(steps):
         ref.step(DT_S)

@@ -19,12 +19,16 @@ import numpy as np
 
 from showroom.bots.scene_info import SceneInfo, scene_info
 from showroom.bots.stats import Stats
-from showroom.protocol import MOVE_TO, PROTOCOL_VERSION, decode_server, encode
-from showroom.protocol.codec import plain_frame_time
+from showroom.protocol import client_messages as msg
+from showroom.protocol.codec import decode_server, encode, encode_move, plain_frame_time
+from showroom.protocol.codes import MOVE_TO, REACTIONS, Activity
+from showroom.protocol.limits import PROTOCOL_VERSION
+from showroom.protocol.server_messages import (
+    Awarded, ErrorReply, Pong, Redeemed, SelfieLeft, SelfieTaken, WalletContents, Welcome, read_event, read_message,
+)
+from showroom.protocol.snapshot import find_avatar, unpack_mascots
 
 BEHAVIOURS = ("wander", "watch", "selfie")
-REACTIONS = ("applause", "heart", "wow", "laugh", "fire", "camera")
-SELFIE_ACTIVITY = 5
 NEAR_M = 7.0
 """Ask for a selfie within this distance of the mascot (the server's limit is 8 m)."""
 PING_EVERY_S = 2.0
@@ -91,37 +95,40 @@ class Bot:
         """The newest frame that carried no events, decoded only when a decision needs what it shows."""
 
     # ---- sending --------------------------------------------------------------------------
-    def send(self, message: dict[str, Any] | list[Any]) -> None:
-        """Encode and send one message."""
-        data = encode(message)
+    def send(self, message: msg.Message) -> None:
+        """Encode and send one control message."""
+        self.send_bytes(encode(message))
+
+    def send_bytes(self, data: bytes) -> None:
+        """Send one encoded message."""
         self.out(data)
         self.stats.sent(len(data))
 
-    def join_message(self) -> dict[str, Any]:
+    def join_message(self) -> msg.Join:
         """The ``join`` this bot opens with."""
-        return {"type": "join", "v": PROTOCOL_VERSION, "name": f"bot-{self.index}", "role": "bot", "token": ""}
+        return msg.Join(v=PROTOCOL_VERSION, name=f"bot-{self.index}", role="bot")
 
     def ask_wallet(self) -> None:
         """Ask the server for everything this bot holds."""
         self.wallet_asked = True
-        self.send({"type": "wallet"})
+        self.send(msg.Wallet())
 
     def stop_queueing(self) -> None:
         """Leave any selfie queue and take no new place (the run is ending)."""
         self.done_mascots.update(self.scene.mascots if self.scene else ())
         if self.queued is not None:
-            self.send({"type": "selfie_leave"})
+            self.send(msg.SelfieLeave())
             self.queued = None
 
     def redeem_due(self, now: float) -> None:
         """Redeem the vouchers whose (randomly delayed) turn has come."""
         while self.award_seqs and self.award_seqs[0][0] <= now:
-            self.send({"type": "redeem", "award": self.award_seqs.pop(0)[1]})
+            self.send(msg.Redeem(award=self.award_seqs.pop(0)[1]))
 
     def leave(self) -> None:
         """Leave the event for good; selfies seen after this are not audited."""
         self.leaving = True
-        self.send({"type": "leave"})
+        self.send(msg.Leave())
 
     # ---- receiving ------------------------------------------------------------------------
     def receive(self, data: bytes, now: float) -> None:
@@ -138,31 +145,34 @@ class Bot:
             self._count_frame(float(value[1]["st"]), now)
             self._frame(value[0], value[1], now)
             return
-        kind = value.get("type")
-        if kind == "welcome":
-            self.you = int(value["you"])
-            self.scene = scene_info(value["scene"])
+        message = read_message(value)
+        if isinstance(message, Welcome):
+            self.you = message.you
+            self.scene = scene_info(message.scene)
             self.joined_at = now
             self.stats.joins_ok += 1
-            self.send({"type": "ping", "t": time.time()})
+            self.send(msg.Ping(t=time.time()))
             self.next_ping = now + PING_EVERY_S
-        elif kind == "pong":
-            self._pong(float(value["t"]), float(value["st"]), time.time())
-        elif kind == "error":
-            code = str(value.get("code"))
-            self.stats.errors[code] += 1
-            if value.get("ref") == "join":
-                self.stats.joins_failed += 1
-            elif value.get("ref") == "redeem":
-                self.stats.refused[str(value.get("message", "")).split(":", 1)[0]] += 1
-            elif value.get("ref") == "selfie":
-                if code != "not_near" and self.queued is not None:
-                    self.done_mascots.add(self.queued)
-                self.queued = None
-        elif kind == "wallet":
-            self.wallet = [str(item["entitlement"]) for item in value.get("items", [])]
-        elif kind == "redeemed":
+        elif isinstance(message, Pong):
+            self._pong(message.t, message.st, time.time())
+        elif isinstance(message, ErrorReply):
+            self._error(message)
+        elif isinstance(message, WalletContents):
+            self.wallet = [item.entitlement for item in message.items]
+        elif isinstance(message, Redeemed):
             self.stats.redeemed += 1
+
+    def _error(self, error: ErrorReply) -> None:
+        code = str(error.code)
+        self.stats.errors[code] += 1
+        if error.ref == "join":
+            self.stats.joins_failed += 1
+        elif error.ref == "redeem":
+            self.stats.refused[error.message.split(":", 1)[0]] += 1
+        elif error.ref == "selfie":
+            if code != "not_near" and self.queued is not None:
+                self.done_mascots.add(self.queued)
+            self.queued = None
 
     def _pong(self, t_sent: float, st: float, t_now: float) -> None:
         rtt = t_now - t_sent
@@ -184,31 +194,31 @@ class Bot:
 
     def _see(self, cell: dict[str, Any]) -> None:
         self.look = int(cell["show"]["look"])
-        mascots = cell["mascots"]
-        self.mascot_act = np.frombuffer(mascots["act"], np.uint8)
+        mascots = unpack_mascots(cell["mascots"])
+        self.mascot_act = mascots.activity
         if self.behaviour == "selfie":
-            self.mascot_pos = np.frombuffer(mascots["pos"], "<u2").reshape(-1, 2) / 100.0
-            ids = np.frombuffer(cell["ids"], "<u4")
-            hit = np.flatnonzero(ids == self.you)
-            if hit.size:
-                self.pos = np.frombuffer(cell["pos"], "<u2").reshape(-1, 2)[hit[0]] / 100.0
+            self.mascot_pos = mascots.pos
+            where = find_avatar(cell, self.you)
+            if where is not None:
+                self.pos = where
 
     def _frame(self, personal: dict[str, Any], cell: dict[str, Any], now: float) -> None:
         self._see(cell)
-        for event in cell["events"]:
-            if event.get("type") == "selfie_taken" and event.get("visitor") == self.you and not self.leaving:
-                self.selfies[str(event["mascot"])] += 1
-                self.done_mascots.add(str(event["mascot"]))
+        for raw in cell["events"]:
+            event = read_event(raw)
+            if isinstance(event, SelfieTaken) and event.visitor == self.you and not self.leaving:
+                self.selfies[event.mascot] += 1
+                self.done_mascots.add(event.mascot)
                 self.queued = None
-        for event in personal["events"]:
-            kind = event.get("type")
-            if kind == "awarded":
-                self.awards[str(event["entitlement"])] += 1
-                if event.get("kind") == "voucher":
-                    self.award_seqs.append((now + self.rng.uniform(0.3, 1.5), int(event["seq"])))
-            elif kind == "selfie_left":
+        for raw in personal["events"]:
+            event = read_event(raw)
+            if isinstance(event, Awarded):
+                self.awards[event.entitlement] += 1
+                if event.kind == "voucher":
+                    self.award_seqs.append((now + self.rng.uniform(0.3, 1.5), event.seq))
+            elif isinstance(event, SelfieLeft):
                 self.queued = None
-                self.done_mascots.add(str(event["mascot"]))
+                self.done_mascots.add(event.mascot)
 
     # ---- deciding -------------------------------------------------------------------------
     def step(self, now: float) -> None:
@@ -217,7 +227,7 @@ class Bot:
             return
         if now >= self.next_ping:
             self.next_ping = now + PING_EVERY_S
-            self.send({"type": "ping", "t": time.time()})
+            self.send(msg.Ping(t=time.time()))
         self.redeem_due(now)
         if now >= self.next_social:
             self._look_at_latest()
@@ -229,15 +239,15 @@ class Bot:
             hz = WATCH_HZ if self.behaviour == "watch" else self.move_hz
             self.next_move = now + 1.0 / hz
             self.seq += 1
-            self.send([MOVE_TO, self.seq, self.goal[0], self.goal[1]])
+            self.send_bytes(encode_move(MOVE_TO, self.seq, self.goal[0], self.goal[1]))
 
     def _social(self, now: float) -> None:
         self.next_social = now + 1.0
         rng = self.rng
         if self.look >= 0 and rng.random() < REACT_PER_S:
-            self.send({"type": "react", "reaction": rng.choice(REACTIONS)})
+            self.send(msg.React(reaction=rng.choice(REACTIONS)))
         if rng.random() < CHAT_PER_S:
-            self.send({"type": "chat", "text": f"hello from bot {self.index}"})
+            self.send(msg.Chat(text=f"hello from bot {self.index}"))
         if not self.wallet_asked and rng.random() < 0.05:
             self.ask_wallet()
 
@@ -265,7 +275,7 @@ class Bot:
             return True
         if self.mascot_act is None or self.mascot_pos is None:
             return False
-        open_ = [m for m in np.flatnonzero(self.mascot_act == SELFIE_ACTIVITY)
+        open_ = [m for m in np.flatnonzero(self.mascot_act == Activity.SELFIE)
                  if m < len(self.scene.mascots) and self.scene.mascots[m] not in self.done_mascots]
         if not open_:
             return False
@@ -276,5 +286,5 @@ class Bot:
         if self.pos is not None and float(np.hypot(*(self.pos - target))) < NEAR_M and now - self.asked_at > 1.0:
             self.asked_at = now
             self.queued = self.scene.mascots[m]
-            self.send({"type": "selfie", "mascot": self.queued})
+            self.send(msg.SelfieRequest(mascot=self.queued))
         return True

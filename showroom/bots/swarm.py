@@ -21,10 +21,11 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from showroom.bots.bot import Bot, discard, parse_mix
 from showroom.bots.stats import Stats
+from showroom.protocol.limits import MAX_SERVER_FRAME_BYTES, TICK_HZ
 
-MAX_SERVER_MESSAGE = 4 * 2**20
 CONNECT_TIMEOUT_S = 10.0
-DRIVER_HZ = 20.0
+DRIVER_HZ = float(TICK_HZ)
+"""How often the driver steps every bot: once per server tick."""
 SETTLE_S = 3.0
 """After the hold, how long bots wait for late awards and their wallet answers."""
 LEAVE_GRACE_S = 1.0
@@ -142,7 +143,7 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, Any]],
         listener = BotListener(bot, stats)
         listeners.append(listener)  # tracked even if the handshake outlives the timeout
         try:
-            await asyncio.wait_for(ws_connect(lambda: listener, config.url, max_frame_size=MAX_SERVER_MESSAGE,
+            await asyncio.wait_for(ws_connect(lambda: listener, config.url, max_frame_size=MAX_SERVER_FRAME_BYTES,
                                               websocket_handshake_timeout=CONNECT_TIMEOUT_S),
                                    CONNECT_TIMEOUT_S)
         except Exception:  # noqa: BLE001 - any failure to connect is one counted failure

@@ -6,7 +6,6 @@ in the modules it calls.
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +20,15 @@ from showroom.client.controls import Controls
 from showroom.client.crowd_view import CrowdView
 from showroom.client.display import configure, supports_shaders
 from showroom.client.hud import Hud
-from showroom.client.mascot_view import SELFIE as SELFIE_ACTIVITY
 from showroom.client.mascot_view import MascotsView
 from showroom.client.net import Connection
 from showroom.client.photo import PhotoInfo, PhotoStudio, facing, in_the_shot, selfie_pose
-from showroom.client.state import REACTIONS, ClientState
+from showroom.client.state import ClientState
 from showroom.client.venue_view import VenueView
 from showroom.client.wallet import wallet_rows
+from showroom.protocol import client_messages as msg
+from showroom.protocol.codes import REACTIONS, Activity
+from showroom.protocol.limits import MAX_CHAT_CHARS
 
 WASD_HZ = 10.0
 
@@ -45,17 +46,13 @@ class ClientOptions:
     out_dir: str = "screenshots"
     size: tuple[int, int] = (1280, 720)
     photos_dir: str | None = None
+    """Where selfie photos go (None: a ``photos`` folder in ``out_dir``)."""
     wallet_file: str | None = None
     autopilot: bool = False
     follow: str = "me"
     display: str | None = None
     shots: list[str] = field(default_factory=list)
     """Files written (screenshots and photos), for the caller to report."""
-
-
-def default_photos_dir() -> Path:
-    """Where selfie photos go: ``$SHOWROOM_PHOTOS`` or ``~/Pictures/Showroom``."""
-    return Path(os.environ.get("SHOWROOM_PHOTOS") or Path.home() / "Pictures" / "Showroom")
 
 
 class ClientApp(ShowBase):
@@ -127,33 +124,33 @@ class ClientApp(ShowBase):
 
     def react(self, index: int) -> None:
         """Send a reaction (shown above your avatar for everyone near)."""
-        self.conn.send({"type": "react", "reaction": REACTIONS[index]})
+        self.conn.send(msg.React(reaction=REACTIONS[index]))
         self.hud.react_flash(index)
 
     def chat(self, text: str) -> None:
         """Send a chat line."""
-        self.conn.send({"type": "chat", "text": text[:200]})
+        self.conn.send(msg.Chat(text=text[:MAX_CHAT_CHARS]))
 
     def ask_selfie(self) -> None:
         """Ask the nearest mascot holding a selfie session for a selfie."""
         k = self.state.nearest_selfie_mascot()
         if k is not None and self.state.scene is not None:
-            self.conn.send({"type": "selfie", "mascot": self.state.scene.mascots[k].id})
+            self.conn.send(msg.SelfieRequest(mascot=self.state.scene.mascots[k].id))
 
     def leave_queue(self) -> None:
         """Leave the selfie queue."""
         if self.state.selfie is not None:
-            self.conn.send({"type": "selfie_leave"})
+            self.conn.send(msg.SelfieLeave())
 
     def open_wallet(self) -> None:
         """Toggle the wallet panel (asking the server for the latest wallet)."""
         self.wallet_open = self.hud.toggle_wallet()
         if self.wallet_open:
-            self.conn.send({"type": "wallet"})
+            self.conn.send(msg.Wallet())
 
     def redeem(self, seq: int) -> None:
         """Redeem a voucher."""
-        self.conn.send({"type": "redeem", "award": int(seq)})
+        self.conn.send(msg.Redeem(award=int(seq)))
 
     # ---- the frame ------------------------------------------------------------------------
     def _frame(self, task):  # type: ignore[no-untyped-def]
@@ -167,7 +164,7 @@ class ClientApp(ShowBase):
                 self.state.toast = (f"ignored a malformed server message ({type(exc).__name__}: {exc})", now + 5)
         if self.state.scene_due is not None and self.state.scene_due != self.scene_asked:
             self.scene_asked = self.state.scene_due
-            self.conn.send({"type": "scene"})
+            self.conn.send(msg.SceneRequest())
         if self.state.scene is not None and had_scene is None:
             self._build_world()
             self._save_wallet()
@@ -267,11 +264,11 @@ class ClientApp(ShowBase):
             if action.kind == "move":
                 self.conn.move_to(action.x, action.y)
             elif action.kind == "selfie":
-                self.conn.send({"type": "selfie", "mascot": action.name})
+                self.conn.send(msg.SelfieRequest(mascot=action.name))
             elif action.kind == "react":
                 self.react(REACTIONS.index(action.name))
             elif action.kind == "wallet":
-                self.conn.send({"type": "wallet"})
+                self.conn.send(msg.Wallet())
                 self.wallet_open = self.hud.toggle_wallet(True)
             elif action.kind == "wallet_close":
                 self.wallet_open = self.hud.toggle_wallet(False)
@@ -296,18 +293,18 @@ class ClientApp(ShowBase):
             mz = scene.venue.runway.height if on_runway else 0.0
             eye, look = selfie_pose(np.asarray(me, float), latest.pos[index], mz)
             self._pose_for_photo(index, (mx, my, mz), eye)
-            folder = Path(self.options.photos_dir) if self.options.photos_dir else default_photos_dir()
+            folder = Path(self.options.photos_dir) if self.options.photos_dir else Path(self.options.out_dir) / "photos"
             png, tex = self.studio.take(info, eye=eye, look=look, palette=brand.palette,
                                         folder=folder / scene.event.id)
             self.options.shots.append(str(png))
             self.hud.show_photo(tex, f"Selfie with {mascot.name}")
             self.state.toast = (f"photo saved: {png}", time.monotonic() + 6)
-            self.conn.send({"type": "wallet"})
+            self.conn.send(msg.Wallet())
 
     def _pose_for_photo(self, mascot: int, at: tuple[float, float, float], eye: tuple) -> None:
         """Turn the mascot and the visitor to the selfie camera, the mascot waving."""
         assert self.mascots is not None and self.crowd is not None
-        self.mascots.figures[mascot].pose(at[0], at[1], at[2], facing(at, eye), SELFIE_ACTIVITY, None, 0.0,
+        self.mascots.figures[mascot].pose(at[0], at[1], at[2], facing(at, eye), Activity.SELFIE, None, 0.0,
                                           time.monotonic())
         frame = self.crowd_frame
         me = frame.ids == self.state.you

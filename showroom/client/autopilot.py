@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from showroom.client.state import ClientState
+from showroom.protocol.codes import Activity
 
-SELFIE = 5
 ASK_WITHIN_M = 6.0
 """Ask for a selfie this close to the mascot (the server accepts up to 8 m)."""
 REACT_EVERY_S = 6.0
@@ -58,7 +58,7 @@ class Autopilot:
         out: list[Action] = []
         mascots = state.mascots[-1]
         open_ = [i for i in range(len(scene.mascots))
-                 if mascots.activity[i] == SELFIE and scene.mascots[i].id not in self.done]
+                 if mascots.activity[i] == Activity.SELFIE and scene.mascots[i].id not in self.done]
         if self.asked is not None and state.selfie is None and now - self.asked_at > 3.0:
             if not state.photos_due and self.asked not in {scene.mascots[i].id for i in open_}:
                 self.asked = None  # the session closed before our turn

@@ -18,10 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from showroom.protocol.codes import ANIM_REACTION_SHIFT, ANIM_WALKING, reaction_code
+from showroom.protocol.limits import TICK_HZ
 from showroom.client.display import configure, supports_shaders
 
 SCENE = Path(__file__).resolve().parents[2] / "scenes" / "anniversary-runway.toml"
-TICK_S = 0.05
+TICK_S = 1.0 / TICK_HZ
 
 
 def _walkers(n: int, size: tuple[float, float], seed: int = 7) -> dict[str, np.ndarray]:
@@ -44,8 +46,8 @@ def _snapshot(w: dict[str, np.ndarray], t: float) -> Any:
     pos = w["centre"] + w["radius"][:, None] * np.column_stack([np.cos(ang), np.sin(ang)])
     heading = (ang + math.pi) % (2 * math.pi)  # walking counter-clockwise along the circle
     phase = (w["speed"] * t / 1.4) % 1.0
-    anim = np.ones(len(pos), np.uint8)
-    anim[::9] |= np.uint8(0x20)  # every ninth shows a heart
+    anim = np.full(len(pos), ANIM_WALKING, np.uint8)
+    anim[::9] |= np.uint8(reaction_code("heart") << ANIM_REACTION_SHIFT)  # every ninth shows a heart
     return CrowdFrame(t, w["ids"], pos.astype(np.float32), heading.astype(np.float32), anim, phase.astype(np.float32))
 
 

@@ -45,15 +45,6 @@ class OrbitCamera:
         k = 1.0 - (1.0 - self.smoothing) ** max(dt_s * 60.0, 0.0)
         self.target = tuple(a + (b - a) * k for a, b in zip(self.target, point))  # type: ignore[assignment]
 
-    def pan(self, forward_m: float, right_m: float) -> None:
-        """Move a free camera's target along the ground, relative to where it looks."""
-        yaw = math.radians(self.yaw_deg)
-        fx, fy = -math.sin(yaw), math.cos(yaw)
-        rx, ry = fy, -fx
-        x, y, z = self.target
-        self.target = (x + fx * forward_m + rx * right_m, y + fy * forward_m + ry * right_m, z)
-        self.follow = "free"
-
     def eye(self) -> tuple[float, float, float]:
         """Where the camera stands (metres)."""
         yaw, pitch = math.radians(self.yaw_deg), math.radians(self.pitch_deg)

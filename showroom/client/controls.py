@@ -16,7 +16,7 @@ from typing import Any
 from panda3d.core import Plane, Point3, Vec3
 
 from showroom.client.camera import OrbitCamera
-from showroom.client.state import REACTIONS
+from showroom.protocol.codes import REACTIONS
 
 MOVE_KEYS = ("w", "a", "s", "d", "arrow_up", "arrow_down", "arrow_left", "arrow_right", "q", "e")
 ORBIT_DEG_PER_S = 60.0

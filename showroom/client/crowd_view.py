@@ -21,9 +21,9 @@ from panda3d.core import (
 from showroom.client import meshes as mk
 from showroom.client.crowd_shaders import BUBBLE_FRAGMENT, BUBBLE_VERTEX, FRAGMENT, SPRITE_FRAGMENT, SPRITE_VERTEX, VERTEX
 from showroom.client.glyphs import SPRITE_M, reaction_atlas, sprite_atlas
+from showroom.protocol.codes import ANIM_REACTION_SHIFT, ANIM_WALKING, anim_reaction
 
 HIP_Z = 0.85
-SHOULDER_Z = 1.38
 OUTFITS = np.array([
     (0.85, 0.25, 0.30), (0.20, 0.45, 0.80), (0.95, 0.75, 0.20), (0.25, 0.65, 0.45), (0.60, 0.35, 0.75),
     (0.95, 0.55, 0.25), (0.30, 0.75, 0.80), (0.90, 0.90, 0.92), (0.15, 0.15, 0.18), (0.75, 0.45, 0.55),
@@ -171,12 +171,6 @@ class CrowdView:
             self.fallback_node.removeNode()
             self._fallback()
 
-    def set_me(self, avatar_id: int) -> None:
-        """Which avatar is the visitor's own (drawn in gold)."""
-        self.me = avatar_id
-        if self.shaders:
-            self.root.setShaderInput("me", float(avatar_id))
-
     def set_eye(self, eye: Vec3) -> None:
         """The camera position (metres): avatars within ``LOD_M`` of it get the detailed mesh."""
         self.eye = np.array([eye[0], eye[1], eye[2]], np.float32)
@@ -199,7 +193,7 @@ class CrowdView:
             self._grow(n)
         self.count = n
         if not self.shaders:
-            self._update_fallback(pos, heading, outfit_colors(ids, self.me), anim & 1, phase)
+            self._update_fallback(pos, heading, outfit_colors(ids, self.me), anim & ANIM_WALKING, phase)
             return
         self._show(self.levels[1], n)
         if n == 0:
@@ -217,18 +211,18 @@ class CrowdView:
         block[:n, 2] = heading
         block[:n, 3] = phase
         block[:n, 4] = ids
-        np.bitwise_and(anim, 1, out=block[:n, 5], casting="unsafe")
+        np.bitwise_and(anim, ANIM_WALKING, out=block[:n, 5], casting="unsafe")
         block[:n, 6] = 0.0
         block[near, 6] = 1.0
         if near.size:
             detail = np.frombuffer(memoryview(self.near_tex.modifyRamImage()), np.float32).reshape(-1, 8)
             detail[: near.size] = block[near]
         self._show(self.levels[0], int(near.size))
-        showing = np.flatnonzero(anim >= 16)
+        showing = np.flatnonzero(anim >> ANIM_REACTION_SHIFT)
         if showing.size:
             bubble = np.frombuffer(memoryview(self.bubble_tex.modifyRamImage()), np.float32).reshape(-1, 4)
             bubble[: showing.size, 0:2] = pos[showing]
-            bubble[: showing.size, 2] = (anim[showing] >> 4) - 1
+            bubble[: showing.size, 2] = anim_reaction(anim[showing])
             bubble[: showing.size, 3] = phase[showing] * 0.2
             self.bubbles.show()
             self.bubbles.setInstanceCount(int(showing.size))

@@ -13,7 +13,7 @@ from direct.gui.DirectGui import DirectButton, DirectEntry, DirectFrame, Onscree
 from direct.gui.OnscreenText import OnscreenText
 from panda3d.core import NodePath, TextNode, Texture, TransparencyAttrib
 
-from showroom.client.state import REACTIONS
+from showroom.protocol.codes import REACTIONS
 from showroom.client.wallet import WalletRow
 
 PANEL = (0.06, 0.06, 0.09, 0.82)

@@ -13,12 +13,12 @@ import zlib
 import numpy as np
 from panda3d.core import NodePath, TextNode, TransparencyAttrib
 
+from showroom.protocol.codes import Activity
 from showroom.client import meshes as mk
 from showroom.scene import Scene
 from showroom.scene.show import Mascot
 from showroom.sim import geometry as geo
 
-WALK, PAUSE, POSE, TURN, SELFIE = 1, 2, 3, 4, 5
 POSES = ("wave", "heart", "bow", "twirl", "peek", "hop", "blow-kiss", "cheer")
 """Poses the client knows how to draw; any other name is drawn as one of these (by a hash)."""
 
@@ -145,12 +145,12 @@ class MascotFigure:
         arm_pitch = [0.0, 0.0]
         body_p = head_r = head_p = 0.0
         spin = 0.0
-        if activity == WALK:
+        if activity == Activity.WALK:
             leg = 28 * swing
             arm_p = -24 * swing
             bob = abs(swing) * 0.06
             arm_pitch = [arm_p, -arm_p]
-        elif activity == POSE and pose:
+        elif activity == Activity.POSE and pose:
             style = pose_style(pose)
             if style == "wave":
                 arm_r[1] = 140 + 20 * math.sin(t * 7)
@@ -172,7 +172,7 @@ class MascotFigure:
             else:  # blow-kiss
                 arm_pitch[1] = 80 + 20 * math.sin(t * 3)
                 head_p = -8
-        elif activity == SELFIE:
+        elif activity == Activity.SELFIE:
             arm_r[1] = 100 + 15 * math.sin(t * 3)
             head_r = 8 * math.sin(t * 1.5)
         else:

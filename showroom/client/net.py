@@ -17,7 +17,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from showroom.errors import ShowroomError
-from showroom.protocol import MOVE_DIR, MOVE_TO, PROTOCOL_VERSION, decode_server, encode
+from showroom.protocol import client_messages as msg
+from showroom.protocol.codec import decode_server, encode, encode_move
+from showroom.protocol.codes import MOVE_DIR, MOVE_TO
+from showroom.protocol.limits import PROTOCOL_VERSION
 from showroom.protocol.limits import MAX_SERVER_FRAME_BYTES
 
 INBOX_MAX = 256
@@ -40,10 +43,7 @@ class Connection:
             raise ConnectError(f"cannot reach {url}: {exc}") from None
         except Exception as exc:  # websockets' handshake errors (InvalidURI, InvalidStatus, ...)
             raise ConnectError(f"{url}: {exc}") from None
-        join: dict[str, Any] = {"type": "join", "v": PROTOCOL_VERSION, "name": name, "role": role, "token": token}
-        if wallet:
-            join["wallet"] = wallet
-        self.ws.send(encode(join))
+        self.ws.send(encode(msg.Join(v=PROTOCOL_VERSION, name=name, role=role, token=token, wallet=wallet or None)))
         self.inbox: queue.Queue[tuple[Any, float]] = queue.Queue(maxsize=INBOX_MAX)
         self.closed_reason: str | None = None
         self.seq = 0
@@ -83,12 +83,16 @@ class Connection:
                 break
         return out
 
-    def send(self, message: dict[str, Any] | list[Any]) -> bool:
-        """Send one message; False when the connection is gone."""
+    def send(self, message: msg.Message) -> bool:
+        """Send one control message; False when the connection is gone."""
+        return self.send_bytes(encode(message))
+
+    def send_bytes(self, data: bytes) -> bool:
+        """Send one encoded message; False when the connection is gone."""
         if self.closed_reason is not None:
             return False
         try:
-            self.ws.send(encode(message))
+            self.ws.send(data)
             return True
         except ConnectionClosed:
             return False
@@ -96,17 +100,17 @@ class Connection:
     def move_to(self, x: float, y: float) -> None:
         """Ask the server to walk the avatar to the floor point ``(x, y)`` metres."""
         self.seq = (self.seq + 1) % 2**32
-        self.send([MOVE_TO, self.seq, float(x), float(y)])
+        self.send_bytes(encode_move(MOVE_TO, self.seq, x, y))
 
     def move_dir(self, dx: float, dy: float) -> None:
         """Walk in a direction (length at most 1; zero stops)."""
         self.seq = (self.seq + 1) % 2**32
-        self.send([MOVE_DIR, self.seq, float(dx), float(dy)])
+        self.send_bytes(encode_move(MOVE_DIR, self.seq, dx, dy))
 
     def close(self) -> None:
         """Say goodbye and close the socket."""
         if self.closed_reason is None:
-            self.send({"type": "leave"})
+            self.send(msg.Leave())
         try:
             self.ws.close()
         except Exception:

@@ -13,12 +13,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from showroom.client.interp import SnapshotBuffer
+from showroom.protocol.codes import Activity
+from showroom.protocol.limits import TICK_HZ
+from showroom.protocol.server_messages import (
+    Announcement, Awarded, ChatLine, DropChanged, ErrorReply, ReactionCounts, Redeemed, SceneChanged, SceneText,
+    SelfieLeft, SelfieQueue, SelfieTaken, WalletContents, Welcome, read_event, read_message,
+)
 from showroom.protocol.snapshot import unpack_cell
 from showroom.scene import Scene
 from showroom.scene.load import parse_scene
 
-REACTIONS = ("applause", "heart", "wow", "laugh", "fire", "camera")
-"""Reactions in wire order (bits 4-7 of the animation byte are ``1 + index``)."""
 BANNER_S = 8.0
 TOAST_S = 4.0
 
@@ -62,7 +66,7 @@ class ClientState:
     shard: int = -1
     wallet_token: str = ""
     resume: str = ""
-    tick_hz: int = 20
+    tick_hz: int = TICK_HZ
     event: dict[str, Any] = field(default_factory=dict)
     scene: Scene | None = None
     scene_text: str = ""
@@ -85,7 +89,7 @@ class ClientState:
     pubkey: str = ""
     reactions: dict[str, int] = field(default_factory=dict)
     frames: int = 0
-    errors: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=20))
+    errors: deque[ErrorReply] = field(default_factory=lambda: deque(maxlen=20))
     closed: str | None = None
 
     # ---- receiving ------------------------------------------------------------------------
@@ -94,39 +98,37 @@ class ClientState:
         if isinstance(value, list) and len(value) == 2:
             self._frame(value[0], value[1], arrival_s)
             return
-        if not isinstance(value, dict):
-            return
-        kind = value.get("type")
-        if kind == "welcome":
-            self._welcome(value)
-        elif kind == "error":
-            self.errors.append(value)
-            self.toast = (f"{value.get('code')}: {value.get('message')}", arrival_s + TOAST_S)
-            if value.get("ref") == "selfie":
+        message = read_message(value)
+        if isinstance(message, Welcome):
+            self._welcome(message)
+        elif isinstance(message, ErrorReply):
+            self.errors.append(message)
+            self.toast = (f"{message.code}: {message.message}", arrival_s + TOAST_S)
+            if message.ref == "selfie":
                 self.selfie = None
-        elif kind == "wallet":
-            self.wallet = list(value.get("items", []))
-            self.wallet_name = str(value.get("visitor", ""))
-            self.pubkey = str(value.get("pubkey", ""))
-        elif kind == "scene":
-            self._new_scene(str(value.get("text", "")), int(value.get("version", self.scene_version)))
-        elif kind == "redeemed":
+        elif isinstance(message, WalletContents):
+            self.wallet = [item.model_dump() for item in message.items]
+            self.wallet_name = message.visitor
+            self.pubkey = message.pubkey
+        elif isinstance(message, SceneText):
+            self._new_scene(message.text, message.version)
+        elif isinstance(message, Redeemed):
             for item in self.wallet:
-                if item.get("seq") == value.get("award"):
-                    item["redeemed_at"] = value.get("at")
-                    item["redeemed_seq"] = value.get("seq")
-            self.toast = (f"redeemed {value.get('entitlement')}", arrival_s + TOAST_S)
+                if item.get("seq") == message.award:
+                    item["redeemed_at"] = message.at
+                    item["redeemed_seq"] = message.seq
+            self.toast = (f"redeemed {message.entitlement}", arrival_s + TOAST_S)
 
-    def _welcome(self, value: dict[str, Any]) -> None:
-        self.you = int(value["you"])
-        self.shard = int(value["shard"])
-        self.wallet_token = str(value.get("wallet", ""))
-        self.resume = str(value.get("resume", ""))
-        self.tick_hz = int(value.get("tick_hz", 20))
-        self.event = dict(value.get("event", {}))
-        self.show_t = float(value.get("t", 0.0))
-        self.scene_version = int(value.get("scene_version", 1))
-        text = str(value.get("scene", ""))
+    def _welcome(self, welcome: Welcome) -> None:
+        self.you = welcome.you
+        self.shard = welcome.shard
+        self.wallet_token = welcome.wallet
+        self.resume = welcome.resume
+        self.tick_hz = welcome.tick_hz
+        self.event = welcome.event.model_dump()
+        self.show_t = welcome.t
+        self.scene_version = welcome.scene_version
+        text = welcome.scene
         if text and text != self.scene_text:
             self.scene = parse_scene(text, "welcome.scene")
             self.scene_text = text
@@ -159,35 +161,34 @@ class ClientState:
         for event in cell.get("events", ()):
             self._cell_event(event, arrival_s)
 
-    def _cell_event(self, event: dict[str, Any], arrival_s: float) -> None:
-        kind = event.get("type")
-        if kind == "chat":
-            self.chat.append((str(event.get("name", "?")), str(event.get("text", ""))))
-        elif kind == "announce":
-            self.banner = (str(event.get("text", "")), arrival_s + BANNER_S)
-        elif kind == "reactions":
-            self.reactions = {str(k): int(v) for k, v in dict(event.get("counts", {})).items()}
-        elif kind == "selfie_taken" and int(event.get("visitor", -2)) == self.you:
-            self.photos_due.append(PhotoRequest(str(event["mascot"]), float(event.get("t", self.show_t)),
-                                                tuple(int(v) for v in event.get("visible", ())), self.you))
+    def _cell_event(self, raw: dict[str, Any], arrival_s: float) -> None:
+        event = read_event(raw)
+        if isinstance(event, ChatLine):
+            self.chat.append((event.name, event.text))
+        elif isinstance(event, Announcement):
+            self.banner = (event.text, arrival_s + BANNER_S)
+        elif isinstance(event, ReactionCounts):
+            self.reactions = dict(event.counts)
+        elif isinstance(event, SelfieTaken) and event.visitor == self.you:
+            self.photos_due.append(PhotoRequest(event.mascot, event.t, tuple(event.visible), self.you))
             self.selfie = None
-        elif kind == "scene_changed" and int(event.get("version", 0)) > self.scene_version:
-            self.scene_due = int(event["version"])  # the app fetches the text with a `scene` request
+        elif isinstance(event, SceneChanged) and event.version > self.scene_version:
+            self.scene_due = event.version  # the app fetches the text with a `scene` request
             self.toast = ("the show's timeline was updated by the host", arrival_s + TOAST_S)
-        elif kind == "drop":
-            state = "open" if event.get("open") else "closed"
-            self.toast = (f"voucher drop {event.get('entitlement')} is {state}", arrival_s + TOAST_S)
+        elif isinstance(event, DropChanged):
+            state = "open" if event.open else "closed"
+            self.toast = (f"voucher drop {event.entitlement} is {state}", arrival_s + TOAST_S)
 
-    def _personal_event(self, event: dict[str, Any], arrival_s: float) -> None:
-        kind = event.get("type")
-        if kind == "selfie_queue":
-            self.selfie = SelfieStatus(str(event["mascot"]), int(event["position"]), int(event["size"]))
-        elif kind == "selfie_left":
+    def _personal_event(self, raw: dict[str, Any], arrival_s: float) -> None:
+        event = read_event(raw)
+        if isinstance(event, SelfieQueue):
+            self.selfie = SelfieStatus(event.mascot, event.position, event.size)
+        elif isinstance(event, SelfieLeft):
             self.selfie = None
-            self.toast = (f"left the selfie queue: {event.get('reason')}", arrival_s + TOAST_S)
-        elif kind == "awarded":
-            self.awards.append(dict(event))
-            self.toast = (f"awarded: {event.get('name')}", arrival_s + TOAST_S)
+            self.toast = (f"left the selfie queue: {event.reason}", arrival_s + TOAST_S)
+        elif isinstance(event, Awarded):
+            self.awards.append(event.model_dump())
+            self.toast = (f"awarded: {event.name}", arrival_s + TOAST_S)
 
     # ---- reading --------------------------------------------------------------------------
     def me(self) -> NDArray[np.float32] | None:
@@ -223,7 +224,7 @@ class ClientState:
             return None
         m = self.mascots[-1]
         d = np.hypot(*(m.pos - me).T)
-        d[m.activity != 5] = np.inf
+        d[m.activity != Activity.SELFIE] = np.inf
         k = int(np.argmin(d)) if d.size else -1
         return k if k >= 0 and d[k] <= within_m else None
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from pydantic import ValidationError
 
 from showroom.errors import ShowroomError
+from showroom.protocol import client_messages as msg
 from showroom.protocol.limits import MAX_ANNOUNCE_CHARS
 from showroom.scene.timecode import parse_seconds
 
@@ -26,26 +28,26 @@ class Command:
     name: str
     usage: str
     summary: str
-    build: Callable[[str], dict[str, Any]]
+    build: Callable[[str], msg.Message]
 
 
-def _no_args(kind: str) -> Callable[[str], dict[str, Any]]:
-    def build(rest: str) -> dict[str, Any]:
+def _no_args(kind: type[msg.Message]) -> Callable[[str], msg.Message]:
+    def build(rest: str) -> msg.Message:
         if rest:
             raise ValueError(f"takes no arguments, got {rest!r}")
-        return {"type": kind}
+        return kind()
     return build
 
 
-def _seek(rest: str) -> dict[str, Any]:
-    return {"type": "host_seek", "t": parse_seconds(_one(rest, "a time such as 1:30"))}
+def _seek(rest: str) -> msg.Message:
+    return msg.HostSeek(t=parse_seconds(_one(rest, "a time such as 1:30")))
 
 
-def _cue(rest: str) -> dict[str, Any]:
-    return {"type": "host_cue", "index": _whole(_one(rest, "a cue number"), "cue number")}
+def _cue(rest: str) -> msg.Message:
+    return msg.HostCue(index=_whole(_one(rest, "a cue number"), "cue number"))
 
 
-def _announce(rest: str) -> dict[str, Any]:
+def _announce(rest: str) -> msg.Message:
     text = rest
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         text = text[1:-1].strip()
@@ -53,19 +55,22 @@ def _announce(rest: str) -> dict[str, Any]:
         raise ValueError("needs the text to show")
     if len(text) > MAX_ANNOUNCE_CHARS:
         raise ValueError(f"the text is {len(text)} characters; at most {MAX_ANNOUNCE_CHARS}")
-    return {"type": "host_announce", "text": text}
+    return msg.HostAnnounce(text=text)
 
 
-def _drop(rest: str) -> dict[str, Any]:
+def _drop(rest: str) -> msg.Message:
     words = rest.split()
     if len(words) != 2 or words[1] not in ("open", "close"):
         raise ValueError("needs a voucher id and open or close")
-    return {"type": "host_drop", "entitlement": words[0], "open": words[1] == "open"}
+    try:
+        return msg.HostDrop(entitlement=words[0], open=words[1] == "open")
+    except ValidationError:
+        raise ValueError(f"{words[0]!r} is not an entitlement id") from None
 
 
-def _visitor(kind: str) -> Callable[[str], dict[str, Any]]:
-    def build(rest: str) -> dict[str, Any]:
-        return {"type": kind, "visitor": _whole(_one(rest, "a visitor id"), "visitor id")}
+def _visitor(kind: type[msg.HostKick] | type[msg.HostBan]) -> Callable[[str], msg.Message]:
+    def build(rest: str) -> msg.Message:
+        return kind(visitor=_whole(_one(rest, "a visitor id"), "visitor id"))
     return build
 
 
@@ -83,22 +88,22 @@ def _whole(word: str, what: str) -> int:
 
 
 COMMANDS: dict[str, Command] = {c.name: c for c in (
-    Command("start", "start", "start (or resume) the show clock", _no_args("host_start")),
-    Command("pause", "pause", "hold the show clock", _no_args("host_pause")),
+    Command("start", "start", "start (or resume) the show clock", _no_args(msg.HostStart)),
+    Command("pause", "pause", "hold the show clock", _no_args(msg.HostPause)),
     Command("seek", "seek TIME", "move the show clock to TIME (m:ss, h:mm:ss or seconds)", _seek),
-    Command("next", "next", "jump to the start of the next cue", _no_args("host_next")),
+    Command("next", "next", "jump to the start of the next cue", _no_args(msg.HostNext)),
     Command("cue", "cue N", "jump to the start of timeline cue N (0 is the first in the scene file)", _cue),
     Command("announce", "announce TEXT", "show TEXT to every visitor in every shard", _announce),
     Command("drop", "drop VOUCHER open|close", "open or close a voucher drop", _drop),
-    Command("kick", "kick VISITOR", "disconnect a visitor by avatar id (they may come back)", _visitor("host_kick")),
-    Command("ban", "ban VISITOR", "disconnect a visitor and refuse their name from now on", _visitor("host_ban")),
+    Command("kick", "kick VISITOR", "disconnect a visitor by avatar id (they may come back)", _visitor(msg.HostKick)),
+    Command("ban", "ban VISITOR", "disconnect a visitor and refuse their name from now on", _visitor(msg.HostBan)),
     Command("status", "status", "visitors per shard, selfie queues, awards, stock, show clock, scene version",
-            _no_args("host_status")),
+            _no_args(msg.HostStatus)),
 )}
 """Every command the console sends to the server, by name."""
 
 
-def parse_command(name: str, rest: str = "") -> dict[str, Any]:
+def parse_command(name: str, rest: str = "") -> msg.Message:
     """The protocol message for command ``name`` with its arguments ``rest`` (raises CommandError)."""
     command = COMMANDS.get(name.lower())
     if command is None:
@@ -109,7 +114,7 @@ def parse_command(name: str, rest: str = "") -> dict[str, Any]:
         raise CommandError(f"{command.name}: {exc} (usage: {command.usage})") from None
 
 
-def parse_line(line: str) -> dict[str, Any] | None:
+def parse_line(line: str) -> msg.Message | None:
     """The protocol message for a typed or scripted line; None for a blank line or a ``#`` comment."""
     text = line.strip()
     if not text or text.startswith("#"):

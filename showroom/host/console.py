@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from showroom.errors import ShowroomError
+from showroom.protocol import client_messages as msg
+from showroom.protocol.server_messages import ErrorReply, ServerMessage
 from showroom.host.commands import COMMANDS, CommandError, help_text, parse_command, parse_line
 from showroom.host.link import HostLink
 from showroom.host.render import answer_text, notice_text
@@ -33,16 +35,16 @@ class Printer:
         self.as_json = as_json
         self._lock = threading.Lock()
 
-    def answer(self, sent: dict[str, Any], answer: dict[str, Any], where: str = "") -> None:
+    def answer(self, sent: msg.Message, answer: ServerMessage, where: str = "") -> None:
         """Print the answer to a command (a refusal prefixed with ``where``, e.g. ``cues.txt:4: ``)."""
-        text = json.dumps(answer) if self.as_json else answer_text(sent, answer)
-        if answer.get("type") == "error" and where and not self.as_json:
+        text = json.dumps(answer.wire()) if self.as_json else answer_text(sent, answer)
+        if isinstance(answer, ErrorReply) and where and not self.as_json:
             text = where + text
         self._print(self.out, text)
 
-    def notice(self, message: dict[str, Any]) -> None:
+    def notice(self, message: ServerMessage) -> None:
         """Print a message the server sent on its own (hot-reload outcomes)."""
-        self._print(self.notices, json.dumps(message) if self.as_json else notice_text(message))
+        self._print(self.notices, json.dumps(message.wire()) if self.as_json else notice_text(message))
 
     def problem(self, text: str) -> None:
         """Print a local problem (a badly written command) to stderr."""
@@ -53,11 +55,11 @@ class Printer:
             print(text, file=stream, flush=True)
 
 
-def send(link: HostLink, printer: Printer, message: dict[str, Any], where: str = "") -> int:
+def send(link: HostLink, printer: Printer, message: msg.Message, where: str = "") -> int:
     """Send one command, print its answer, return OK or REFUSED."""
     answer = link.request(message)
     printer.answer(message, answer, where)
-    return REFUSED if answer.get("type") == "error" else OK
+    return REFUSED if isinstance(answer, ErrorReply) else OK
 
 
 def run_command(link: HostLink, printer: Printer, words: list[str]) -> int:
@@ -70,7 +72,7 @@ def run_command(link: HostLink, printer: Printer, words: list[str]) -> int:
     return send(link, printer, message)
 
 
-def check_script(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def check_script(path: Path) -> list[tuple[int, msg.Message]]:
     """Read a script and parse every line before anything is sent; raise ShowroomError at the first bad line."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -87,7 +89,7 @@ def check_script(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return steps
 
 
-def run_script(link: HostLink, printer: Printer, path: Path, steps: list[tuple[int, dict[str, Any]]]) -> int:
+def run_script(link: HostLink, printer: Printer, path: Path, steps: list[tuple[int, msg.Message]]) -> int:
     """Send a checked script's commands in order; stop at the first refusal, naming its line."""
     for number, message in steps:
         if send(link, printer, message, where=f"{path}:{number}: ") != OK:
@@ -106,9 +108,9 @@ class Console(cmd.Cmd):
         self.link = link
         self.printer = printer
         welcome = link.welcome
-        state = "playing" if welcome.get("playing") else "paused"
-        self.intro = (f"connected to '{welcome['event']['title']}' at {link.url} as host; show at "
-                      f"{format_clock(welcome.get('t', 0.0))} ({state}). Type help for the commands, quit to leave.")
+        state = "playing" if welcome.playing else "paused"
+        self.intro = (f"connected to '{welcome.event.title}' at {link.url} as host; show at "
+                      f"{format_clock(welcome.t)} ({state}). Type help for the commands, quit to leave.")
 
     def default(self, line: str) -> bool:
         """Any command of the table: parse it, send it, print the answer."""

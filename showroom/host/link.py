@@ -13,19 +13,22 @@ import queue
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
 from showroom.errors import ShowroomError
+from showroom.protocol import client_messages as msg
 from showroom.protocol.codec import decode_server, encode
 from showroom.protocol.limits import MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION
+from showroom.protocol.server_messages import (
+    ErrorReply, HostOk, Pong, SceneText, ServerMessage, ServerMessageError, Status, Welcome, read_message,
+)
 
 ANSWER_TIMEOUT_S = 10.0
 """How long a command waits for its answer."""
-ANSWERS = frozenset({"host_ok", "error", "status", "scene", "pong"})
-"""Message types that answer a request; anything else the server sends is a notice."""
+ANSWERS = (HostOk, ErrorReply, Status, SceneText, Pong)
+"""Messages that answer a request; anything else the server sends is a notice."""
 
 
 class HostLinkError(ShowroomError):
@@ -35,21 +38,21 @@ class HostLinkError(ShowroomError):
 class HostLink:
     """An open host connection; use :meth:`open` and close it when done (or use ``with``)."""
 
-    def __init__(self, ws: ClientConnection, url: str, welcome: dict[str, Any],
-                 on_notice: Callable[[dict[str, Any]], None], stack: ExitStack | None = None) -> None:
+    def __init__(self, ws: ClientConnection, url: str, welcome: Welcome,
+                 on_notice: Callable[[ServerMessage], None], stack: ExitStack | None = None) -> None:
         self.ws = ws
         self._stack = stack or ExitStack()
         self.url = url
         self.welcome = welcome
         self.on_notice = on_notice
-        self._answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._answers: queue.Queue[ServerMessage | None] = queue.Queue()
         self._closed_because = ""
         self._reader = threading.Thread(target=self._read, name="host-link-reader", daemon=True)
         self._reader.start()
 
     @classmethod
     def open(cls, url: str, token: str, *, name: str = "host console",
-             on_notice: Callable[[dict[str, Any]], None] = lambda notice: None,
+             on_notice: Callable[[ServerMessage], None] = lambda notice: None,
              timeout_s: float = ANSWER_TIMEOUT_S) -> HostLink:
         """Connect to ``url`` and join with the host token; raise HostLinkError saying what went wrong."""
         stack = ExitStack()  # websockets 17 wants its connection used as a context manager
@@ -61,21 +64,22 @@ class HostLink:
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             raise HostLinkError(f"cannot connect to {url}: {exc or type(exc).__name__}") from None
         try:
-            ws.send(encode({"type": "join", "v": PROTOCOL_VERSION, "name": name, "role": "host", "token": token}))
-            welcome = decode_server(ws.recv(timeout_s))
-        except (ConnectionClosed, TimeoutError, OSError) as exc:
+            ws.send(encode(msg.Join(v=PROTOCOL_VERSION, name=name, role="host", token=token)))
+            value = decode_server(ws.recv(timeout_s))
+            welcome = read_message(value)
+        except (ConnectionClosed, TimeoutError, OSError, ValueError) as exc:
             stack.close()
             raise HostLinkError(f"{url} did not welcome the host console: {exc or type(exc).__name__}") from None
-        if not isinstance(welcome, dict) or welcome.get("type") != "welcome":
+        if not isinstance(welcome, Welcome):
             stack.close()
-            if isinstance(welcome, dict) and welcome.get("type") == "error":
-                raise HostLinkError(f"{url} refused the host console ({welcome.get('code')}): {welcome.get('message')}"
+            if isinstance(welcome, ErrorReply):
+                raise HostLinkError(f"{url} refused the host console ({welcome.code}): {welcome.message}"
                                     + ("; check --token (showroom serve prints it)"
-                                       if welcome.get("code") == "bad_token" else ""))
-            raise HostLinkError(f"{url} answered the join with something unexpected: {welcome!r:.80}")
+                                       if welcome.code == "bad_token" else ""))
+            raise HostLinkError(f"{url} answered the join with something unexpected: {value!r:.80}")
         return cls(ws, url, welcome, on_notice, stack)
 
-    def request(self, message: dict[str, Any], timeout_s: float = ANSWER_TIMEOUT_S) -> dict[str, Any]:
+    def request(self, message: msg.Message, timeout_s: float = ANSWER_TIMEOUT_S) -> ServerMessage:
         """Send one message and return its answer (``host_ok``, ``status``, ``error``, …)."""
         try:
             self.ws.send(encode(message))
@@ -84,7 +88,7 @@ class HostLink:
         try:
             answer = self._answers.get(timeout=timeout_s)
         except queue.Empty:
-            raise HostLinkError(f"no answer from {self.url} to {message['type']} within {timeout_s:g} s") from None
+            raise HostLinkError(f"no answer from {self.url} to {message.type} within {timeout_s:g} s") from None
         if answer is None:
             raise HostLinkError(self._lost())
         return answer
@@ -107,12 +111,12 @@ class HostLink:
         try:
             for data in self.ws:
                 try:
-                    message = decode_server(data) if isinstance(data, bytes) else None
-                except ValueError:
+                    message = read_message(decode_server(data)) if isinstance(data, bytes) else None
+                except (ValueError, ServerMessageError):
                     message = None
-                if not isinstance(message, dict):
+                if message is None:
                     continue  # hosts have no avatar and get no frames; ignore one if it ever comes
-                if message.get("type") in ANSWERS:
+                if isinstance(message, ANSWERS):
                     self._answers.put(message)
                 else:
                     self.on_notice(message)

@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 from pydantic import ValidationError
 
+from showroom.protocol.client_messages import CLIENT_MESSAGE, CLIENT_TYPES, Message
+from showroom.protocol.codes import MOVE_DIR, MOVE_TO
 from showroom.protocol.errors import ErrorCode, ProtocolError
 from showroom.protocol.limits import (
     MAX_ARRAY_LEN, MAX_BIN_BYTES, MAX_CLIENT_FRAME_BYTES, MAX_DEPTH, MAX_MAP_LEN, MAX_STR_BYTES,
 )
-from showroom.protocol.messages import CLIENT_MESSAGE, CLIENT_TYPES, Message
-
-MOVE_TO = 1
-MOVE_DIR = 2
+from showroom.protocol.server_messages import ErrorReply, ServerMessage
 
 
 @dataclass(frozen=True)
@@ -165,18 +165,24 @@ def quick_move(data: bytes) -> tuple[int, int, float, float] | None:
     return kind, seq, x, y
 
 
-def encode(message: dict[str, Any] | list[Any]) -> bytes:
-    """Encode a server (or client) message as msgpack."""
-    return msgpack.packb(message, use_bin_type=True)
+def encode(message: Message | ServerMessage) -> bytes:
+    """Encode a control message (client -> server) or a server message as one msgpack value."""
+    return msgpack.packb(message.wire(), use_bin_type=True)
+
+
+def encode_move(kind: int, seq: int, x: float, y: float) -> bytes:
+    """A movement input ``[kind, seq, x, y]`` (:data:`MOVE_TO` or :data:`MOVE_DIR`) as a client sends it."""
+    return msgpack.packb([kind, seq, float(x), float(y)])
 
 
 def encode_error(code: ErrorCode, message: str, ref: str | None = None) -> bytes:
     """An ``error`` message: a code from :class:`ErrorCode`, a human message, the offending type."""
-    return encode({"type": "error", "code": code.value, "message": message, "ref": ref})
+    return encode(ErrorReply(code=code, message=message, ref=ref))
 
 
-def frame_head(personal: dict[str, Any]) -> bytes:
+def frame_head(ack: int, you: int, events: Sequence[ServerMessage]) -> bytes:
     """The per-visitor start of a snapshot frame; the shared cell payload follows it unchanged."""
+    personal = {"ack": ack, "you": you, "events": [e.wire() for e in events]}
     return b"\x92" + msgpack.packb(personal, use_bin_type=True)
 
 
@@ -193,13 +199,13 @@ def frame_head_plain(ack: int, you: int) -> bytes:
     return b"".join((_HEAD_ACK, _INT(ack), _HEAD_YOU, _INT(you), _HEAD_NO_EVENTS))
 
 
-def frame(personal: dict[str, Any], cell_payload: bytes) -> bytes:
+def frame(ack: int, you: int, events: Sequence[ServerMessage], cell_payload: bytes) -> bytes:
     """A snapshot frame: ``[personal, cell]`` where ``cell`` is already-encoded msgpack.
 
     The cell part is encoded once per interest cell and shared by all its subscribers;
     only the small personal part (acknowledgement, personal events) is encoded per visitor.
     """
-    return frame_head(personal) + cell_payload
+    return frame_head(ack, you, events) + cell_payload
 
 
 _PLAIN_HEAD_END = b"\xa6events\x90"

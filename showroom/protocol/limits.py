@@ -22,6 +22,15 @@ MAX_MAP_LEN = 8
 MAX_DEPTH = 3
 """Deepest nesting of arrays and maps in a client message."""
 
+TICK_HZ = 20
+"""Server ticks, and snapshot frames, per second (the default of the server's settings; a
+``welcome`` says what the server runs at)."""
+
+CM_PER_M = 100.0
+"""Snapshot positions are whole centimetres."""
+MAX_COORD_M = 655.35
+"""The largest floor coordinate a snapshot can carry (uint16 centimetres): no venue may be larger."""
+
 INTEREST_CELL_M = 16.0
 """Side of a square interest cell; a visitor is sent the avatars of the cells around its own."""
 
@@ -30,8 +39,8 @@ MAX_TOKEN_CHARS = 128
 MAX_CHAT_CHARS = 200
 MAX_ANNOUNCE_CHARS = 280
 
-INPUT_RATE_HZ = 20.0
-"""Movement inputs a client may send per second (a burst of twice that is tolerated)."""
+INPUT_RATE_HZ = float(TICK_HZ)
+"""Movement inputs a client may send per second, one per tick (a burst of twice that is tolerated)."""
 CONTROL_RATE_HZ = 10.0
 """Control messages (everything but movement) per second, with a burst of twice that."""
 CHAT_RATE_HZ = 1.0

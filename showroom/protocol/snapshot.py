@@ -17,7 +17,7 @@ hdg       bin: uint8 heading, 256 steps per turn (0 faces +y, counter-clockwise)
 anim      bin: uint8, bit 0 walking, bits 4-7 ``1 + reaction index`` shown now (0 none)
 phase     bin: uint8 walk-cycle phase, 256 steps per cycle
 mascots   map with bins of length m: ``pos`` (uint16 cm pairs), ``hdg``, ``act``
-          (uint8 :class:`showroom.sim.timeline.Activity`), ``pose`` (int8, -1 none),
+          (uint8 :class:`showroom.protocol.codes.Activity`), ``pose`` (int8, -1 none),
           ``phase`` (uint8)
 show      map: ``cue`` (int), ``look`` (int), ``playing`` (bool), ``music`` (str|nil),
           ``announce`` (str|nil), ``lights``: {``house``: [r, g, b, level], ``runway``: […]}
@@ -34,13 +34,14 @@ import msgpack
 import numpy as np
 from numpy.typing import NDArray
 
-CM_PER_M = 100.0
-MAX_COORD_M = 655.35
+from showroom.protocol.limits import CM_PER_M, MAX_COORD_M
+
 TURN = 2 * np.pi
+_MAX_CM = round(MAX_COORD_M * CM_PER_M)
 
 
 def _positions_cm(pos: NDArray[np.float64]) -> NDArray[np.uint16]:
-    return np.clip(np.rint(pos * CM_PER_M), 0, 65535).astype("<u2")
+    return np.clip(np.rint(pos * CM_PER_M), 0, _MAX_CM).astype("<u2")
 
 
 def _angle_steps(angle: NDArray[np.float64]) -> NDArray[np.uint8]:
@@ -146,6 +147,53 @@ def pack_mascots(pos: NDArray[np.float64], heading: NDArray[np.float64], activit
     }
 
 
+def avatar_ids(data: bytes) -> NDArray[np.int64]:
+    """A payload's ``ids`` bin as avatar ids."""
+    return np.frombuffer(data, "<u4").astype(np.int64)
+
+
+def positions_m(data: bytes) -> NDArray[np.float64]:
+    """A ``pos`` bin (uint16 LE centimetre pairs) as (n, 2) metres."""
+    return np.frombuffer(data, "<u2").reshape(-1, 2) / CM_PER_M
+
+
+def angles_rad(data: bytes) -> NDArray[np.float64]:
+    """A ``hdg`` bin (256 steps per turn) as radians."""
+    return np.frombuffer(data, np.uint8) * (TURN / 256)
+
+
+def phases(data: bytes) -> NDArray[np.float64]:
+    """A ``phase`` bin (256 steps per cycle) as cycle fractions."""
+    return np.frombuffer(data, np.uint8) / 256.0
+
+
+@dataclass(frozen=True)
+class MascotColumns:
+    """A payload's ``mascots`` map decoded: arrays in scene order."""
+
+    pos: NDArray[np.float64]
+    heading: NDArray[np.float64]
+    activity: NDArray[np.uint8]
+    """:class:`showroom.protocol.codes.Activity` values."""
+    pose: NDArray[np.int8]
+    phase: NDArray[np.float64]
+
+
+def unpack_mascots(m: dict[str, Any]) -> MascotColumns:
+    """Decode a payload's ``mascots`` map."""
+    return MascotColumns(positions_m(m["pos"]), angles_rad(m["hdg"]), np.frombuffer(m["act"], np.uint8),
+                         np.frombuffer(m["pose"], np.int8), phases(m["phase"]))
+
+
+def find_avatar(snap: dict[str, Any], avatar_id: int) -> NDArray[np.float64] | None:
+    """Where avatar ``avatar_id`` stands (metres) in a payload, decoding only its row; None when absent."""
+    hit = np.flatnonzero(np.frombuffer(snap["ids"], "<u4") == avatar_id)
+    if hit.size == 0:
+        return None
+    k = int(hit[0])
+    return np.frombuffer(snap["pos"], "<u2", count=2, offset=4 * k) / CM_PER_M
+
+
 @dataclass(frozen=True)
 class CellSnapshot:
     """A decoded shared part of a frame, with positions back in metres and angles in radians."""
@@ -172,22 +220,22 @@ class CellSnapshot:
 
 def unpack_cell(snap: dict[str, Any]) -> CellSnapshot:
     """Decode the shared part of a frame (as ``msgpack.unpackb`` returns it)."""
-    m = snap["mascots"]
+    m = unpack_mascots(snap["mascots"])
     return CellSnapshot(
         tick=int(snap["tick"]),
         t=float(snap["t"]),
         server_time=float(snap["st"]),
         cell=(int(snap["cell"][0]), int(snap["cell"][1])),
-        ids=np.frombuffer(snap["ids"], "<u4").astype(np.int64),
-        pos=np.frombuffer(snap["pos"], "<u2").reshape(-1, 2) / CM_PER_M,
-        heading=np.frombuffer(snap["hdg"], np.uint8) * (TURN / 256),
+        ids=avatar_ids(snap["ids"]),
+        pos=positions_m(snap["pos"]),
+        heading=angles_rad(snap["hdg"]),
         anim=np.frombuffer(snap["anim"], np.uint8),
-        phase=np.frombuffer(snap["phase"], np.uint8) / 256.0,
-        mascot_pos=np.frombuffer(m["pos"], "<u2").reshape(-1, 2) / CM_PER_M,
-        mascot_heading=np.frombuffer(m["hdg"], np.uint8) * (TURN / 256),
-        mascot_activity=np.frombuffer(m["act"], np.uint8),
-        mascot_pose=np.frombuffer(m["pose"], np.int8),
-        mascot_phase=np.frombuffer(m["phase"], np.uint8) / 256.0,
+        phase=phases(snap["phase"]),
+        mascot_pos=m.pos,
+        mascot_heading=m.heading,
+        mascot_activity=m.activity,
+        mascot_pose=m.pose,
+        mascot_phase=m.phase,
         show=snap["show"],
         events=list(snap["events"]),
         far=bool(snap.get("far", False)),

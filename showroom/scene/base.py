@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -52,8 +52,3 @@ Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 """A display string (names, titles)."""
-
-Reaction = Literal["applause", "heart", "wow", "laugh", "fire", "camera"]
-"""The fixed set of reactions a visitor can send."""
-
-REACTIONS: tuple[str, ...] = Reaction.__args__  # type: ignore[attr-defined]

@@ -8,7 +8,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
-from showroom.scene.base import Ident, Reaction, SceneModel, Text
+from showroom.protocol.codes import Reaction
+from showroom.scene.base import Ident, SceneModel, Text
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}

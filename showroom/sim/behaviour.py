@@ -9,20 +9,38 @@ alone.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from showroom.protocol.codes import Activity
 from showroom.sim import geometry as geo
-from showroom.sim.crowd import NO_FIELD, Role, State
-from showroom.sim.timeline import Activity, MascotFrame
-from showroom.sim.venue import around_booth, sample_in_polygon
-
-if TYPE_CHECKING:
-    from showroom.sim.world import World
+from showroom.sim.crowd import NO_FIELD, Crowd, Role, State
+from showroom.sim.timeline import MascotFrame, Show
+from showroom.sim.venue import VenueIndex, around_booth, sample_in_polygon
 
 IntArray = NDArray[np.int64]
+
+
+class World(Protocol):
+    """What audience behaviour reads and changes: :class:`showroom.sim.world.World` as seen from here."""
+
+    crowd: Crowd
+    venue: VenueIndex
+    rng: np.random.Generator
+    show: Show
+    selfie_capacity: NDArray[np.int64]
+    """Per mascot: places in its selfie queue."""
+    photo_seconds: NDArray[np.float64]
+    """Per mascot: how long one selfie takes."""
+    next_photo_at: NDArray[np.float64]
+    """Per selfie spot: show time of the next ambient photo."""
+    selfies_served: int
+
+    @property
+    def clock(self) -> float:
+        """Show time in seconds."""
 
 WANDER_TO_WATCH = 0.6
 """Share of wanderers who go to watch the show after reaching a booth."""

@@ -31,6 +31,11 @@ class State(IntEnum):
     GONE = 7
 
 
+VISITOR_RADIUS_M = 0.2
+"""Body radius of every visitor (and bot)."""
+VISITOR_SPEED_MPS = 1.34
+"""Walking speed of every visitor: the mean free walking speed of pedestrians (Weidmann)."""
+
 NO_FIELD = -1
 """Navigation field id meaning 'steer straight at the goal'."""
 
@@ -70,17 +75,12 @@ class Crowd:
         """Number of agents."""
         return int(self.ids.shape[0])
 
-    @property
-    def dynamic(self) -> NDArray[np.bool_]:
-        """Mask of agents the crowd step moves (everyone but mascots)."""
-        return self.role != Role.MASCOT
-
     def add(
         self,
         pos: NDArray[np.float64],
         *,
-        radius: float | NDArray[np.float64] = 0.2,
-        max_speed: float | NDArray[np.float64] = 1.34,
+        radius: float | NDArray[np.float64] = VISITOR_RADIUS_M,
+        max_speed: float | NDArray[np.float64] = VISITOR_SPEED_MPS,
         role: Role = Role.VISITOR,
         state: State = State.IDLE,
         heading: float | NDArray[np.float64] = 0.0,

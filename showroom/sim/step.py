@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from showroom.sim.crowd import Crowd, Role
+from showroom.sim.crowd import VISITOR_RADIUS_M, Crowd, Role
 from showroom.sim.navigation import NavGrid
 from showroom.sim.obstacles import Obstacles
 from showroom.sim.spatial_hash import CellIndex, Grid, SortHint
@@ -43,7 +43,7 @@ class StepParams:
     arrive_m: float = 1.0
     arrived_m: float = 0.3
     stride_m: float = 1.4
-    visitor_radius_m: float = 0.2
+    visitor_radius_m: float = VISITOR_RADIUS_M
     projection_passes: int = 2
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from enum import IntEnum
 
 import numpy as np
 from numpy.typing import NDArray
 
+from showroom.protocol.codes import Activity
 from showroom.scene.checks import cue_duration
 from showroom.scene.model import Scene
 from showroom.scene.show import (
@@ -25,17 +25,6 @@ from showroom.sim import geometry as geo
 FloatArray = NDArray[np.float64]
 _KEY_SPAN = 1e7  # seconds; separates mascots (and metres, paths) in the flat search keys
 _SELFIE_TURN_S = 1.0
-
-
-class Activity(IntEnum):
-    """What a mascot is doing at a moment of the show."""
-
-    IDLE = 0
-    WALK = 1
-    PAUSE = 2
-    POSE = 3
-    TURN = 4
-    SELFIE = 5
 
 
 @dataclass(frozen=True)

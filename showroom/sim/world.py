@@ -9,28 +9,32 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from showroom.protocol.limits import TICK_HZ
 from showroom.scene.model import Scene
 from showroom.sim import behaviour
-from showroom.sim.crowd import Crowd, Role, State
+from showroom.sim.crowd import VISITOR_RADIUS_M, VISITOR_SPEED_MPS, Crowd, Role, State
 from showroom.sim.geometry import polygon_area
 from showroom.sim.step import Environment, StepParams, step
 from showroom.sim.timeline import MascotFrame, Show, compile_show
-from showroom.sim.venue import build_venue, sample_in_discs, sample_in_polygon
+from showroom.sim.venue import VenueIndex, build_venue, sample_in_discs, sample_in_polygon
 
-DT_S = 0.05
-VISITOR_RADIUS_M = 0.2
-VISITOR_SPEED_MPS = 1.34
+DT_S = 1.0 / TICK_HZ
+"""Length of one tick, seconds."""
 
 
 class World:
     """The simulated event: static venue, compiled show, crowd state and a seeded generator."""
 
     def __init__(self, scene: Scene, *, seed: int | None = None, dt_s: float = DT_S,
-                 params: StepParams | None = None) -> None:
+                 params: StepParams | None = None, venue: VenueIndex | None = None,
+                 show: Show | None = None) -> None:
+        """A world for ``scene``; ``venue`` and ``show`` (built from the same scene) may be shared
+        between worlds, e.g. by every shard of an event: both are immutable, and building the
+        venue's navigation fields takes a noticeable fraction of a second."""
         self.scene = scene
         self.dt_s = dt_s
-        self.show = compile_show(scene)
-        self.venue = build_venue(scene)
+        self.show = show if show is not None else compile_show(scene)
+        self.venue = venue if venue is not None else build_venue(scene)
         self.env = Environment.for_floor(self.venue.obstacles, self.venue.nav, params)
         self.env.fences = self.venue.fences
         self.rng = np.random.default_rng(scene.event.seed if seed is None else seed)

@@ -1,22 +1,22 @@
-"""Control messages: pydantic models in one discriminated union on ``type``.
+"""Client -> server control messages: pydantic models in one discriminated union on ``type``.
 
 Movement input does not go through these models: it is a fixed-shape msgpack array
-(see :mod:`showroom.protocol.codec`) checked in batch by the server.
+(see :mod:`showroom.protocol.codec`) checked in batch by the server. Clients build their
+messages from these models too (``encode(Join(name="ada"))``), so every client sends what
+the server checks.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from showroom.protocol.codes import Reaction, Role
 from showroom.protocol.limits import (
     MAX_ANNOUNCE_CHARS, MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_TOKEN_CHARS,
 )
 
-Reaction = Literal["applause", "heart", "wow", "laugh", "fire", "camera"]
-REACTIONS: tuple[str, ...] = Reaction.__args__  # type: ignore[attr-defined]
-Role = Literal["visitor", "host", "bot"]
 Ident = Annotated[str, Field(min_length=1, max_length=48, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 
 
@@ -24,12 +24,17 @@ class Message(BaseModel):
     """Base of every control message: strict, no unknown keys, immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    type: str
+
+    def wire(self) -> dict[str, Any]:
+        """The message as the msgpack map a client sends (fields left at nil are left out)."""
+        return self.model_dump(exclude_none=True)
 
 
 class Join(Message):
-    """First message of every connection."""
+    """First message of every connection (``v`` is :data:`~showroom.protocol.limits.PROTOCOL_VERSION`)."""
 
-    type: Literal["join"]
+    type: Literal["join"] = "join"
     v: int
     name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
     role: Role = "visitor"
@@ -41,113 +46,113 @@ class Join(Message):
 class React(Message):
     """A reaction from the fixed set, shown above the avatar and counted per cell."""
 
-    type: Literal["react"]
+    type: Literal["react"] = "react"
     reaction: Reaction
 
 
 class Chat(Message):
     """A chat line to everyone in the shard."""
 
-    type: Literal["chat"]
+    type: Literal["chat"] = "chat"
     text: Annotated[str, Field(min_length=1, max_length=MAX_CHAT_CHARS)]
 
 
 class SelfieRequest(Message):
     """Ask a mascot nearby for a selfie; the answer is a queue position."""
 
-    type: Literal["selfie"]
+    type: Literal["selfie"] = "selfie"
     mascot: Ident
 
 
 class SelfieLeave(Message):
     """Leave the selfie queue one is in."""
 
-    type: Literal["selfie_leave"]
+    type: Literal["selfie_leave"] = "selfie_leave"
 
 
 class Ping(Message):
     """Clock probe; the server answers ``pong`` with the client's and its own time."""
 
-    type: Literal["ping"]
+    type: Literal["ping"] = "ping"
     t: float
 
 
 class Wallet(Message):
     """List my Meta-Pass wallet: every award with its status; answered with ``wallet``."""
 
-    type: Literal["wallet"]
+    type: Literal["wallet"] = "wallet"
 
 
 class Redeem(Message):
     """Redeem the voucher awarded in ledger entry ``award``; answered with ``redeemed`` or an error."""
 
-    type: Literal["redeem"]
+    type: Literal["redeem"] = "redeem"
     award: Annotated[int, Field(ge=0)]
 
 
 class Leave(Message):
     """Leave the event for good (no resume)."""
 
-    type: Literal["leave"]
+    type: Literal["leave"] = "leave"
 
 
 class SceneRequest(Message):
     """Fetch the scene's TOML text after a ``scene_changed`` event; answered with ``scene``."""
 
-    type: Literal["scene"]
+    type: Literal["scene"] = "scene"
 
 
 class HostStart(Message):
     """Host: start (or resume) the show clock."""
 
-    type: Literal["host_start"]
+    type: Literal["host_start"] = "host_start"
 
 
 class HostPause(Message):
     """Host: pause the show clock."""
 
-    type: Literal["host_pause"]
+    type: Literal["host_pause"] = "host_pause"
 
 
 class HostSeek(Message):
     """Host: move the show clock to ``t`` seconds."""
 
-    type: Literal["host_seek"]
+    type: Literal["host_seek"] = "host_seek"
     t: Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class HostCue(Message):
     """Host: jump to the start of timeline cue ``index``."""
 
-    type: Literal["host_cue"]
+    type: Literal["host_cue"] = "host_cue"
     index: Annotated[int, Field(ge=0)]
 
 
 class HostAnnounce(Message):
     """Host: show an announcement to every visitor in every shard."""
 
-    type: Literal["host_announce"]
+    type: Literal["host_announce"] = "host_announce"
     text: Annotated[str, Field(min_length=1, max_length=MAX_ANNOUNCE_CHARS)]
 
 
 class HostKick(Message):
     """Host: disconnect a visitor (they may come back)."""
 
-    type: Literal["host_kick"]
+    type: Literal["host_kick"] = "host_kick"
     visitor: Annotated[int, Field(ge=0)]
 
 
 class HostBan(Message):
     """Host: disconnect a visitor and refuse their name from now on."""
 
-    type: Literal["host_ban"]
+    type: Literal["host_ban"] = "host_ban"
     visitor: Annotated[int, Field(ge=0)]
 
 
 class HostDrop(Message):
     """Host: open or close a voucher drop."""
 
-    type: Literal["host_drop"]
+    type: Literal["host_drop"] = "host_drop"
     entitlement: Ident
     open: bool
 
@@ -155,13 +160,13 @@ class HostDrop(Message):
 class HostNext(Message):
     """Host: jump to the start of the next cue after the show time (the server's current timeline)."""
 
-    type: Literal["host_next"]
+    type: Literal["host_next"] = "host_next"
 
 
 class HostStatus(Message):
     """Host: ask for the live status of the event; answered with ``status``."""
 
-    type: Literal["host_status"]
+    type: Literal["host_status"] = "host_status"
 
 
 ClientMessage = Annotated[
@@ -175,7 +180,7 @@ HOST_MESSAGES = (HostStart, HostPause, HostSeek, HostCue, HostAnnounce, HostKick
                  HostStatus)
 """Messages only a connection joined with the host role may send."""
 
-CLIENT_MESSAGE = TypeAdapter(ClientMessage)
+CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 CLIENT_TYPES: tuple[str, ...] = tuple(
     m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
     for m in ClientMessage.__origin__.__args__  # type: ignore[attr-defined]

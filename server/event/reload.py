@@ -1,6 +1,6 @@
 """Timeline hot reload: judge an edited scene file and schedule it at the next cue boundary.
 
-Sans-I/O: the server's file watcher (:mod:`server.app`) reads the file and hands its text
+Sans-I/O: the server's file watcher (:mod:`server.net.app`) reads the file and hands its text
 to :func:`read_edit` (pure, safe to run in a thread), then to :meth:`SceneReloader.offer`
 on the event loop. An edit is applied only when it is a valid scene *and* a change the
 running show can take: the venue, brands, mascots, entitlements, reward rules and the
@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from showroom.protocol.codes import ReloadStatus
+from showroom.protocol.server_messages import Reload
 from showroom.scene.checks import Problem
 from showroom.scene.load import SceneError, parse_scene
 from showroom.scene.model import Scene
@@ -34,7 +36,7 @@ LIVE_ONLY = ("a running show can change only its timeline, looks and event title
              "(restart the server for the rest)")
 """The reason given with every difference a running show cannot take."""
 EPSILON_S = 1e-6
-"""Slack for a show clock that sums 0.05 s ticks and lands a hair before a cue's start."""
+"""Slack for a show clock that sums ticks and lands a hair before a cue's start."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ class SceneReloader:
         """Version of the running scene: 1 at start, +1 for each applied edit."""
         self.pending: Pending | None = None
 
-    def offer(self, edit: Edit, show_t: float) -> dict[str, Any]:
+    def offer(self, edit: Edit, show_t: float) -> Reload:
         """Judge an edit at show time ``show_t``: schedule, drop or refuse it; return the hosts' message."""
         if edit.scene is None:
             return self._rejected(show_t, list(edit.errors))
@@ -162,7 +164,7 @@ class SceneReloader:
         self.scene, self.text, self.version = pending.scene, pending.text, pending.version
         return pending
 
-    def reschedule(self, show_t: float) -> dict[str, Any] | None:
+    def reschedule(self, show_t: float) -> Reload | None:
         """After a seek, move a waiting edit to the first cue start at or after ``show_t``; the hosts' message."""
         pending = self.pending
         if pending is None:
@@ -174,19 +176,19 @@ class SceneReloader:
         self.pending = Pending(pending.scene, pending.text, pending.version, at_s, boundary is not None)
         return self._scheduled(show_t)
 
-    def applied(self, pending: Pending, show_t: float) -> dict[str, Any]:
+    def applied(self, pending: Pending, show_t: float) -> Reload:
         """The hosts' message once ``pending`` runs in every shard."""
         return self._message("applied", show_t, at_s=show_t,
                              text=f"version {pending.version} now runs in every shard (from {format_clock(show_t)})")
 
-    def _rejected(self, show_t: float, errors: list[str]) -> dict[str, Any]:
+    def _rejected(self, show_t: float, errors: list[str]) -> Reload:
         waiting = self.pending
         text = "rejected; the show goes on unchanged"
         if waiting is not None:
             text += f" (the earlier valid version {waiting.version} still applies at {format_clock(waiting.at_s)})"
         return self._message("rejected", show_t, errors=errors, text=text)
 
-    def _scheduled(self, show_t: float) -> dict[str, Any]:
+    def _scheduled(self, show_t: float) -> Reload:
         pending = self.pending
         assert pending is not None
         when = (f"applies at {format_clock(pending.at_s)}, where the next cue starts" if pending.on_cue
@@ -194,11 +196,9 @@ class SceneReloader:
         return self._message("scheduled", show_t, at_s=pending.at_s, version=pending.version,
                              text=f"valid; version {pending.version} {when}")
 
-    def _message(self, status: str, show_t: float, *, text: str, errors: list[str] | None = None,
-                 at_s: float | None = None, version: int | None = None) -> dict[str, Any]:
-        return {
-            "type": "reload", "status": status, "version": self.version if version is None else version,
-            "at": None if at_s is None else round(at_s, 3), "t": round(show_t, 3), "errors": errors or [],
-            "pending": None if self.pending is None else self.pending.version,
-            "message": f"{self.source}: {text}",
-        }
+    def _message(self, status: ReloadStatus, show_t: float, *, text: str, errors: list[str] | None = None,
+                 at_s: float | None = None, version: int | None = None) -> Reload:
+        return Reload(status=status, version=self.version if version is None else version,
+                      at=None if at_s is None else round(at_s, 3), t=round(show_t, 3), errors=errors or [],
+                      pending=None if self.pending is None else self.pending.version,
+                      message=f"{self.source}: {text}")

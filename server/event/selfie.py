@@ -5,19 +5,23 @@ show activity is SELFIE) from a visitor within ``NEAR_M`` of it; whoever walks f
 than ``LEAVE_M`` away leaves the queue. The head is served for the mascot's photo time:
 the mascot turns to them and poses, and a ``selfie_taken`` event names everyone in frame.
 Queues are bounded by each mascot's ``selfie_capacity``.
+
+A queue position counts from the mascot: 0 is the visitor being photographed now, 1 the next
+in line, and so on; ``size`` counts everyone in the line, the one being photographed included.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from server.visibility import Occluders, selfie_camera, visible_in_photo
+from server.event.visibility import Occluders, selfie_camera, visible_in_photo
+from showroom.protocol.codes import Activity
 from showroom.protocol.errors import ErrorCode, ProtocolError
+from showroom.protocol.server_messages import SelfieLeft, SelfieQueue, SelfieTaken, ServerMessage
 from showroom.scene.model import Scene
-from showroom.sim.timeline import Activity, MascotFrame
+from showroom.sim.timeline import MascotFrame
 
 NEAR_M = 8.0
 LEAVE_M = 12.0
@@ -36,11 +40,11 @@ class Queue:
 class TickOutcome:
     """What a desk tick produced: events for everyone, events per visitor, mascot headings."""
 
-    shared: list[dict[str, Any]] = field(default_factory=list)
-    personal: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    shared: list[SelfieTaken] = field(default_factory=list)
+    personal: dict[int, list[ServerMessage]] = field(default_factory=dict)
     face: dict[int, float] = field(default_factory=dict)
 
-    def tell(self, member: int, event: dict[str, Any]) -> None:
+    def tell(self, member: int, event: ServerMessage) -> None:
         """Queue a personal event for one visitor."""
         self.personal.setdefault(member, []).append(event)
 
@@ -48,12 +52,12 @@ class TickOutcome:
 class SelfieDesk:
     """The selfie queues of every mascot in one shard."""
 
-    def __init__(self, scene: Scene) -> None:
+    def __init__(self, scene: Scene, occluders: Occluders | None = None) -> None:
         self.mascot_ids = [m.id for m in scene.mascots]
         self.capacity = [m.selfie_capacity for m in scene.mascots]
         self.photo_s = [m.photo_seconds for m in scene.mascots]
         self.queues = [Queue() for _ in scene.mascots]
-        self.occluders = Occluders.from_scene(scene)
+        self.occluders = occluders if occluders is not None else Occluders.from_scene(scene)
         self.priority: set[int] = set()
         """Members queued with priority (bounded by the queues' total capacity)."""
         self.taken = 0
@@ -113,7 +117,7 @@ class SelfieDesk:
             before = list(q.waiting)
             if not open_now:
                 for member in q.waiting:
-                    out.tell(member, {"type": "selfie_left", "mascot": name, "reason": "session_closed"})
+                    out.tell(member, SelfieLeft(mascot=name, reason="session_closed"))
                     self.priority.discard(member)
                 q.waiting.clear()
             else:
@@ -122,7 +126,7 @@ class SelfieDesk:
                 for member in far:
                     q.waiting.remove(member)
                     self.priority.discard(member)
-                    out.tell(member, {"type": "selfie_left", "mascot": name, "reason": "left_area"})
+                    out.tell(member, SelfieLeft(mascot=name, reason="left_area"))
             served_before = q.serving
             if q.serving >= 0 and t >= q.until:
                 q.serving = -1
@@ -132,28 +136,35 @@ class SelfieDesk:
                 q.until = t + self.photo_s[m]
                 out.shared.append(self._photo(name, m, q.serving, t, frame, ids, pos))
             if q.serving >= 0:
-                where = self._positions([q.serving], ids, pos)[0]
-                if where is not None:
-                    d = where - frame.pos[m]
+                subject = self._positions([q.serving], ids, pos)[0]
+                if subject is not None:
+                    d = subject - frame.pos[m]
                     out.face[m] = float(np.arctan2(-d[0], d[1]))
             if q.waiting != before or q.serving != served_before:
                 size = len(q.waiting) + (q.serving >= 0)
                 if q.serving >= 0:
-                    out.tell(q.serving, {"type": "selfie_queue", "mascot": name, "position": 0, "size": size})
+                    out.tell(q.serving, SelfieQueue(mascot=name, position=0, size=size))
                 for k, member in enumerate(q.waiting):
-                    out.tell(member, {"type": "selfie_queue", "mascot": name, "position": k + 1, "size": size})
+                    out.tell(member, SelfieQueue(mascot=name, position=k + 1, size=size))
         return out
 
     def _photo(self, name: str, m: int, member: int, t: float, frame: MascotFrame,
-               ids: np.ndarray, pos: np.ndarray) -> dict[str, Any]:
+               ids: np.ndarray, pos: np.ndarray) -> SelfieTaken:
+        """The photo of ``member`` with mascot ``m``: every avatar in frame (mascots, the crowd's
+        first rows, are the photo's subject and never listed)."""
         where = self._positions([member], ids, pos)[0]
         visible: list[int] = []
         if where is not None:
             camera, look = selfie_camera(where, frame.pos[m])
-            seen = visible_in_photo(camera, look, pos, self.occluders)
-            visible = sorted(int(i) for i in ids[seen])
+            first = len(self.mascot_ids)
+            seen = visible_in_photo(camera, look, pos[first:], self.occluders)
+            visible = sorted(int(i) for i in ids[first:][seen])
         self.taken += 1
-        return {"type": "selfie_taken", "mascot": name, "visitor": member, "t": round(t, 3), "visible": visible}
+        return SelfieTaken(mascot=name, visitor=member, t=round(t, 3), visible=visible)
+
+    def serving(self) -> np.ndarray:
+        """Per mascot: whether it is photographing someone now."""
+        return np.array([q.serving >= 0 for q in self.queues], bool)
 
     @staticmethod
     def _positions(members: list[int], ids: np.ndarray, pos: np.ndarray) -> list[np.ndarray | None]:

@@ -13,10 +13,11 @@ import argparse
 import multiprocessing as mp
 import secrets
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from showroom.cli.args import add_scene, count
+from showroom.cli.client import add_view_flags, view_options
 from showroom.errors import ShowroomError
 
 DEMO_SECONDS = 60.0
@@ -27,6 +28,21 @@ runway, his selfie session opens at 1:00 and the tour guide queues for it."""
 DEMO_SHOT_EVERY = 300
 """Frames between the offscreen demo's screenshots when ``--screenshot-every`` is not given."""
 START_TIMEOUT_S = 30.0
+DEMO_OUT = "showroom-demo"
+"""Where the demo writes its data, screenshots and photos when ``--out`` is not given."""
+
+
+def register(sub: Any) -> None:
+    """Add ``demo``."""
+    demo = sub.add_parser("demo", help="server, ambient bots and the client in one command (offscreen with no display)",
+                          formatter_class=argparse.RawDescriptionHelpFormatter,
+                          epilog="examples:\n  showroom demo\n  showroom demo --bots 1200 --at 0:28 --seconds 15 "
+                                 "--screenshot runway.png")
+    add_scene(demo)
+    demo.add_argument("--bots", type=count, default=300, help="ambient visitors (headless bots, default 300)")
+    demo.add_argument("--at", default=None, help="start the show at this time, e.g. 0:28 (default: the start)")
+    add_view_flags(demo)
+    demo.set_defaults(handler=run_demo)
 
 
 def _parse_at(text: str | None) -> float | None:
@@ -41,9 +57,10 @@ def _parse_at(text: str | None) -> float | None:
 
 
 def _serve(scene_path: str, data_dir: str, token: str, at: float | None, pipe: Any) -> None:
+    """The embedded server (in its own process)."""
     import asyncio
 
-    from server.app import serve_until_signal, start_server
+    from server.net.app import serve_until_signal, start_server
     from showroom.scene import load_scene
 
     async def main() -> None:
@@ -69,17 +86,18 @@ def _bots(url: str, count: int) -> None:
     asyncio.run(run_swarm(config))
 
 
-def run_demo(args: argparse.Namespace, make_options: Callable[..., Any]) -> int:
+def run_demo(args: argparse.Namespace) -> int:
     """Start the server and bots, run the client, stop everything; returns the exit code."""
     from showroom.client.app import run_client
-    from showroom.scene import load_scene
-
     from showroom.client.display import has_display
+    from showroom.scene import load_scene
+    from showroom.settings import load_settings
 
+    args.scene = str(load_settings(scene=args.scene).scene_path())
     load_scene(args.scene)  # a broken scene is reported here, as one clear error, before anything starts
     offscreen = bool(args.offscreen or not has_display())
     at = _parse_at(args.at if args.at is not None or not offscreen else DEMO_AT)
-    out = Path(args.out or "showroom-demo")
+    out = Path(args.out or DEMO_OUT)
     out.mkdir(parents=True, exist_ok=True)
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
@@ -97,7 +115,7 @@ def run_demo(args: argparse.Namespace, make_options: Callable[..., Any]) -> int:
         bots.start()
         print(f"{args.bots} ambient visitors joining…", flush=True)
         time.sleep(min(3.0, 0.5 + args.bots / 400))
-    options = make_options(args, url, str(out))
+    options = view_options(args, url, str(out))
     options.name = args.name or "You"
     options.autopilot = bool(args.autopilot or options.offscreen)
     options.photos_dir = str(out / "photos")

@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
+from typing import Any
 
-import numpy as np
-
-from showroom.scene import load_scene
-from showroom.scene.timecode import format_clock
+from showroom.cli.args import add_json, add_scene, count, positive_float
+from showroom import EXAMPLE_SCENE
 
 _STATUS_EVERY_S = 0.25
+
+
+def register(sub: Any) -> None:
+    """Add ``sim``."""
+    sim = sub.add_parser("sim", help="run a scene's show headless with ambient visitors and a live status line",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog=f"example:\n  showroom sim {EXAMPLE_SCENE} --visitors 3000 --seconds 60")
+    add_scene(sim)
+    sim.add_argument("--seconds", type=positive_float, default=None,
+                     help="show seconds to simulate (default: the whole show)")
+    sim.add_argument("--visitors", type=count, default=2000, help="ambient visitors (default 2000)")
+    sim.add_argument("--seed", type=int, default=None, help="random seed (default: the scene's)")
+    sim.add_argument("--realtime", action="store_true", help="pace the simulation to the wall clock")
+    add_json(sim, "print the final figures as one JSON line")
+    sim.set_defaults(handler=_sim)
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from showroom.settings import load_settings
+
+    path = load_settings(scene=args.scene).scene_path()
+    return run_headless(str(path), seconds=args.seconds, visitors=args.visitors, seed=args.seed,
+                        realtime=args.realtime, as_json=args.json)
 
 
 def run_headless(path: str, *, seconds: float | None, visitors: int, seed: int | None,
                  realtime: bool, as_json: bool) -> int:
     """Simulate ``seconds`` of the show (default: all of it) and print figures; return 0."""
-    from showroom.errors import ShowroomError
+    import numpy as np
+
+    from showroom.scene import load_scene
+    from showroom.scene.timecode import format_clock
     from showroom.sim.world import World
 
-    if visitors < 0:
-        raise ShowroomError(f"--visitors must be 0 or more, got {visitors}")
     scene = load_scene(path)
     world = World(scene, seed=seed)
     world.populate(visitors * 2 // 3)
@@ -70,7 +94,11 @@ def run_headless(path: str, *, seconds: float | None, visitors: int, seed: int |
     return 0
 
 
-def _status(world, recent: np.ndarray) -> str:
+def _status(world: Any, recent: Any) -> str:
+    import numpy as np
+
+    from showroom.scene.timecode import format_clock
+
     state = world.show.state_at(world.clock)
     cue = world.scene.timeline[state.cue] if state.cue >= 0 else None
     look = world.scene.looks[state.look].name if state.look >= 0 else "-"

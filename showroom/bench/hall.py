@@ -1,6 +1,6 @@
 """The standard benchmark scenario: a square hall at 0.5 persons per square metre.
 
-Agents of radius 0.2 m and desired speed 1.34 m/s walk to random goals, drawn again
+Agents of the visitors' radius and walking speed walk to random goals, drawn again
 whenever one is reached; the hall has an area of 2 m² per agent and four walls.
 """
 
@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from showroom.sim.crowd import Crowd, State
+from showroom.sim.crowd import VISITOR_RADIUS_M, Crowd, State
 from showroom.sim.navigation import NavGrid
 from showroom.sim.obstacles import Obstacles
 from showroom.sim.spatial_hash import Grid
 from showroom.sim.step import Environment, StepParams
 
-RADIUS_M = 0.2
-SPEED_MPS = 1.34
 AREA_PER_AGENT_M2 = 2.0
-DT_S = 0.05
 WALL_HALF_M = 0.1
 
 
@@ -36,7 +33,7 @@ def hall_environment(side_m: float, params: StepParams | None = None) -> Environ
 
 def random_points(rng: np.random.Generator, count: int, side_m: float) -> np.ndarray:
     """Uniform points inside the hall, clear of the walls."""
-    margin = WALL_HALF_M + RADIUS_M + 0.05
+    margin = WALL_HALF_M + VISITOR_RADIUS_M + 0.05
     return rng.uniform(margin, side_m - margin, size=(count, 2))
 
 
@@ -50,7 +47,7 @@ def hall_crowd(agents: int, seed: int = 0) -> tuple[Crowd, Environment, np.rando
     lattice = np.stack([(k % per_row + 0.5) * spacing, (k // per_row + 0.5) * spacing], axis=1)
     lattice += rng.uniform(-0.1, 0.1, size=lattice.shape) * spacing
     crowd = Crowd()
-    crowd.add(lattice, radius=RADIUS_M, max_speed=SPEED_MPS, state=State.WANDER)
+    crowd.add(lattice, state=State.WANDER)
     crowd.goal[:] = random_points(rng, agents, side)
     return crowd, hall_environment(side), rng
 

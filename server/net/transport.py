@@ -1,13 +1,15 @@
 """The thin layer between picows sockets and the sans-I/O sessions.
 
-One :class:`Listener` per connection feeds binary messages to a :class:`Session`; a
-:class:`PicowsLink` moves bytes out, skipping snapshots for a reader whose socket buffer
-is full (latest wins) instead of queueing them. ``/healthz`` and ``/metrics`` are plain
-HTTP answers from the listener factory.
+One :class:`Listener` per connection hands each whole binary message, with the time it
+arrived, to a :class:`~server.event.session.Session`; a :class:`PicowsLink` moves bytes out,
+skipping snapshots for a reader whose socket buffer is full (latest wins) instead of
+queueing them. Nothing here judges a message. ``/healthz`` and ``/metrics`` are plain HTTP
+answers from the listener factory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -17,16 +19,22 @@ from picows import (
     WSUpgradeResponseWithListener,
 )
 
-from server.event import Event
-from server.session import Session
-from showroom.protocol.codec import MOVE_TO, quick_move
-from showroom.protocol.errors import ErrorCode
+from server.event.event import Event
+from server.event.session import Session
 
 log = logging.getLogger("showroom.server")
 
 BINARY = WSMsgType.BINARY
 SLOW_READER_BYTES = 256 * 1024
 """Snapshots are skipped for a connection with more than this waiting in its send buffer."""
+CLOSE_GRACE_S = 2.0
+"""After the server sends a close frame, how long it waits for the client's own close frame
+before it hangs up (hanging up at once, with the client's messages still unread, would
+reset the connection and the client would never see the close code)."""
+PING_IDLE_S = 15.0
+"""The server pings a connection that has sent nothing for this long..."""
+PING_REPLY_S = 10.0
+"""...and drops it when no pong comes within this long."""
 
 
 HEAD_ROOM = 14 + 64
@@ -103,10 +111,13 @@ class PicowsLink:
         return True
 
     def close(self, code: int, reason: str) -> None:
-        """Send a close frame and hang up."""
-        if not self.transport.is_disconnected and not self.transport.is_close_frame_sent:
-            self.transport.send_close(WSCloseCode(code), reason.encode()[:120])
-        self.transport.disconnect()
+        """Send a close frame; hang up when the client answers it, or after :data:`CLOSE_GRACE_S`."""
+        transport = self.transport
+        if transport.is_disconnected:
+            return
+        if not transport.is_close_frame_sent:
+            transport.send_close(WSCloseCode(code), reason.encode()[:120])
+        asyncio.get_running_loop().call_later(CLOSE_GRACE_S, transport.disconnect)
 
 
 class Listener(WSListener):
@@ -116,6 +127,8 @@ class Listener(WSListener):
         self.event = event
         self.frames = frames
         self.session: Session | None = None
+        self.in_fragments = False
+        """Inside a fragmented message, whose remaining frames are dropped."""
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         peer = transport.underlying_transport.get_extra_info("peername")
@@ -129,63 +142,49 @@ class Listener(WSListener):
             return
         kind = frame.msg_type
         try:
-            if kind == WSMsgType.BINARY and frame.fin:
-                data = frame.get_payload_as_bytes()
-                if session.member is None or not self._quick_move(session, data):
-                    session.receive(data)
-            elif kind == WSMsgType.CLOSE:
-                transport.send_close(frame.get_close_code())
+            if kind == WSMsgType.CLOSE:
+                if not transport.is_close_frame_sent:
+                    transport.send_close(frame.get_close_code())
                 transport.disconnect()
+            elif kind == WSMsgType.CONTINUATION or (kind == WSMsgType.BINARY and not frame.fin):
+                if not self.in_fragments:  # one fault per fragmented message, however many frames it has
+                    session.receive_fragments(time.monotonic())
+                self.in_fragments = not frame.fin
+            elif kind == WSMsgType.BINARY:
+                session.receive(frame.get_payload_as_bytes(), time.monotonic())
             elif kind == WSMsgType.TEXT:
-                session.receive_text()
-            elif kind in (WSMsgType.BINARY, WSMsgType.CONTINUATION):
-                session.fault(ErrorCode.BAD_FRAME, "fragmented messages are not accepted", None, time.monotonic())
+                self.in_fragments = not frame.fin
+                session.receive_text(time.monotonic())
         except Exception:  # a bug must not take the server down; the connection goes instead
             log.exception("error handling a message from %s", session.peer)
             transport.disconnect()
 
-    def _quick_move(self, session: Session, data: bytes) -> bool:
-        """Queue a valid, in-rate movement input read straight from its bytes; False leaves it to the session.
-
-        Movement is most of what visitors send (10 Hz each). Anything unusual (another
-        encoding, a point off the floor, over the rate) goes through :meth:`Session.receive`,
-        which decodes it fully and answers the error."""
-        move = quick_move(data)
-        shard, member = session.shard, session.member
-        if move is None or shard is None or member is None:
-            return False
-        kind, seq, x, y = move
-        if kind == MOVE_TO:
-            width, depth = self.event.scene.venue.size
-            if not (0.0 <= x <= width and 0.0 <= y <= depth):
-                return False
-        if not session.inputs.take(time.monotonic()):
-            return False
-        self.event.metrics.count_in(len(data))
-        shard.queue_move_at(member.slot, kind, seq, x, y)
-        return True
-
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         if self.session is not None:
             self.event.links.discard(self.session.link)
-            self.session.closed()
+            self.session.closed(time.monotonic())
 
 
-def listener_factory(event: Event):  # noqa: ANN201 - picows' factory type
-    """Route a request: WebSocket on ``/``, plain HTTP on ``/healthz`` and ``/metrics``."""
+class Routes:
+    """picows' listener factory: WebSocket on ``/`` (and ``/ws``), plain HTTP on ``/healthz`` and
+    ``/metrics``. Until :attr:`event` is set (the socket is bound before storage is opened)
+    every request is answered 503."""
 
-    frames = FrameBuffer()
+    def __init__(self) -> None:
+        self.event: Event | None = None
+        self.frames = FrameBuffer()
 
-    def route(request: WSUpgradeRequest) -> WSListener | WSUpgradeResponseWithListener | None:
+    def __call__(self, request: WSUpgradeRequest) -> WSListener | WSUpgradeResponseWithListener | None:
+        event = self.event
+        if event is None:
+            return WSUpgradeResponseWithListener(WSUpgradeResponse.create_error_response(503, b"starting\n"), None)
         path = request.path.split(b"?", 1)[0]
         if path == b"/healthz":
             return WSUpgradeResponseWithListener(WSUpgradeResponse.create_ok_response(b"ok\n"), None)
         if path == b"/metrics":
-            body = json.dumps(event.metrics.snapshot(event.visitors, len(event.shards))).encode()
+            body = json.dumps(event.metrics.snapshot(event.connected, event.visitors, len(event.shards))).encode()
             response = WSUpgradeResponse.create_ok_response(body, {"Content-Type": "application/json"})
             return WSUpgradeResponseWithListener(response, None)
         if path in (b"/", b"/ws"):
-            return Listener(event, frames)
+            return Listener(event, self.frames)
         return None
-
-    return route

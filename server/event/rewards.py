@@ -2,10 +2,12 @@
 
 Triggers come from the scene's reward rules: joining among the first N visitors, staying
 N minutes, a selfie with a mascot, reacting during a look. Each award is keyed by
-(rule, visitor wallet) and goes through :class:`server.ledger_store.Ledger`, so a repeat
+(rule, visitor wallet) and goes through :class:`server.storage.ledger.Ledger`, so a repeat
 is harmless and a limited voucher is one atomic claim. Attendance is checked once a
 second and at most ``MAX_AWARDS_PER_TICK`` awards are written per tick, so a crowd that
-qualifies at the same moment cannot stall the tick with disk syncs.
+qualifies at the same moment cannot stall the tick with disk syncs; the rest wait their
+turn in order. Nothing earned is ever dropped: each (rule, wallet) key is queued at most
+once, so the queue is bounded by the rules times the wallets that came.
 """
 
 from __future__ import annotations
@@ -14,17 +16,15 @@ import hashlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
-from server.ledger_store import Award, Ledger, LedgerRefusal
+from server.storage.ledger import Award, Ledger, LedgerRefusal
+from showroom.protocol.server_messages import Awarded
 from showroom.scene.model import Scene
 from showroom.scene.rewards import AttendedRule, FirstJoinersRule, ReactedRule, SelfieRule
 
 log = logging.getLogger("showroom.server")
 
 MAX_AWARDS_PER_TICK = 25
-MAX_PENDING = 100_000
-"""Award requests waiting for their turn; beyond this the oldest wait for the next trigger."""
 
 
 def wallet_key(token: str) -> str:
@@ -46,7 +46,8 @@ class Rewards:
         self.reacted = [r for r in scene.rewards if isinstance(r, ReactedRule)]
         self.look_ids = [lk.id for lk in scene.looks]
         self.joined: dict[str, int] = {}
-        self.pending: deque[tuple[str, str]] = deque(maxlen=MAX_PENDING)
+        self.pending: deque[tuple[str, str]] = deque()
+        """(rule, wallet) keys waiting for their turn, oldest first; each at most once (see ``done``)."""
         self.done: set[tuple[str, str]] = set()
         self.closed_drops: set[str] = set()
 
@@ -86,7 +87,7 @@ class Rewards:
             self.pending.append(key)
 
     # ---- writing ------------------------------------------------------------------------
-    def flush(self) -> list[tuple[str, dict[str, Any]]]:
+    def flush(self) -> list[tuple[str, Awarded]]:
         """Write up to ``MAX_AWARDS_PER_TICK`` queued awards; return (wallet, awarded event) pairs."""
         told = []
         for _ in range(min(MAX_AWARDS_PER_TICK, len(self.pending))):
@@ -104,7 +105,7 @@ class Rewards:
                 told.append((wallet, self.event_of(award)))
         return told
 
-    def event_of(self, award: Award) -> dict[str, Any]:
+    def event_of(self, award: Award) -> Awarded:
         """The ``awarded`` personal event for an award."""
-        return {"type": "awarded", "seq": award.seq, "entitlement": award.entitlement, "kind": award.kind,
-                "name": self.names.get(award.entitlement, award.entitlement), "valid_until": award.valid_until}
+        return Awarded(seq=award.seq, entitlement=award.entitlement, kind=award.kind,
+                       name=self.names.get(award.entitlement, award.entitlement), valid_until=award.valid_until)

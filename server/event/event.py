@@ -1,30 +1,35 @@
 """The live event: one show clock, the shards that mirror it, and what hosts change.
 
-Sans-I/O like the shard. Visitor ids are unique across shards and always increase.
-Host actions reach every shard in the next tick.
+Sans-I/O like the shard: every method that needs the time takes it (``now``: seconds on a
+monotonic clock; ``wall``: Unix seconds). Visitor ids are unique across shards and always
+increase. Host actions reach every shard in the next tick. The venue index and the compiled
+show are built once (:class:`~server.event.shard.Stage`) and shared by every shard, so
+opening a shard for the next visitor costs no navigation build.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-import time
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from server.ledger_store import Ledger
-from server.metrics import Metrics
-from server.reload import Edit, Pending, SceneReloader, next_cue_start
-from server.rewards import Rewards
-from server.shard import Link, Member, Shard
-from showroom.protocol.codec import encode
+from server.event.link import Link
+from server.event.metrics import Metrics
+from server.event.reload import Edit, Pending, SceneReloader, next_cue_start
+from server.event.rewards import Rewards
+from server.event.seats import Member
+from server.event.shard import Shard, Stage
+from server.storage.ledger import Ledger
 from showroom.protocol.errors import CloseCode, ErrorCode, ProtocolError
-from showroom.protocol.limits import RESUME_WINDOW_S
+from showroom.protocol.limits import RESUME_WINDOW_S, TICK_HZ
+from showroom.protocol.server_messages import (
+    Announcement, CueStarted, DropChanged, Reload, SceneChanged, ServerMessage, ShowChanged, ShowState,
+)
+from showroom.protocol.codec import encode
 from showroom.scene.model import Scene
 from showroom.scene.timecode import format_clock
-from showroom.sim.timeline import compile_show
 
 log = logging.getLogger("showroom.server")
 
@@ -37,16 +42,20 @@ MAX_SHARDS = 16
 class Event:
     """An event run from a scene: show clock, shards, bans, resume tokens."""
 
-    def __init__(self, scene: Scene, *, host_token: str, scene_text: str = "", dt_s: float = 0.05,
+    def __init__(self, scene: Scene, *, host_token: str, scene_text: str = "", tick_hz: int = TICK_HZ,
                  playing: bool = True, max_shards: int = MAX_SHARDS, ledger: Ledger | None = None,
                  scene_source: str = "scene") -> None:
         self.scene = scene
         self.scene_text = scene_text
         self.host_token = host_token
-        self.dt_s = dt_s
+        self.tick_hz = tick_hz
+        self.dt_s = 1.0 / tick_hz
         self.max_shards = max_shards
         self.capacity = scene.event.shard_capacity
-        self.shards: list[Shard] = [Shard(0, scene, self.capacity)]
+        self.stage = Stage.build(scene)
+        self.ledger = ledger
+        self.rewards = Rewards(scene, ledger, self.perks) if ledger is not None else None
+        self.shards: list[Shard] = [self._new_shard()]
         self.show_t = 0.0
         self.playing = playing
         self.tick_no = 0
@@ -58,22 +67,27 @@ class Event:
         self.last_cue = -1
         self.where: dict[int, int] = {}
         self.on_ban: Callable[[str], None] = lambda name: None
-        self.ledger = ledger
-        self.rewards = Rewards(scene, ledger, self.perks) if ledger is not None else None
         self.wallets: dict[str, int] = {}
         """Wallet key of every visitor present, to their member id (to deliver awards)."""
-        self.shards[0].credited = np.zeros((len(self._attendance()), self.shards[0].slot_id.size), bool)
         self.links: set[Link] = set()
         """Every open connection (visitors, bots and hosts), so a stop can close them all."""
         self.hosts: set[Link] = set()
         """Connections joined as hosts: they get ``reload`` messages."""
         self.reloader = SceneReloader(scene, scene_text, scene_source)
+        self.wall_offset = 0.0
+        """Unix time minus the monotonic clock, as of the last tick (to stamp ``pong`` between ticks)."""
+
+    def _new_shard(self) -> Shard:
+        attended = len(self.rewards.attended) if self.rewards is not None else 0
+        return Shard(len(getattr(self, "shards", [])), self.stage, self.capacity, dt_s=self.dt_s,
+                     attendance_rules=attended)
+
+    def wall_time(self, now: float) -> float:
+        """Unix seconds at monotonic time ``now``."""
+        return now + self.wall_offset
 
     # ---- visitors ---------------------------------------------------------------
-    def _attendance(self) -> list:
-        return self.rewards.attended if self.rewards is not None else []
-
-    def join(self, name: str, role: str, link: Link, wallet: str = "") -> tuple[Shard, Member]:
+    def join(self, name: str, role: str, link: Link, wallet: str, now: float) -> tuple[Shard, Member]:
         """Give a new visitor an avatar in the first shard with room (opening one if needed)."""
         if name.casefold() in self.banned:
             raise ProtocolError(ErrorCode.BANNED, f"{name!r} is banned from this event")
@@ -81,12 +95,11 @@ class Event:
         if shard is None:
             if len(self.shards) >= self.max_shards:
                 raise ProtocolError(ErrorCode.EVENT_FULL, "every shard of this event is full; try again later")
-            shard = Shard(len(self.shards), self.scene, self.capacity)
-            shard.credited = np.zeros((len(self._attendance()), shard.slot_id.size), bool)
+            shard = self._new_shard()
             shard.world.set_show_time(self.show_t)
             self.shards.append(shard)
         token = secrets.token_urlsafe(24)
-        member = shard.admit(self.next_id, name, role, link, token, wallet, time.monotonic())
+        member = shard.admit(self.next_id, name, role, link, token, wallet, now)
         self.next_id += 1
         self.resume[token] = (shard.number, member.id)
         self.where[member.id] = shard.number
@@ -141,11 +154,20 @@ class Event:
 
     @property
     def visitors(self) -> int:
-        """Visitors in every shard (attached or waiting to resume)."""
+        """Avatars in every shard (attached or waiting to resume)."""
         return sum(s.occupied for s in self.shards)
 
+    @property
+    def connected(self) -> int:
+        """Avatars whose connection is open (read on request, never per tick)."""
+        return sum(s.seats.connected for s in self.shards)
+
+    def cue_now(self) -> int:
+        """The latest timeline cue started at the show time, -1 before the first."""
+        return self.shards[0].world.show.state_at(self.show_t).cue
+
     # ---- host actions -----------------------------------------------------------------
-    def broadcast(self, event: dict[str, Any]) -> None:
+    def broadcast(self, event: ServerMessage) -> None:
         """An event for every visitor of every shard in the next tick."""
         for shard in self.shards:
             shard.announce(event)
@@ -153,19 +175,19 @@ class Event:
     def start(self) -> None:
         """Play the show clock."""
         self.playing = True
-        self.broadcast({"type": "show", "playing": True, "t": round(self.show_t, 3)})
+        self.broadcast(ShowChanged(playing=True, t=round(self.show_t, 3)))
 
     def pause(self) -> None:
         """Hold the show clock."""
         self.playing = False
-        self.broadcast({"type": "show", "playing": False, "t": round(self.show_t, 3)})
+        self.broadcast(ShowChanged(playing=False, t=round(self.show_t, 3)))
 
     def seek(self, t: float) -> None:
         """Move the show clock (clamped to the show's length)."""
         self.show_t = min(max(t, 0.0), self.scene.event.duration)
         for shard in self.shards:
             shard.world.set_show_time(self.show_t)
-        self.broadcast({"type": "show", "playing": self.playing, "t": round(self.show_t, 3)})
+        self.broadcast(ShowChanged(playing=self.playing, t=round(self.show_t, 3)))
         moved = self.reloader.reschedule(self.show_t)
         if moved is not None:
             self.tell_hosts(moved)
@@ -187,7 +209,7 @@ class Event:
 
     def announce(self, text: str) -> None:
         """An announcement in every shard."""
-        self.broadcast({"type": "announce", "text": text})
+        self.broadcast(Announcement(text=text))
 
     def kick(self, member_id: int, ban: bool = False) -> None:
         """Disconnect a visitor at once from whichever shard holds them; a ban also refuses the name."""
@@ -213,10 +235,10 @@ class Event:
         self.drops[entitlement] = open_
         if self.rewards is not None:
             (self.rewards.closed_drops.discard if open_ else self.rewards.closed_drops.add)(entitlement)
-        self.broadcast({"type": "drop", "entitlement": entitlement, "open": open_})
+        self.broadcast(DropChanged(entitlement=entitlement, open=open_))
 
     # ---- hot reload ---------------------------------------------------------------------
-    def tell_hosts(self, message: dict[str, Any]) -> None:
+    def tell_hosts(self, message: ServerMessage) -> None:
         """A control message to every connected host."""
         data = encode(message)
         for link in list(self.hosts):
@@ -225,45 +247,44 @@ class Event:
     def offer_scene(self, edit: Edit) -> None:
         """An edited scene file: schedule it at the next cue boundary or refuse it, and tell the hosts."""
         message = self.reloader.offer(edit, self.show_t)
-        log.info("scene edit: %s", message["message"])
-        for line in message["errors"]:
+        log.info("scene edit: %s", message.message)
+        for line in message.errors:
             log.warning("%s", line)
         self.tell_hosts(message)
 
     def _apply_scene(self, pending: Pending) -> None:
         """Switch every shard to an edited timeline in this tick."""
-        show = compile_show(pending.scene)
+        self.stage = self.stage.with_show(pending.scene)
         self.scene, self.scene_text = pending.scene, pending.text
         for shard in self.shards:
-            shard.scene = pending.scene
-            shard.world.use_show(show)
+            shard.use_stage(self.stage)
         if self.rewards is not None:
             self.rewards.look_ids = [look.id for look in pending.scene.looks]
         self.last_cue = -1
-        self.broadcast({"type": "scene_changed", "version": pending.version, "t": round(self.show_t, 3)})
-        message = self.reloader.applied(pending, self.show_t)
-        log.info("scene edit: %s", message["message"])
+        self.broadcast(SceneChanged(version=pending.version, t=round(self.show_t, 3)))
+        message: Reload = self.reloader.applied(pending, self.show_t)
+        log.info("scene edit: %s", message.message)
         self.tell_hosts(message)
 
+    # ---- rewards ------------------------------------------------------------------------
     def _reward(self, shard: Shard, now: float) -> None:
         """Feed the rules engine from this shard, write due awards and tell their holders."""
         rewards = self.rewards
         if rewards is None:
             return
-        if self.tick_no % 20 == 0:
+        if self.tick_no % self.tick_hz == 0:  # attendance once a second
             for k, rule in enumerate(rewards.attended):
                 for member in shard.present_for(rule.minutes, k, now):
                     rewards.on_presence(member.wallet, rule.minutes)
-        for event in shard.photos:
-            if event.get("type") == "selfie_taken":
-                holder = self.member(event["visitor"])
-                if holder is not None and holder.wallet:
-                    rewards.on_selfie(event["mascot"], holder.wallet)
+        for photo in shard.photos:
+            holder = self.member(photo.visitor)
+            if holder is not None and holder.wallet:
+                rewards.on_selfie(photo.mascot, holder.wallet)
         for wallet, awarded in rewards.flush():
             holder = self.member(self.wallets.get(wallet, -1))
             if holder is not None:
                 holder.events.append(awarded)
-                if awarded["kind"] == "metapass":
+                if awarded.kind == "metapass":
                     self.apply_perks(holder)
 
     def perks(self, wallet: str) -> set[str]:
@@ -281,34 +302,32 @@ class Event:
             crowd.vip[crowd.index_of(np.array([member.id]))] = True
 
     # ---- the tick ----------------------------------------------------------------------
-    def tick(self, wall_time: float | None = None) -> None:
-        """Advance the show clock and every shard by one tick."""
-        wall_time = time.time() if wall_time is None else wall_time
-        start = time.perf_counter()
-        if self.playing:  # rounded so that 20 ticks of 0.05 s from 1:58 read 1:59, when a cue there starts
+    def show_state(self) -> ShowState:
+        """The ``show`` map of this tick's frames."""
+        state = self.shards[0].world.show.state_at(self.show_t)
+        return ShowState(cue=state.cue, look=state.look, playing=self.playing, music=state.music,
+                         announce=state.announcement,
+                         lights={k: (*rgb, level) for k, (rgb, level) in state.lights.items()})
+
+    def tick(self, now: float, wall: float) -> None:
+        """Advance the show clock and every shard by one tick (``now`` monotonic, ``wall`` Unix seconds)."""
+        self.wall_offset = wall - now
+        if self.playing:  # rounded so that a second of ticks from 1:58 reads 1:59, when a cue there starts
             self.show_t = min(round(self.show_t + self.dt_s, 6), self.scene.event.duration)
         pending = self.reloader.due(self.show_t)
         if pending is not None:
             self._apply_scene(pending)
-        state = self.shards[0].world.show.state_at(self.show_t)
-        if state.cue != self.last_cue and state.cue >= 0:
-            self.broadcast({"type": "cue", "index": state.cue, "kind": self.scene.timeline[state.cue].kind})
-        self.last_cue = state.cue
-        show = {
-            "cue": state.cue, "look": state.look, "playing": self.playing, "music": state.music,
-            "announce": state.announcement,
-            "lights": {k: [*rgb, level] for k, (rgb, level) in state.lights.items()},
-        }
-        now = time.monotonic()
+        show = self.show_state()
+        if show.cue != self.last_cue and show.cue >= 0:
+            self.broadcast(CueStarted(index=show.cue, kind=self.scene.timeline[show.cue].kind))
+        self.last_cue = show.cue
+        wired = show.wire()
         for shard in self.shards:
             for gone in shard.expire(now):
                 self.where.pop(gone.id, None)
                 self.resume.pop(gone.resume, None)
                 self.wallets.pop(gone.wallet, None)
             self._reward(shard, now)
-            shard.tick(self.show_t, show, wall_time)
-            for stage in self.metrics.stage_ms:
-                self.metrics.stage_ms[stage].append(getattr(shard.times, stage) * 1e3)
+            shard.tick(self.show_t, wired, wall)
+            self.metrics.record_stages(shard.times)
         self.tick_no += 1
-        self.metrics.ticks += 1
-        self.metrics.tick_ms.append((time.perf_counter() - start) * 1e3)

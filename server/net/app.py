@@ -1,4 +1,7 @@
-"""Run an event: the picows server, the fixed-rate tick, and a clean stop on SIGINT/SIGTERM."""
+"""Run an event: the picows server, the fixed-rate tick, the scene watcher, and a clean stop on SIGINT/SIGTERM.
+
+This module owns the clocks: every tick is given the monotonic and the wall time it runs at.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,14 @@ from pathlib import Path
 
 from picows import ws_create_server
 
-from server.event import Event
-from server.ledger_store import Ledger
-from server.reload import Edit, read_edit, unreadable
-from server.store import Store
-from server.transport import listener_factory
-from showroom.protocol.limits import MAX_CLIENT_FRAME_BYTES
+from server.event.event import Event
+from server.event.reload import Edit, read_edit, unreadable
+from server.net.transport import PING_IDLE_S, PING_REPLY_S, Routes
+from server.storage.bans import Store
+from server.storage.ledger import Ledger
+from showroom.errors import ShowroomError
+from showroom.protocol.errors import CloseCode
+from showroom.protocol.limits import MAX_CLIENT_FRAME_BYTES, TICK_HZ
 from showroom.scene.model import Scene
 
 log = logging.getLogger("showroom.server")
@@ -24,11 +29,16 @@ log = logging.getLogger("showroom.server")
 STOP_GRACE_S = 5.0
 """How long a stop waits for connections to finish closing."""
 MAX_CATCH_UP_TICKS = 5
-CHECKPOINT_EVERY_TICKS = 100
-"""The ledger signs a checkpoint about every 5 s (when it grew)."""
 """After a stall the tick skips ahead instead of running more than this many late ticks."""
+CHECKPOINT_EVERY_S = 5.0
+"""The ledger signs a checkpoint this often (when it grew)."""
 SCENE_POLL_S = 0.5
 """How often the scene file's modification time and size are looked at, for hot reload."""
+HANDSHAKE_TIMEOUT_S = 5.0
+
+
+class ServeError(ShowroomError):
+    """The server cannot start: the address is taken or not allowed, or the data directory is unusable."""
 
 
 @dataclass
@@ -56,7 +66,7 @@ class RunningServer:
             self.watcher.cancel()
         self.server.close()
         for link in list(self.event.links):
-            link.close(1001, "server shutting down")
+            link.close(CloseCode.GOING_AWAY, "server shutting down")
         try:
             await self.ticker
         except asyncio.CancelledError:
@@ -73,25 +83,37 @@ class RunningServer:
 
 async def start_server(scene: Scene, *, scene_text: str = "", host: str = "127.0.0.1", port: int = 0,
                        host_token: str, data_dir: Path | None = None, playing: bool = True,
-                       scene_path: Path | None = None, scene_poll_s: float = SCENE_POLL_S) -> RunningServer:
+                       scene_path: Path | None = None, scene_poll_s: float = SCENE_POLL_S,
+                       tick_hz: int = TICK_HZ) -> RunningServer:
     """Start serving ``scene`` on ``host:port`` (0 picks a free port) and start the tick.
 
-    With ``scene_path`` (the file ``scene`` was read from) the server watches that file and
-    hot-reloads edits of the timeline at the next cue boundary (:mod:`server.reload`).
+    The socket is bound first, so a taken port fails before anything is written to
+    ``data_dir``. With ``scene_path`` (the file ``scene`` was read from) the server watches
+    that file and hot-reloads edits of the timeline at the next cue boundary
+    (:mod:`server.event.reload`).
     """
-    store = Store.open(data_dir) if data_dir is not None else None
-    ledger = Ledger(data_dir, scene) if data_dir is not None else None
+    routes = Routes()
+    try:
+        server = await ws_create_server(
+            routes, host, port,
+            max_frame_size=MAX_CLIENT_FRAME_BYTES,
+            websocket_handshake_timeout=HANDSHAKE_TIMEOUT_S,
+            enable_auto_ping=True, auto_ping_idle_timeout=PING_IDLE_S, auto_ping_reply_timeout=PING_REPLY_S,
+        )
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        store = Store.open(data_dir) if data_dir is not None else None
+        ledger = Ledger(data_dir, scene) if data_dir is not None else None
+    except (OSError, ShowroomError) as exc:
+        server.close()
+        raise ServeError(f"cannot use the data directory {data_dir}: {getattr(exc, 'strerror', None) or exc}") from None
     event = Event(scene, host_token=host_token, scene_text=scene_text, playing=playing, ledger=ledger,
-                  scene_source=str(scene_path) if scene_path is not None else "scene")
+                  scene_source=str(scene_path) if scene_path is not None else "scene", tick_hz=tick_hz)
     if store is not None:
         event.banned |= store.bans(scene.event.id)
         event.on_ban = lambda name: store.ban(scene.event.id, name)
-    server = await ws_create_server(
-        listener_factory(event), host, port,
-        max_frame_size=MAX_CLIENT_FRAME_BYTES,
-        websocket_handshake_timeout=5,
-        enable_auto_ping=True, auto_ping_idle_timeout=15, auto_ping_reply_timeout=10,
-    )
+    routes.event = event
     bound = server.sockets[0].getsockname()[1]
     loop = asyncio.get_running_loop()
     ticker = loop.create_task(_tick_forever(event), name="showroom-tick")
@@ -142,32 +164,35 @@ async def _watch_scene(event: Event, path: Path, every_s: float) -> None:
 
 
 async def _tick_forever(event: Event) -> None:
-    """Tick at a fixed rate on the monotonic clock; count ticks that end past their deadline."""
-    loop = asyncio.get_running_loop()
+    """Tick at a fixed rate on the monotonic clock; record each tick's duration and lateness, count overruns."""
     dt = event.dt_s
-    next_at = loop.time()
-    last_mark = 0.0
+    next_at = time.monotonic()
+    last_mark = last_checkpoint = next_at
+    metrics = event.metrics
     while True:
-        delay = next_at - loop.time()
+        delay = next_at - time.monotonic()
         # sleep(0) when late: a tick loop that never yields would starve I/O, disconnects and signals
         await asyncio.sleep(max(delay, 0.0))
+        start = time.monotonic()
         try:
-            event.tick(time.time())
+            event.tick(start, time.time())
         except Exception:  # a bug in one tick must not stop the event
             log.exception("tick %d failed", event.tick_no)
-        now = loop.time()
+        now = time.monotonic()
+        metrics.record_tick((now - start) * 1e3, max(start - next_at, 0.0) * 1e3)
         next_at += dt
         if now > next_at:
-            event.metrics.overruns += 1
+            metrics.overruns += 1
             behind = int((now - next_at) / dt)
             if behind > MAX_CATCH_UP_TICKS:
                 next_at += behind * dt
-                event.metrics.overruns += behind
+                metrics.overruns += behind
         if now - last_mark >= 1.0:
-            event.metrics.mark()
+            metrics.mark(now)
             last_mark = now
-            if event.ledger is not None and event.tick_no % CHECKPOINT_EVERY_TICKS < 20:
-                event.ledger.checkpoint()
+        if event.ledger is not None and now - last_checkpoint >= CHECKPOINT_EVERY_S:
+            event.ledger.checkpoint()
+            last_checkpoint = now
 
 
 async def serve_until_signal(running: RunningServer) -> None:

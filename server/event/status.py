@@ -1,0 +1,49 @@
+"""The hosts' live status of an event: show clock, visitors per shard, selfie queues, awards, stock.
+
+Built on request (``host_status``), never per tick: it reads the shards and asks the
+ledger two small questions, so its cost is paid only when a host looks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from server.event.reload import next_cue_start
+from showroom.protocol.server_messages import PendingEdit, SelfieLine, ShardStatus, Status, StockLevel
+from showroom.scene.rewards import Voucher
+
+if TYPE_CHECKING:
+    from server.event.event import Event
+
+
+def host_status(event: Event) -> Status:
+    """The ``status`` message answering a host's ``host_status``."""
+    scene = event.scene
+    state = event.shards[0].world.show.state_at(event.show_t)
+    next_at, next_cue = next_cue_start(scene, event.show_t)
+    pending = event.reloader.pending
+    awarded = event.ledger.awards_made() if event.ledger is not None else None
+    return Status(
+        event=scene.event.id,
+        t=round(event.show_t, 3),
+        playing=event.playing,
+        duration=scene.event.duration,
+        cue=state.cue,
+        cue_kind=scene.timeline[state.cue].kind if state.cue >= 0 else None,
+        next_cue=next_cue,
+        next_at=round(next_at, 3) if next_cue >= 0 else None,
+        look=scene.looks[state.look].id if state.look >= 0 else None,
+        scene_version=event.reloader.version,
+        pending=None if pending is None else PendingEdit(version=pending.version, at=round(pending.at_s, 3)),
+        visitors=event.visitors,
+        hosts=len(event.hosts),
+        shards=[ShardStatus(shard=shard.number, visitors=shard.occupied, connected=shard.seats.connected,
+                            selfies=[SelfieLine(mascot=mascot, waiting=len(q.waiting), serving=q.serving)
+                                     for mascot, q in zip(shard.desk.mascot_ids, shard.desk.queues)])
+                for shard in event.shards],
+        awards=None if awarded is None else sum(awarded.values()),
+        awarded=awarded,
+        stock=[StockLevel(entitlement=e.id, left=event.ledger.stock_left(e.id) if event.ledger is not None else None,
+                          total=e.stock, open=event.drops.get(e.id, True))
+               for e in scene.entitlements if isinstance(e, Voucher)],
+    )

@@ -1,0 +1,112 @@
+"""``showroom bench``: benchmarks that print figures (and JSON): the crowd step, the server tick, the client's crowd."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from showroom.cli.args import add_json, add_scene, positive_float, positive_int, window_size
+
+FMT = argparse.RawDescriptionHelpFormatter
+
+
+def register(sub: Any) -> None:
+    """Add ``bench crowd``, ``bench tick`` and ``bench client``."""
+    bench = sub.add_parser("bench", help="benchmarks that print figures (and JSON)", formatter_class=FMT,
+                           epilog="example:\n  showroom bench crowd --agents 10000 --json")
+    kinds = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK", required=True)
+    crowd = kinds.add_parser("crowd", help="crowd step per tick vs. a per-agent pure-Python reference",
+                             formatter_class=FMT, epilog="example:\n  showroom bench crowd --agents 50000 --steps 100")
+    crowd.add_argument("--agents", type=positive_int, default=10000, help="agents in the hall (default 10000)")
+    crowd.add_argument("--steps", type=positive_int, default=200, help="timed steps (default 200)")
+    crowd.add_argument("--reference-agents", type=positive_int, default=500,
+                       help="agents for the pure-Python reference (default 500)")
+    crowd.add_argument("--reference-steps", type=positive_int, default=10,
+                       help="steps for the pure-Python reference (default 10)")
+    add_json(crowd, "print the figures as one JSON object (last line)")
+    crowd.set_defaults(handler=_crowd)
+
+    tick = kinds.add_parser("tick", help="server tick with thousands of visitors, no sockets: stage times",
+                            formatter_class=FMT, epilog="example:\n  showroom bench tick --visitors 3000 --json")
+    add_scene(tick)
+    tick.add_argument("--visitors", type=positive_int, default=3000, help="visitors (default 3000)")
+    tick.add_argument("--ticks", type=positive_int, default=200, help="timed ticks (default 200)")
+    tick.add_argument("--input-hz", type=positive_float, default=10.0, help="movement inputs per visitor per second")
+    tick.add_argument("--one-shard", action="store_true", help="raise the shard capacity so all share one shard")
+    add_json(tick)
+    tick.set_defaults(handler=_tick)
+
+    client = kinds.add_parser("client", help="instanced crowd rendering vs. one NodePath per avatar",
+                              formatter_class=FMT, epilog="example:\n  showroom bench client --avatars 5000 --json")
+    client.add_argument("--avatars", type=positive_int, default=5000, help="animated avatars (default 5000)")
+    client.add_argument("--frames", type=positive_int, default=120, help="timed frames (default 120)")
+    client.add_argument("--baseline-frames", type=positive_int, default=20,
+                        help="timed frames of the NodePath way (default 20)")
+    client.add_argument("--size", type=window_size, default=(1280, 720), help="render size (default 1280x720)")
+    add_json(client, "print the figures as one JSON object (last line)")
+    client.set_defaults(handler=_client)
+
+
+def _crowd(args: argparse.Namespace) -> int:
+    from showroom.bench.crowd import run
+
+    if not args.json:
+        print(f"timing {args.agents} agents x {args.steps} steps, then the pure-Python reference "
+              f"({args.reference_agents} agents x {args.reference_steps} steps)…", file=sys.stderr)
+    result = run(args.agents, args.steps, args.reference_agents, args.reference_steps)
+    if args.json:
+        print(json.dumps(result.as_dict()))
+        return 0
+    print(f"agents            {result.agents}")
+    print(f"median per step   {result.median_ms:.2f} ms")
+    print(f"p95 per step      {result.p95_ms:.2f} ms")
+    print(f"agent-steps/s     {result.agent_steps_per_s:,.0f}")
+    print(f"pure Python       {result.reference_us_per_agent_step:.2f} µs per agent-step "
+          f"({result.reference_agents} agents)")
+    print(f"speed-up          {result.speedup_per_agent_step:.1f}x per agent-step")
+    return 0
+
+
+def _tick(args: argparse.Namespace) -> int:
+    from server.bench import run
+    from showroom.scene import load_scene
+    from showroom.settings import load_settings
+
+    scene = load_scene(load_settings(scene=args.scene).scene_path())
+    capacity = max(scene.event.shard_capacity, args.visitors) if args.one_shard else scene.event.shard_capacity
+    scene = scene.model_copy(update={"event": scene.event.model_copy(update={"shard_capacity": capacity})})
+    if not args.json:
+        print(f"joining {args.visitors} visitors, then timing {args.ticks} ticks at {args.input_hz:g} Hz input…",
+              file=sys.stderr)
+    r = run(scene, args.visitors, args.ticks, args.input_hz)
+    if args.json:
+        print(json.dumps(r.as_dict()))
+        return 0
+    print(f"visitors          {r.visitors} in {r.shards} shard(s), {r.input_hz:g} Hz movement input each")
+    print(f"input decode      {r.decode_ms_per_tick:.2f} ms per tick")
+    print(f"tick              {r.tick_ms_p50:.2f} ms p50, {r.tick_ms_p99:.2f} ms p99")
+    print(f"decode + tick     {r.total_ms_p50:.2f} ms p50, {r.total_ms_p99:.2f} ms p99 of a 50 ms budget; "
+          f"{r.overrun_pct:.2f} % over")
+    print("stages (p50 ms)   " + ", ".join(f"{k} {v:.2f}" for k, v in r.stage_ms_p50.items()))
+    print(f"out               {r.frames_out_per_s:,.0f} frames/s, {r.bytes_out_per_s / 1e6:,.1f} MB/s")
+    return 0
+
+
+def _client(args: argparse.Namespace) -> int:
+    from showroom.client.bench import run_bench
+
+    result = run_bench(args.avatars, frames=args.frames, baseline_frames=args.baseline_frames, size=args.size,
+                       progress=not args.json)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"avatars           {result['avatars']:,} instanced, {result['size']} offscreen on {result['renderer']}")
+    print(f"instanced         {result['fps']:.1f} fps ({result['frame_ms']:.1f} ms/frame), "
+          f"update {result['update_ms']:.3f} ms/frame (interpolate + pack + upload)")
+    print(f"NodePath per avatar {result['baseline_fps']:.1f} fps ({result['baseline_frame_ms']:.1f} ms/frame), "
+          f"update {result['baseline_update_ms']:.1f} ms/frame")
+    print(f"ratio             {result['ratio']:.1f}x the NodePath way")
+    sys.stdout.flush()
+    return 0

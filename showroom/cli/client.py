@@ -1,0 +1,77 @@
+"""``showroom client``: the visitor's desktop client (Panda3D), in a window or offscreen."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from showroom.cli.args import positive_float, positive_int, window_size, ws_url
+
+
+def add_view_flags(p: argparse.ArgumentParser) -> None:
+    """The flags ``client`` and ``demo`` share: name, window or offscreen, screenshots, camera."""
+    p.add_argument("--name", default=None, help="your display name")
+    p.add_argument("--offscreen", action="store_true", help="render without a window (implied with no display)")
+    p.add_argument("--seconds", type=positive_float, default=None, help="quit after this many seconds")
+    p.add_argument("--screenshot", default=None, help="save the last frame to this PNG")
+    p.add_argument("--screenshot-every", type=positive_int, default=None, metavar="K", help="save every K-th frame")
+    p.add_argument("--out", default=None, help="folder for --screenshot-every frames and selfie photos")
+    p.add_argument("--size", type=window_size, default=(1280, 720), help="window size (default 1280x720)")
+    p.add_argument("--follow", default="me", help="camera: me (default), mascot:N, free")
+    p.add_argument("--autopilot", action="store_true",
+                   help="let the tour guide walk you: watch, queue for selfies, open the wallet")
+
+
+def register(sub: Any) -> None:
+    """Add ``client``."""
+    client = sub.add_parser("client", help="the visitor's desktop client (Panda3D); --offscreen for screenshots",
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            epilog="examples:\n  showroom client ws://127.0.0.1:8765/ --name Ada\n"
+                                   "  showroom client ws://127.0.0.1:8765/ --offscreen --seconds 10 --screenshot shot.png")
+    client.add_argument("url", type=ws_url, help="the event server's WebSocket URL, e.g. ws://127.0.0.1:8765/")
+    add_view_flags(client)
+    client.add_argument("--photos", default=None,
+                        help="folder for selfie photos (default: $SHOWROOM_PHOTOS, else ~/Pictures/Showroom)")
+    client.add_argument("--wallet-file", default=None,
+                        help="keep your wallet token here so awards stay yours across visits "
+                             "(default ~/.showroom/wallet-<host>.token)")
+    client.set_defaults(handler=_client)
+
+
+def view_options(args: argparse.Namespace, url: str, default_out: str) -> Any:
+    """The client's options from the view flags and the settings."""
+    from showroom.client.app import ClientOptions
+    from showroom.client.display import has_display
+    from showroom.settings import load_settings
+
+    settings = load_settings(photos=getattr(args, "photos", None))
+    offscreen = bool(args.offscreen or not has_display())
+    return ClientOptions(url=url, name=args.name or "visitor", offscreen=offscreen, seconds=args.seconds,
+                         screenshot=args.screenshot, screenshot_every=args.screenshot_every,
+                         out_dir=str(Path(args.out or default_out)), size=args.size, follow=args.follow,
+                         autopilot=args.autopilot, photos_dir=str(settings.photos), display=settings.display)
+
+
+def _client(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from showroom.client.app import run_client
+    from showroom.errors import ShowroomError
+    from showroom.settings import load_settings
+
+    options = view_options(args, args.url, "screenshots")
+    if options.offscreen and options.seconds is None:
+        if args.offscreen:
+            raise ShowroomError("client: --offscreen needs --seconds S (there is no window to close)")
+        raise ShowroomError("client: no display here ($DISPLAY is not set): run it in a desktop session, or render "
+                            "without a window with --offscreen --seconds S --screenshot shot.png")
+    host = (urlsplit(args.url).hostname or "server").replace(":", "_")
+    options.wallet_file = args.wallet_file or str(load_settings().wallet_dir / f"wallet-{host}.token")
+    try:
+        run_client(options)
+    except ConnectionError as exc:
+        raise ShowroomError(str(exc)) from None
+    for path in options.shots:
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,45 @@
+"""``showroom host``: the event host's console (interactive, one command, or a script)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from showroom.cli.args import ws_url
+
+
+def register(sub: Any) -> None:
+    """Add ``host``."""
+    host = sub.add_parser(
+        "host", help="event host console: start, pause, seek, cues, announcements, drops, kicks, live status",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="commands: start, pause, seek TIME, next, cue N, announce TEXT, drop VOUCHER open|close,\n"
+               "          kick VISITOR, ban VISITOR, status (type help in the console)\n"
+               "exit status: 0 done, 1 refused by the server or no connection, 2 a badly written command\n\n"
+               "examples:\n  showroom host ws://127.0.0.1:8765/ --token T\n"
+               "  showroom host ws://127.0.0.1:8765/ --token T seek 1:30\n"
+               "  showroom host ws://127.0.0.1:8765/ --token T status --json\n"
+               "  showroom host ws://127.0.0.1:8765/ --token T --script cues.txt")
+    host.add_argument("url", type=ws_url, help="the server's WebSocket URL, e.g. ws://127.0.0.1:8765/")
+    host.add_argument("words", nargs="*", metavar="COMMAND",
+                      help="one command to run, then exit (default: an interactive console)")
+    host.add_argument("--token", default=None,
+                      help="the host token (default $SHOWROOM_HOST_TOKEN; showroom serve prints it)")
+    host.add_argument("--script", default=None,
+                      help="run the commands of this file, one per line (# comments); stop at the first error")
+    host.add_argument("--json", action="store_true", help="print each answer as one JSON object per line")
+    host.set_defaults(handler=_host, extra_words="words")
+
+
+def _host(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from showroom.errors import ShowroomError
+    from showroom.host.console import run_host
+    from showroom.settings import load_settings
+
+    token = load_settings(host_token=args.token).host_token
+    if not token:
+        raise ShowroomError("give the host token with --token or $SHOWROOM_HOST_TOKEN (showroom serve prints it)")
+    return run_host(args.url, token, args.words, script=Path(args.script) if args.script else None,
+                    as_json=args.json)

@@ -1,0 +1,61 @@
+"""``showroom serve``: run an event server for a scene (WebSocket, ``/healthz``, ``/metrics``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from showroom.cli.args import add_data_dir, add_scene, port
+from showroom import EXAMPLE_SCENE
+
+
+def register(sub: Any) -> None:
+    """Add ``serve``."""
+    serve = sub.add_parser("serve", help="run an event server for a scene (WebSocket, /healthz, /metrics)",
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog=f"example:\n  showroom serve {EXAMPLE_SCENE} --port 8765 --data-dir data")
+    add_scene(serve)
+    serve.add_argument("--host", default=None, help="address to listen on (default: $SHOWROOM_HOST, else 127.0.0.1)")
+    serve.add_argument("--port", type=port, default=None,
+                       help="port (default: $SHOWROOM_PORT, else 8765; 0 picks a free one)")
+    add_data_dir(serve, "where the server keeps its SQLite files and ledger key")
+    serve.add_argument("--host-token", default=None,
+                       help="token hosts join with (default: $SHOWROOM_HOST_TOKEN, else a random one, printed)")
+    serve.add_argument("--tick-hz", type=int, default=None,
+                       help="ticks and frames per second (default: $SHOWROOM_TICK_HZ, else 20)")
+    serve.add_argument("--paused", action="store_true", help="wait for a host to start the show")
+    serve.add_argument("--no-reload", action="store_true",
+                       help="do not watch the scene file (by default timeline edits apply at the next cue)")
+    serve.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    import secrets
+
+    from server.net.app import serve_until_signal, start_server
+    from showroom.scene import load_scene
+    from showroom.settings import load_settings
+
+    settings = load_settings(scene=args.scene, host=args.host, port=args.port, data_dir=args.data_dir,
+                             host_token=args.host_token, tick_hz=args.tick_hz)
+    path = settings.scene_path()
+    scene = load_scene(path)
+    token = settings.host_token or secrets.token_urlsafe(16)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("picows").setLevel(logging.WARNING)  # not a line per connection
+
+    async def main() -> None:
+        running = await start_server(scene, scene_text=path.read_text(encoding="utf-8"), host=settings.host,
+                                     port=settings.port, host_token=token, data_dir=settings.data_dir,
+                                     playing=not args.paused, scene_path=None if args.no_reload else path,
+                                     tick_hz=settings.tick_hz)
+        print(f"serving '{scene.event.title}' on {running.url}  "
+              f"(health: http://{settings.host}:{running.port}/healthz)", flush=True)
+        print(f"host token: {token}", flush=True)
+        await serve_until_signal(running)
+
+    asyncio.run(main())
+    print("stopped", flush=True)
+    return 0
