@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-from showroom import EXAMPLE_SCENE
+from showroom import defaults
 from showroom.errors import ShowroomError
 from showroom.protocol.limits import TICK_HZ
 
@@ -27,9 +27,6 @@ ENV_PREFIX = "SHOWROOM_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 """Names the settings file to read instead of ``./showroom.toml``."""
 CONFIG_FILE = "showroom.toml"
-BUNDLED_SCENE = Path(__file__).resolve().parents[1] / EXAMPLE_SCENE
-"""The example scene beside the package, for commands run from another folder."""
-DEFAULT_PORT = 8765
 Port = Annotated[int, Field(ge=0, le=65535)]
 
 
@@ -43,10 +40,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
-    scene: Path = Field(EXAMPLE_SCENE, description="scene file served by default")
-    host: str = Field("127.0.0.1", description="address the server listens on")
-    port: Port = Field(DEFAULT_PORT, description="port the server listens on (0 picks a free one)")
-    data_dir: Path = Field(Path("data"), description="where the server keeps its SQLite files and ledger key")
+    scene: Path = Field(Path(defaults.EXAMPLE_SCENE), description="scene file served by default")
+    host: str = Field(defaults.HOST, description="address the server listens on")
+    port: Port = Field(defaults.PORT, description="port the server listens on (0 picks a free one)")
+    data_dir: Path = Field(Path(defaults.DATA_DIR), description="where the server keeps its SQLite files and ledger key")
     host_token: str | None = Field(None, description="token hosts join with (a random one is printed when unset)")
     tick_hz: Annotated[int, Field(ge=5, le=60)] = Field(TICK_HZ, description="server ticks and frames per second")
     photos: Path = Field(Path.home() / "Pictures" / "Showroom", description="where the client saves selfie photos")
@@ -64,8 +61,8 @@ class Settings(BaseSettings):
 
     def scene_path(self) -> Path:
         """The scene to use: the setting, or the bundled example when run away from the repository."""
-        if self.scene == Path(EXAMPLE_SCENE) and not self.scene.exists():
-            return BUNDLED_SCENE
+        if self.scene == Path(defaults.EXAMPLE_SCENE) and not self.scene.exists():
+            return defaults.BUNDLED_SCENE
         return self.scene
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -10,9 +12,22 @@ import time
 from conftest import ANNIVERSARY, ROOT
 
 
-def showroom(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "showroom", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+def showroom(*args: str, timeout: float = 120, cwd=ROOT, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "showroom", *args], check=False, capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env=env)
+
+
+def bare_env() -> dict[str, str]:
+    """The environment with no display and no SHOWROOM_* settings (as on a fresh headless machine)."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("DISPLAY", "WAYLAND_DISPLAY") and not k.startswith("SHOWROOM_")}
+
+
+def one_line(text: str) -> str:
+    """The only line of ``text`` (fails when there are more or none)."""
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
 
 
 def test_help_lists_every_subcommand_quickly():
@@ -106,3 +121,64 @@ def test_serve_answers_health_and_stops_cleanly_on_sigint(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_serve_on_port_99999_is_one_line_and_exit_2_before_any_data_is_written(tmp_path):
+    result = showroom("serve", "--port", "99999", cwd=tmp_path, env=bare_env(), timeout=60)
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert "--port" in line and "0 to 65535" in line and "99999" in line
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert list(tmp_path.iterdir()) == []  # no ./data, no ledger key
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_1(tmp_path):
+    data = tmp_path / "data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = showroom("serve", str(ANNIVERSARY), "--port", str(port), "--data-dir", str(data),
+                          cwd=tmp_path, env=bare_env(), timeout=60)
+    assert result.returncode == 1
+    line = one_line(result.stderr)
+    assert f"127.0.0.1:{port}" in line and "in use" in line
+    assert "Traceback" not in result.stderr and "serving" not in result.stdout
+    assert not data.exists()  # bound before the store and the ledger key were made
+
+
+def test_client_without_a_display_is_one_line_that_says_what_to_do(tmp_path):
+    url = "ws://127.0.0.1:9/"
+    result = showroom("client", url, cwd=tmp_path, env=bare_env(), timeout=60)
+    assert result.returncode == 1
+    line = one_line(result.stderr)
+    assert "no display" in line and "--offscreen --seconds" in line
+    assert line.count(url) <= 1
+
+
+def test_client_url_without_a_scheme_is_one_line_suggesting_ws(tmp_path):
+    result = showroom("client", "localhost:8765", cwd=tmp_path, env=bare_env(), timeout=60)
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert "ws://localhost:8765/" in line and "localhost://" not in line
+    assert line.count("localhost:8765") == 1
+
+
+def test_client_url_with_an_http_scheme_is_one_line_suggesting_ws(tmp_path):
+    result = showroom("client", "http://x/", cwd=tmp_path, env=bare_env(), timeout=60)
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert "ws://x/" in line and "http://" in line
+    assert line.count("http://x/") <= 1 and line.count("http://") == 1
+
+
+def test_demo_lists_each_photo_with_its_json_sidecar(tmp_path, capsys):
+    from showroom.cli.client import print_written
+
+    photos = tmp_path / "photos" / "anniversary"
+    photos.mkdir(parents=True)
+    photo, sidecar, frame = photos / "teddy-0102.png", photos / "teddy-0102.json", tmp_path / "frame-000300.png"
+    for path in (photo, sidecar, frame):
+        path.write_bytes(b"x")
+    print_written([str(frame), str(photo)])
+    assert capsys.readouterr().out.splitlines() == [f"wrote {frame}", f"wrote {photo}", f"wrote {sidecar}"]

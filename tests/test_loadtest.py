@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import msgpack
 import pytest
@@ -143,3 +148,132 @@ def test_bots_ramp_down_at_the_ramp_rate_after_the_hold(server_url, tmp_path):
     assert report["phases_s"]["ramp_down"] >= 2.0
     assert report["server"]["hold"]["ticks"] >= 30 and report["server"]["hold"]["tick_overrun_pct"] >= 0
     assert report["award_audit"]["passed"] and not report["errors"]
+
+
+@contextlib.contextmanager
+def _server_in_thread(scene_text: str, data_dir: Path | None = None):
+    """A real server on 127.0.0.1 on its own asyncio loop in a thread; yields (url, call) where
+    ``call(fn)`` runs ``fn()`` on the server's loop and returns its result."""
+    from server.net.app import start_server
+    from showroom.scene import parse_scene
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    scene = parse_scene(ANNIVERSARY.read_text(), str(ANNIVERSARY))
+    running = asyncio.run_coroutine_threadsafe(
+        start_server(scene, scene_text=scene_text, host_token=TOKEN, data_dir=data_dir), loop).result(15)
+
+    def call(fn):
+        async def run():
+            return fn()
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(10)
+
+    try:
+        yield running.url, running, call
+    finally:
+        asyncio.run_coroutine_threadsafe(running.stop(), loop).result(15)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _summary(out: str, label: str) -> str:
+    """The text of the summary line that starts with ``label``."""
+    found = [line[len(label):].strip() for line in out.splitlines() if line.startswith(label + " ")]
+    assert len(found) == 1, out
+    return found[0]
+
+
+def test_loadtest_where_nothing_listens_is_one_line_and_exit_1():
+    url = f"ws://127.0.0.1:{_free_port()}/"
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "showroom", "loadtest", url, "--clients", "5", "--duration", "5"],
+                            check=False, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stdout == ""  # no report of zeros
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"loadtest: cannot connect to {url}: connection refused (is showroom serve running there?)"]
+    assert time.monotonic() - start < 30  # no bot was started, no hold was waited out
+
+
+def test_connection_failures_are_counted_in_the_summary_errors_line(capsys):
+    """A port that accepts TCP and hangs up at once: the probe passes, every bot fails to connect."""
+    stop = threading.Event()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.1)
+
+    def hang_up() -> None:
+        deadline = time.monotonic() + 60
+        for _ in range(1000):
+            if stop.is_set() or time.monotonic() > deadline:
+                return
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            conn.close()
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    try:
+        rc = main(["loadtest", f"ws://127.0.0.1:{listener.getsockname()[1]}/", "--clients", "3", "--ramp", "50",
+                   "--duration", "1"])
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert "errors 3" in captured.err.replace("\r", "\n").strip().splitlines()[-2]  # the last progress line
+    assert _summary(captured.out, "errors") == "connect_failed 3"
+
+
+def test_the_summary_counts_every_award_the_ledger_made(tmp_path, capsys):
+    text = ANNIVERSARY.read_text()
+    with _server_in_thread(text, tmp_path / "data") as (url, running, call):
+        rc = main(["loadtest", url, "--clients", "20", "--ramp", "40", "--duration", "2", "--behaviour", "wander"])
+        in_ledger = call(running.event.ledger.awards_made)
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert in_ledger == {"first-hundred": 20}  # the first 100 joiners' badge, one per bot
+    awards = _summary(out, "awards")
+    assert awards.startswith(f"{sum(in_ledger.values())} received"), awards
+    assert "first-hundred 20" in awards
+    assert _summary(out, "selfie audit").startswith("passed: 0 selfies")
+
+
+def test_without_matplotlib_the_report_is_still_written_and_printed(server_url, tmp_path, capsys, monkeypatch):
+    out, picture = tmp_path / "report.json", tmp_path / "run.png"
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` raises ImportError
+    rc = main(["loadtest", server_url, "--clients", "3", "--ramp", "50", "--duration", "1", "--behaviour", "wander",
+               "--report", str(out), "--plot", str(picture)])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    report = json.loads(out.read_text())
+    assert report["joins"]["ok"] == 3
+    assert not picture.exists()
+    assert _summary(printed, "joins") == "3 ok, 0 failed"
+    note = _summary(printed, "plot")
+    assert note.startswith("not drawn") and "pip install 'showroom[plot]'" in note
+    assert report["plot"] == note
+
+
+@pytest.mark.parametrize("scene_text", ["", "this is [not a scene"])
+def test_a_welcome_with_a_bad_scene_is_counted_as_an_error_and_the_run_goes_on(scene_text, tmp_path):
+    with _server_in_thread(scene_text) as (url, _running, _call):
+        result = subprocess.run([sys.executable, "-m", "showroom", "loadtest", url, "--clients", "3", "--ramp", "50",
+                                 "--duration", "1", "--report", str(tmp_path / "r.json")],
+                                check=False, capture_output=True, text=True, timeout=60)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert result.returncode == 1  # no bot could take part
+    assert report["errors"] == {"bad_scene": 3}
+    assert _summary(result.stdout, "errors") == "bad_scene 3"
+    assert "Traceback" not in result.stderr and "SceneError" not in result.stderr, result.stderr

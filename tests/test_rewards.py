@@ -188,3 +188,22 @@ async def visitor_in(server, name: str) -> Client:
     client = await Client.connect(server.url)
     await client.join(name)
     return client
+
+
+def test_a_backlog_of_earned_awards_is_kept_whole_and_written_in_order(tmp_path):
+    """More awards earned at once than any bound a queue might have: none is dropped while marked done."""
+    from server.event.rewards import MAX_AWARDS_PER_TICK, Rewards
+    from server.storage.ledger import Ledger
+
+    scene = parse_scene(scene_text(quick_attendance=False), "rewards.toml")
+    rewards = Rewards(scene, Ledger(tmp_path, scene))
+    rule = next(iter(rewards.selfie.values()))
+    wallets = [f"w-{k:032x}" for k in range(100_001)]
+    for wallet in wallets:
+        rewards.on_selfie(rule.mascot, wallet)
+    assert len(rewards.pending) == len(wallets) and rewards.pending[0] == (rule.id, wallets[0])
+    rewards.on_selfie(rule.mascot, wallets[0])  # a repeat is not queued twice
+    assert len(rewards.pending) == len(wallets)
+    told = rewards.flush()
+    assert [wallet for wallet, _ in told] == wallets[:MAX_AWARDS_PER_TICK]  # the oldest first
+    assert [event.seq for _, event in told] == list(range(MAX_AWARDS_PER_TICK))

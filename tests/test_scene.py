@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import tomllib
@@ -10,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from showroom.errors import ShowroomError
-from showroom.scene import Scene, SceneError, load_scene, parse_scene
+from showroom.protocol.limits import MAX_COORD_M
+from showroom.scene import Scene, SceneError, load_scene, parse_scene, scene_from_data
+from showroom.scene.nesting import MAX_NESTING, SCENE_NESTING, text_too_deep
 from showroom.scene.rewards import AttendedRule, FirstJoinersRule, MetaPass, SelfieRule, Voucher
 from showroom.scene.show import PauseCue, PoseCue, SelfieCue, TurnCue, WalkCue
 from showroom.scene.timecode import format_clock, parse_seconds
@@ -114,7 +117,7 @@ BROKEN = [
                  "entitlements[2].valid_until", r"window ends \(2026-10-01.*\) before it starts \(2026-11-01",
                  id="voucher-window-ends-before-it-starts"),
     pytest.param("valid_until = 2027-01-31T23:59:59Z", "valid_until = 2027-01-31T23:59:59",
-                 "entitlements[2]", r"valid_until needs a UTC offset", id="voucher-date-without-utc-offset"),
+                 "entitlements[2].valid_until", r"no UTC offset", id="voucher-date-without-utc-offset"),
     pytest.param('valid_for = "72h"', 'valid_for = "72h"\nvalid_from = 2026-11-01T00:00:00Z',
                  "entitlements[1]", r"either valid_for .* or valid_from/valid_until", id="voucher-with-two-windows"),
     pytest.param('valid_for = "72h"', 'valid_for = "3 weeks"',
@@ -224,6 +227,289 @@ def test_missing_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(SceneError) as info:
         load_scene(missing)
     assert info.value.lines() == [f"{missing}: no such file"]
+
+
+def _anniversary_text(replacements: list[tuple[str, str]]) -> str:
+    """The anniversary scene with every ``old`` (which must occur) replaced by ``new``."""
+    text = ANNIVERSARY.read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text, f"the example scene no longer contains {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+def _anniversary_lines(replacements: list[tuple[str, str]]) -> list[str]:
+    return _error_lines(_anniversary_text(replacements))
+
+
+# ---- Nesting ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("x = " + "[" * 2000 + "]" * 2000 + "\n", id="array-in-array"),
+        pytest.param("x = " + "{a = " * 2000 + "1" + "}" * 2000 + "\n", id="inline-table-in-inline-table"),
+        pytest.param("x = " + "[{a = " * 1000 + "1" + "}]" * 1000 + "\n", id="tables-in-arrays"),
+        pytest.param("[event]\ntitle = " + "[" * 300 + "]" * 300 + "\n", id="inside-a-section"),
+        pytest.param("x." + ".".join(["a"] * 3000) + " = 1\n", id="dotted-key"),
+        pytest.param("[" + ".".join(["a"] * 3000) + "]\nb = 1\n", id="table-header"),
+    ],
+)
+def test_a_deeply_nested_scene_is_one_line_not_a_recursion_error(text: str) -> None:
+    lines = _error_lines(text)
+    assert len(lines) == 1, lines
+    assert re.fullmatch(
+        rf"{re.escape(SOURCE)}: (x: |a: )?nested deeper than {MAX_NESTING} levels"
+        r"( \(at line \d+, column \d+\))?; .*",
+        lines[0],
+    ), lines[0]
+
+
+def test_brackets_inside_strings_and_comments_are_not_nesting() -> None:
+    deep = "[{" * MAX_NESTING
+    scene = parse_scene(_anniversary_text([
+        ('host = "Maison Galleria"', f'host = "{deep}"  # {deep}\n# {deep}'),
+        ('text = "The finale! Teddy, Ember and Kit take the runway together."',
+         f"text = '''\n{deep}'''\n# and \"\"\"{deep}"),
+    ]), SOURCE)
+    assert scene.event.host == deep
+    assert scene.timeline[30].text == deep
+
+
+_TRICKY = st.lists(
+    st.sampled_from(["[", "]", "{", "}", "#", "\\", "\n", "a", " = ", ",", "'", "''", '"', '""', '\\"']), max_size=8
+).map("".join)
+
+
+@st.composite
+def _toml_string(draw: st.DrawFn) -> str:
+    """A TOML string literal, in any of the four kinds of string, holding brackets, quotes and hashes."""
+    text = draw(_TRICKY)
+    style = draw(st.sampled_from(["basic", "literal", "multiline-basic", "multiline-literal"]))
+    if style == "literal" and "'" not in text and "\n" not in text:
+        return f"'{text}'"
+    if style == "multiline-literal" and "'''" not in text:
+        return f"'''{text}'''"
+    if style == "multiline-basic":
+        escaped = text.replace("\\", "\\\\")
+        escaped = escaped.replace('"', '\\"') if draw(st.booleans()) else escaped.replace('"""', '""\\"')
+        return '"""' + escaped + '"""'
+    return json.dumps(text)
+
+
+def _toml_array(items: list[str], comment: bool) -> str:
+    return "[" + (", # [{'\"\n" if comment else ", ").join(items) + "]"
+
+
+_TOML_VALUES = st.recursive(
+    _toml_string(),
+    lambda inner: st.one_of(
+        st.builds(_toml_array, st.lists(inner, max_size=3), st.booleans()),
+        st.lists(inner, min_size=1, max_size=3).map(
+            lambda items: "{" + ", ".join(f"k{i} = {item}" for i, item in enumerate(items)) + "}"
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+@settings(max_examples=500)
+@given(_TOML_VALUES)
+def test_nesting_is_measured_as_tomllib_nests_whatever_strings_and_comments_hold(value: str) -> None:
+    text = f"x = {value}  # ]]]}}}}\n"
+    depth = _depth(tomllib.loads(text)["x"])
+    assert text_too_deep(text, depth) is None
+    if depth:
+        assert text_too_deep(text, depth - 1) is not None
+
+
+def test_data_nested_too_deep_is_refused_without_recursion() -> None:
+    deep: Any = 1
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(SceneError) as info:
+        scene_from_data({"venue": {"size": deep}}, SOURCE)
+    assert len(info.value.lines()) == 1
+    assert info.value.lines()[0].startswith(f"{SOURCE}: venue: nested deeper than {MAX_NESTING} levels; ")
+
+
+# ---- Venue size and the floor -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "path"),
+    [
+        pytest.param("[1e308, 40]", "venue.size[0]", id="1e308-wide"),
+        pytest.param("[700, 40]", "venue.size[0]", id="wider-than-the-wire"),
+        pytest.param(f"[60, {MAX_COORD_M + 0.01}]", "venue.size[1]", id="a-centimetre-too-deep"),
+    ],
+)
+def test_a_venue_larger_than_the_wire_can_address_is_refused_at_its_size(size: str, path: str) -> None:
+    lines = _error_lines(_variant("size = [60.0, 40.0]", f"size = {size}"))
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{SOURCE}: {path}: "), lines[0]
+    assert f"{MAX_COORD_M:g} m" in lines[0], lines[0]
+
+
+def test_a_venue_as_large_as_the_wire_can_address_is_accepted() -> None:
+    scene = parse_scene(_variant("size = [60.0, 40.0]", f"size = [{MAX_COORD_M}, {MAX_COORD_M}]"), SOURCE)
+    assert scene.venue.size == (MAX_COORD_M, MAX_COORD_M)
+
+
+def test_json_schema_bounds_the_venue_size_by_the_wire() -> None:
+    size = Scene.model_json_schema()["$defs"]["Venue"]["properties"]["size"]
+    assert [item["maximum"] for item in size["prefixItems"]] == [MAX_COORD_M, MAX_COORD_M]
+
+
+_RUNWAY_TO_THE_BACK_WALL = ("centerline = [[30, 38], [30, 12]]", "centerline = [[30, 39.9], [30, 12]]")
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "reason"),
+    [
+        pytest.param([("points = [[25, 40], [25, 36], [28.2, 36]]", "points = [[25, 40], [25, 36], [70, 36]]")],
+                     "venue.walls[1].points", r"\(70.00, 36.00\) is outside the 60 x 40 m floor", id="wall"),
+        pytest.param([_RUNWAY_TO_THE_BACK_WALL,
+                      ('[[venue.selfie_spots]]\nname = "east-end"',
+                       '[[venue.paths]]\nname = "edge"\npoints = [[30, 39], [30, 41]]\n\n'
+                       '[[venue.selfie_spots]]\nname = "east-end"')],
+                     "venue.paths[14].points", r"path 'edge' leaves the 60 x 40 m floor at \(30.00, 40.25\)",
+                     id="path-on-the-runway-past-the-back-wall"),
+        pytest.param([_RUNWAY_TO_THE_BACK_WALL,
+                      ('[[venue.selfie_spots]]\nname = "west-end"',
+                       '[[venue.selfie_spots]]\nname = "tip"\nat = [30, 41]\nqueue = [33, 38]\n\n'
+                       '[[venue.selfie_spots]]\nname = "west-end"')],
+                     "venue.selfie_spots[1].at", r"\(30.00, 41.00\) is outside the 60 x 40 m floor",
+                     id="selfie-spot-on-the-runway-past-the-back-wall"),
+    ],
+)
+def test_every_point_of_the_scene_lies_on_the_floor(changes: list[tuple[str, str]], path: str, reason: str) -> None:
+    lines = _anniversary_lines(changes)
+    assert len(lines) == 1, lines
+    prefix = f"{SOURCE}: {path}: "
+    assert lines[0].startswith(prefix), lines[0]
+    assert re.search(reason, lines[0].removeprefix(prefix)), lines[0]
+
+
+# ---- Unknown keys -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line"),
+    [
+        pytest.param('title = "Fifth', 'titel = "Fifth', "event.titel: unknown key; did you mean 'title'?",
+                     id="required-key"),
+        pytest.param("shard_capacity = 1500", "shard_capcity = 1500",
+                     "event.shard_capcity: unknown key; did you mean 'shard_capacity'?", id="key-with-a-default"),
+        pytest.param("[event]", "[evnt]", "evnt: unknown key; did you mean 'event'?", id="section"),
+        pytest.param('path = "teddy-out"', 'paht = "teddy-out"',
+                     "timeline[5].paht: unknown key; did you mean 'path'?", id="key-of-a-walk-cue"),
+        pytest.param('kind = "walk"\nmascot = "teddy"\npath = "teddy-out"',
+                     'knid = "walk"\nmascot = "teddy"\npath = "teddy-out"',
+                     "timeline[5].knid: unknown key; did you mean 'kind'?", id="kind-of-a-cue"),
+        pytest.param("body = { height = 1.9,", "body = { heigth = 1.9,",
+                     "mascots[0].body.heigth: unknown key; did you mean 'height'?", id="key-of-an-inline-table"),
+        pytest.param("valid_until = 2027", "valid_untill = 2027",
+                     "entitlements[2].valid_untill: unknown key; did you mean 'valid_until'?", id="key-of-a-voucher"),
+    ],
+)
+def test_a_mistyped_key_is_one_line_suggesting_the_right_one(old: str, new: str, line: str) -> None:
+    assert _error_lines(_variant(old, new)) == [f"{SOURCE}: {line}"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line"),
+    [
+        pytest.param('kind = "walk"\nmascot = "teddy"\npath = "teddy-out"',
+                     'kind = "walks"\nmascot = "teddy"\npath = "teddy-out"',
+                     "timeline[5]: unknown kind 'walks'; did you mean 'walk'?", id="cue-kind"),
+        pytest.param('when = "attended"', 'when = "atended"',
+                     "rewards[0]: unknown when 'atended'; did you mean 'attended'?", id="reward-trigger"),
+    ],
+)
+def test_a_mistyped_kind_is_one_line_suggesting_the_right_one(old: str, new: str, line: str) -> None:
+    assert _error_lines(_variant(old, new)) == [f"{SOURCE}: {line}"]
+
+
+def test_an_unknown_key_with_no_close_match_lists_the_known_keys() -> None:
+    assert _error_lines(_variant("seed = 5\n", 'seed = 5\ncolour = "red"\n')) == [
+        f"{SOURCE}: event.colour: unknown key (known keys: duration, host, id, seed, shard_capacity, title)"
+    ]
+
+
+def test_a_key_the_table_already_has_is_not_suggested() -> None:
+    assert _error_lines(_variant("seed = 5\n", "seed = 5\nsede = 6\n")) == [
+        f"{SOURCE}: event.sede: unknown key (known keys: duration, host, id, seed, shard_capacity, title)"
+    ]
+
+
+# ---- One line per cause ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        pytest.param([('id = "teddy"', 'id = "tedy"')],
+                     "timeline[5].mascot, timeline[6].mascot and 9 more: "
+                     "unknown mascot 'teddy' (known mascots: ember, kit, tedy)", id="renamed-mascot"),
+        pytest.param([('mascot = "kit"', 'mascot = "kitt"')],
+                     "timeline[20].mascot, timeline[22].mascot and 7 more: "
+                     "unknown mascot 'kitt' (known mascots: ember, kit, teddy)", id="misspelled-in-every-cue"),
+        pytest.param([('id = "lumen"', 'id = "lumens"')],
+                     "venue.booths[0].brand, mascots[0].brand and looks[0].brand: "
+                     "unknown brand 'lumen' (known brands: aurora, lumens, velluto)", id="renamed-brand"),
+        pytest.param([('name = "east-end"', 'name = "east"')],
+                     "timeline[10].spot and timeline[25].spot: "
+                     "unknown selfie spot 'east-end' (known selfie spots: east, west-end)", id="renamed-selfie-spot"),
+    ],
+)
+def test_an_unknown_name_used_in_many_places_is_one_line_naming_them(
+    changes: list[tuple[str, str]], line: str
+) -> None:
+    assert _anniversary_lines(changes) == [f"{SOURCE}: {line}"]
+
+
+def test_a_floor_too_small_for_the_scene_is_one_line_naming_the_places_off_it() -> None:
+    lines = _error_lines(_variant("size = [60.0, 40.0]", "size = [20, 20]"))
+    assert len(lines) == 1, "\n".join(lines)
+    assert re.fullmatch(
+        rf"{re.escape(SOURCE)}: venue\.runway, venue\.walls\[0\]\.points and \d+ more: outside the 20 x 20 m floor "
+        r"\(the furthest point is \(60\.00, 40\.00\)\); is venue\.size right\?",
+        lines[0],
+    ), lines[0]
+
+
+def test_an_unknown_path_does_not_cascade_into_a_mascot_standing_in_the_wrong_place() -> None:
+    lines = _anniversary_lines([('name = "teddy-out"', 'name = "teddy-walk"')])
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{SOURCE}: timeline[5].path: unknown path 'teddy-out' (known paths: "), lines[0]
+
+
+def test_different_problems_stay_on_their_own_lines() -> None:
+    text = _variant('title = "Fifth Anniversary Runway"\n', "").replace('id = "anniversary-runway"\n', "")
+    assert _error_lines(text) == [f"{SOURCE}: event.id: missing required key",
+                                  f"{SOURCE}: event.title: missing required key"]
+
+
+# ---- Voucher dates -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["valid_from", "valid_until"])
+def test_a_voucher_date_without_utc_offset_is_reported_at_that_date(key: str) -> None:
+    old = {"valid_from": "valid_from = 2026-11-01T00:00:00Z", "valid_until": "valid_until = 2027-01-31T23:59:59Z"}[key]
+    lines = _error_lines(_variant(old, old.removesuffix("Z")))
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{SOURCE}: entitlements[2].{key}: "), lines[0]
+    assert re.search(r"no UTC offset: write .*Z for UTC", lines[0]), lines[0]
 
 
 # ---- Time codes ----------------------------------------------------------------
@@ -347,3 +633,9 @@ def test_format_document_names_every_key_and_every_kind() -> None:
             if "const" in d.get("properties", {}).get(t, {})}
     undocumented = sorted(n for n in keys | tags if not re.search(rf"`\[*{re.escape(n)}\]*`", doc))
     assert undocumented == []
+
+
+def test_format_document_states_the_limits_the_code_enforces() -> None:
+    doc = (SCENES.parent / "docs" / "scene-format.md").read_text(encoding="utf-8")
+    assert f"≤ {MAX_COORD_M:g} |" in doc and f"at most {MAX_COORD_M:g} m on a side" in doc
+    assert re.search(rf"nest\s+at\s+most\s+{MAX_NESTING}\s+levels\s+deep\s+\(a\s+valid\s+scene\s+needs\s+{SCENE_NESTING}\b", doc)

@@ -256,6 +256,26 @@ def test_health_and_metrics_answer_plain_http():
     run(scenario)
 
 
+def test_metrics_count_as_visitors_only_the_avatars_whose_connection_is_open():
+    async def scenario(server):
+        stays = await visitor(server, "stays")
+        drops = await visitor(server, "drops")
+        drops.ws.transport.abort()  # gone without leave: the avatar waits for a resume
+        await stays.next_frame(lambda s: s.tick > 0)
+
+        def metrics():
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5) as r:
+                return json.loads(r.read())
+        for _ in range(50):  # the drop reaches the server within a few ticks
+            doc = await asyncio.to_thread(metrics)
+            if doc["visitors"] == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert (doc["visitors"], doc["avatars"]) == (1, 2)  # the dropped avatar waits to resume, unconnected
+        assert server.event.visitors == 2
+    run(scenario)
+
+
 def test_host_pause_announce_cue_and_drop_reach_every_shard():
     async def scenario(server):
         clients = [await visitor(server, f"v{k}") for k in range(4)]

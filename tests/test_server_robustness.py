@@ -304,12 +304,13 @@ def test_text_frames_and_fragmented_messages_are_bad_frames():
         client = await visitor(server, "ada")
         await client.ws.send('{"type": "ping", "t": 1}')
         assert (await error(client))["code"] == "bad_frame"
-        await client.ws.send([b"\x82\xa4type", b"\xa4ping\xa1t\x01"])  # one map split in two fragments
+        await client.ws.send([b"\x82\xa4type", b"\xa4ping", b"\xa1t\x01"])  # one map split in three fragments
         await client.send({"type": "ping", "t": 7.5})
         answers = []
         while not answers or answers[-1]["type"] != "pong":
             answers.append(await error(client))
-        assert len(answers) >= 2 and all(a["code"] == "bad_frame" for a in answers[:-1])
+        assert [a["type"] for a in answers] == ["error", "pong"], answers  # one error per message, not per fragment
+        assert answers[0]["code"] == "bad_frame" and "fragmented" in answers[0]["message"]
         await pong(client)
     run(scenario)
 
@@ -507,6 +508,23 @@ def test_more_than_twenty_bad_messages_close_the_connection_with_1008():
                 errors += isinstance(value, dict) and value["type"] == "error"
         assert closed.value.rcvd is not None and closed.value.rcvd.code == CloseCode.POLICY_VIOLATION
         assert errors == ABUSE_LIMIT
+        await server_is_healthy(server)
+    run(scenario)
+
+
+def test_a_movement_flood_is_closed_with_1008_every_time_never_reset():
+    """Thousands of moves sent without reading: after 20 rate-limit errors the server sends 1008
+    and waits for the client's close, so the close code always arrives (no reset)."""
+    async def scenario(server):
+        for attempt in range(5):
+            client = await visitor(server, f"flooder{attempt}")
+            flood = b"".join(masked_frame(pack([1, seq, 20.0, 20.0])) for seq in range(1, 3001))
+            client.ws.transport.write(flood)  # all at once, as a flood arrives: nothing read in between
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await client.recv()
+            assert closed.value.rcvd is not None, f"attempt {attempt}: no close frame arrived ({closed.value})"
+            assert closed.value.rcvd.code == CloseCode.POLICY_VIOLATION
         await server_is_healthy(server)
     run(scenario)
 

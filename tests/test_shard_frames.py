@@ -173,3 +173,25 @@ def test_a_slow_reader_skips_frames_instead_of_queueing_them():
     skipped = event.metrics.frames_skipped
     assert not link.send_frame(b"\x01", b"\x02")
     assert transport.sent == [] and event.metrics.frames_skipped == skipped + 1
+
+
+def test_the_visitor_who_opens_a_new_shard_waits_for_no_venue_or_show_build(anniversary, monkeypatch):
+    """The venue's navigation fields and the compiled show are built once per event and shared:
+    the join that opens a shard builds neither (it used to take 0.3-0.45 s on the event loop)."""
+    import server.event.shard as shard_module
+    import showroom.sim.world as world_module
+    from server.event.event import Event
+
+    small = anniversary.model_copy(update={"event": anniversary.event.model_copy(update={"shard_capacity": 1})})
+    event = Event(small, host_token="t")
+
+    def built(*args, **kwargs):
+        raise AssertionError("built during a join")
+    for module in (shard_module, world_module):
+        monkeypatch.setattr(module, "build_venue", built)
+        monkeypatch.setattr(module, "compile_show", built)
+    event.join("ada", "visitor", FrameLink(), "", 0.0)
+    event.join("bob", "visitor", FrameLink(), "", 0.0)
+    first, second = event.shards
+    assert second.world.venue is first.world.venue and second.world.show is first.world.show
+    assert second.desk.occluders is first.desk.occluders

@@ -12,9 +12,11 @@ from typing import Protocol
 
 import numpy as np
 
+from showroom.protocol.limits import TICK_HZ
+
 STAGES = ("inputs", "sim", "interactions", "interest", "encode", "send")
-WINDOW_TICKS = 2400
-"""Ticks kept for the percentiles (two minutes at 20 Hz)."""
+WINDOW_TICKS = 120 * TICK_HZ
+"""Ticks kept for the percentiles: two minutes at the standard rate."""
 
 
 class StageSeconds(Protocol):

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from showroom.scene.model import Scene
-from showroom.sim import geometry as geo
+from showroom.sim.venue import Solids
 
 FloatArray = NDArray[np.float64]
 
@@ -30,17 +30,9 @@ class Occluders:
     @classmethod
     def from_scene(cls, scene: Scene) -> Occluders:
         """Walls, obstacle and booth outlines at least ``OCCLUDING_HEIGHT_M`` tall."""
-        a, b = [np.zeros((0, 2))], [np.zeros((0, 2))]
-        venue = scene.venue
-        for wall in venue.walls:
-            if wall.height >= OCCLUDING_HEIGHT_M:
-                sa, sb = geo.polyline_segments(geo.as_points(wall.points), closed=wall.closed)
-                a.append(sa), b.append(sb)
-        for solid in [*venue.obstacles, *venue.booths]:
-            if solid.height >= OCCLUDING_HEIGHT_M:
-                sa, sb = geo.polyline_segments(geo.as_points(solid.polygon), closed=True)
-                a.append(sa), b.append(sb)
-        return cls(np.vstack(a), np.vstack(b))
+        solids = Solids.of(scene)
+        tall = solids.height >= OCCLUDING_HEIGHT_M
+        return cls(solids.a[tall], solids.b[tall])
 
 
 def selfie_camera(visitor: FloatArray, mascot: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -73,4 +65,4 @@ def _crosses(p0: FloatArray, p1: FloatArray, a: FloatArray, b: FloatArray) -> ND
     P0, P1, A, B = p0[:, None], p1[:, None], a[None], b[None]
     d1, d2 = side(P0, P1, A), side(P0, P1, B)
     d3, d4 = side(A, B, P0), side(A, B, P1)
-    return ((d1 * d2 < 0) & (d3 * d4 < 0)).any(axis=1)
+    return np.any((d1 * d2 < 0) & (d3 * d4 < 0), axis=1, keepdims=False).reshape(-1)

@@ -6,7 +6,9 @@ This module owns the clocks: every tick is given the monotonic and the wall time
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import signal
 import time
 from dataclasses import dataclass, field
@@ -81,14 +83,14 @@ class RunningServer:
         self.stopped.set()
 
 
-async def start_server(scene: Scene, *, scene_text: str = "", host: str = "127.0.0.1", port: int = 0,
+async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1", port: int = 0,
                        host_token: str, data_dir: Path | None = None, playing: bool = True,
                        scene_path: Path | None = None, scene_poll_s: float = SCENE_POLL_S,
                        tick_hz: int = TICK_HZ) -> RunningServer:
     """Start serving ``scene`` on ``host:port`` (0 picks a free port) and start the tick.
 
-    The socket is bound first, so a taken port fails before anything is written to
-    ``data_dir``. With ``scene_path`` (the file ``scene`` was read from) the server watches
+    ``scene_text`` is the scene file's text (clients get it in ``welcome``). The socket is bound
+    first, so a taken port fails before anything is written to ``data_dir``. With ``scene_path`` (the file ``scene`` was read from) the server watches
     that file and hot-reloads edits of the timeline at the next cue boundary
     (:mod:`server.event.reload`).
     """
@@ -101,7 +103,9 @@ async def start_server(scene: Scene, *, scene_text: str = "", host: str = "127.0
             enable_auto_ping=True, auto_ping_idle_timeout=PING_IDLE_S, auto_ping_reply_timeout=PING_REPLY_S,
         )
     except OSError as exc:
-        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        hint = "; pick another --port, or 0 for a free one" if exc.errno == errno.EADDRINUSE else ""
+        raise ServeError(f"cannot listen on {host}:{port}: {reason}{hint}") from None
     try:
         store = Store.open(data_dir) if data_dir is not None else None
         ledger = Ledger(data_dir, scene) if data_dir is not None else None

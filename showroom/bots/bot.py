@@ -27,6 +27,7 @@ from showroom.protocol.server_messages import (
     Awarded, ErrorReply, Pong, Redeemed, SelfieLeft, SelfieTaken, WalletContents, Welcome, read_event, read_message,
 )
 from showroom.protocol.snapshot import find_avatar, unpack_mascots
+from showroom.scene import SceneError
 
 BEHAVIOURS = ("wander", "watch", "selfie")
 NEAR_M = 7.0
@@ -148,7 +149,12 @@ class Bot:
         message = read_message(value)
         if isinstance(message, Welcome):
             self.you = message.you
-            self.scene = scene_info(message.scene)
+            try:
+                self.scene = scene_info(message.scene)
+            except SceneError:  # nothing to find its way by: count it and go
+                self.stats.errors["bad_scene"] += 1
+                self.leave()
+                return
             self.joined_at = now
             self.stats.joins_ok += 1
             self.send(msg.Ping(t=time.time()))

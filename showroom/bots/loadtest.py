@@ -8,43 +8,66 @@ import sys
 from pathlib import Path
 
 from showroom.bots.bot import parse_mix
+from showroom.bots.probe import probe_server
 from showroom.bots.report import build_report, check_thresholds
 from showroom.bots.swarm import SwarmConfig, run_swarm
+from showroom.defaults import EXAMPLE_URL
 from showroom.errors import ShowroomError
 
 
 def run_loadtest(config: SwarmConfig, *, workers: int = 1, report_path: str | None = None, max_p99_ms: float | None = None,
                  max_overrun_pct: float | None = None, as_json: bool = False, plot_path: str | None = None) -> int:
-    """Run a load test; return 0 when every threshold holds, 1 otherwise."""
+    """Run a load test; return 0 when every threshold holds, 1 otherwise.
+
+    Nothing is started when the server cannot be reached; once the run is over its report is
+    always printed and written, even when the picture cannot be drawn.
+    """
     if not config.url.startswith(("ws://", "wss://")):
-        raise ShowroomError(f"loadtest: {config.url}: expected a ws:// URL, e.g. ws://127.0.0.1:8765/")
+        raise ShowroomError(f"loadtest: {config.url}: expected a ws:// URL, e.g. {EXAMPLE_URL}")
     try:
         parse_mix(config.mix)
-        if workers > 1:
-            from showroom.bots.workers import run_workers
-
-            result = run_workers(config, workers)
-        else:
-            result = asyncio.run(run_swarm(config))
     except ValueError as exc:
         raise ShowroomError(f"loadtest: --behaviour: {exc}") from None
+    probe_server(config.url)
+    if workers > 1:
+        from showroom.bots.workers import run_workers
+
+        result = run_workers(config, workers)
+    else:
+        result = asyncio.run(run_swarm(config))
     report = build_report(result)
     failures = check_thresholds(report, max_p99_ms, max_overrun_pct)
     report["workers"] = workers
     report["thresholds"] = {"max_p99_ms": max_p99_ms, "max_overrun_pct": max_overrun_pct, "failed": failures}
     if plot_path:
-        from showroom.bots.plot import plot_report
-
-        report["plot"] = plot_report(report, plot_path)
-    if report_path:
-        Path(report_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        report["plot"] = _plot(report, plot_path)
+        if as_json and report["plot"].startswith("not drawn"):
+            print(f"loadtest: plot {report['plot']}", file=sys.stderr)
     if as_json:
         print(json.dumps(report))
     else:
         _print_summary(report)
     for line in failures:
         print(f"threshold exceeded: {line}", file=sys.stderr)
+    if report_path:
+        try:
+            Path(report_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            print(f"loadtest: cannot write the report {report_path}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     return 1 if failures else 0
+
+
+def _plot(report: dict, path: str) -> str:
+    """Draw the picture; what became of it, in a few words (a failure is a note, not the end of the run)."""
+    from showroom.bots.plot import plot_report
+
+    try:
+        return plot_report(report, path)
+    except ShowroomError as exc:
+        return f"not drawn: {exc}"
+    except OSError as exc:
+        return f"not drawn: cannot write {path}: {exc.strerror or exc}"
 
 
 def _print_summary(r: dict) -> None:
@@ -61,7 +84,15 @@ def _print_summary(r: dict) -> None:
     print(f"traffic           out {gen['messages_out_per_s']:.0f} msg/s {gen['bytes_out_per_s'] / 1e3:.1f} kB/s, "
           f"in {gen['messages_in_per_s']:.0f} msg/s {gen['bytes_in_per_s'] / 1e6:.2f} MB/s")
     print(f"generator CPU     {gen['cpu_pct']:.0f} % of one core (summed over workers)")
-    print(f"errors            {r['errors'] or 'none'}")
-    print(f"award audit       {'passed' if audit['passed'] else 'FAILED'}: {audit['selfies_taken']} selfies, "
-          f"{audit['awarded_ok']} awarded, {audit['refused_sold_out']} sold out")
+    print(f"errors            {_counts(r['errors']) or 'none'}")
+    by_entitlement = audit["awards_by_entitlement"]
+    received = f"{sum(by_entitlement.values())} received by the bots"
+    print(f"awards            {received}: {_counts(by_entitlement)}" if by_entitlement else f"awards            {received}")
+    print(f"selfie audit      {'passed' if audit['passed'] else 'FAILED'}: {audit['selfies_taken']} selfies, "
+          f"{audit['awarded_ok']} rewarded, {audit['refused_sold_out']} refused (sold out)")
     print(f"plot              {r['plot']}")
+
+
+def _counts(counts: dict[str, int]) -> str:
+    """``{"a": 2, "b": 1}`` as ``a 2, b 1`` (largest first)."""
+    return ", ".join(f"{name} {n}" for name, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))

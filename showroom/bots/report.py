@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from showroom.bots.bot import Bot
-from showroom.bots.stats import percentiles_ms
+from showroom.bots.stats import Stats, percentiles_ms
 from showroom.bots.swarm import SwarmResult
 
 
@@ -92,12 +92,20 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
             "wall_s": round(result.wall_s, 3),
             "cpu_pct": round(100.0 * result.cpu_s / wall, 1),
         },
-        "errors": dict(stats.errors),
+        "errors": _errors(stats),
         "vouchers": {"redeemed": stats.redeemed, "refused": dict(stats.refused)},
         "award_audit": audit_awards(bots),
         "history": result.history,
         "plot": "not asked for (--plot FILE.png)",
     }
+
+
+def _errors(stats: Stats) -> dict[str, int]:
+    """Every error the bots met, by kind: the server's error codes, bad welcomes and failed connections."""
+    errors = dict(stats.errors)
+    if stats.connect_failed:
+        errors["connect_failed"] = stats.connect_failed
+    return errors
 
 
 def _tick_health(before: dict[str, Any], after: dict[str, Any]) -> tuple[int, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from showroom.scene import parse_scene
+from showroom.scene import SceneError, parse_scene
 from showroom.scene.rewards import SelfieRule
 
 AUDIENCE_KINDS = ("standing", "seated")
@@ -23,10 +23,21 @@ class SceneInfo:
     voucher: frozenset[str]
 
 
-@lru_cache(maxsize=8)
 def scene_info(text: str) -> SceneInfo:
-    """Parse the scene text (cached: thousands of bots get the same text) into :class:`SceneInfo`."""
-    scene = parse_scene(text, "welcome.scene")
+    """Parse the scene text of a ``welcome`` into :class:`SceneInfo`; raise :class:`SceneError` when it is unusable."""
+    info = _read(text)
+    if isinstance(info, SceneError):
+        raise SceneError(info.source, info.problems)  # a fresh one: raising the cached one grows its traceback
+    return info
+
+
+@lru_cache(maxsize=8)
+def _read(text: str) -> SceneInfo | SceneError:
+    """The scene's :class:`SceneInfo`, or why there is none (cached either way: thousands of bots get the same text)."""
+    try:
+        scene = parse_scene(text, "welcome.scene")
+    except SceneError as exc:
+        return SceneError(exc.source, exc.problems)
     boxes = []
     for zone in scene.venue.zones:
         if zone.kind in AUDIENCE_KINDS:

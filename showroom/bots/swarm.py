@@ -8,6 +8,7 @@ steps every connected bot ten times a second; there is no task per bot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -142,13 +143,12 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, Any]],
     async def connect(bot: Bot) -> None:
         listener = BotListener(bot, stats)
         listeners.append(listener)  # tracked even if the handshake outlives the timeout
-        try:
+        with contextlib.suppress(Exception):  # any failure to connect is counted below
             await asyncio.wait_for(ws_connect(lambda: listener, config.url, max_frame_size=MAX_SERVER_FRAME_BYTES,
                                               websocket_handshake_timeout=CONNECT_TIMEOUT_S),
                                    CONNECT_TIMEOUT_S)
-        except Exception:  # noqa: BLE001 - any failure to connect is one counted failure
-            if not listener.open:
-                stats.connect_failed += 1
+        if listener.transport is None:  # refused, timed out, or hung up before the handshake (picows does not raise)
+            stats.connect_failed += 1
 
     async def poll_metrics() -> None:
         while True:

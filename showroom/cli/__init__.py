@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from showroom.cli import bench, client, demo, host, ledger, loadtest, scene, serve, sim
-from showroom import EXAMPLE_SCENE
+from showroom.defaults import EXAMPLE_SCENE, PORT
 
 GROUPS = (demo, client, serve, host, scene, sim, loadtest, ledger, bench)
 """Command groups in the order ``showroom --help`` lists them."""
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="showroom",
         description="Virtual showroom and runway event simulator.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f"example:\n  showroom demo\n  showroom serve {EXAMPLE_SCENE} --port 8765",
+        epilog=f"example:\n  showroom demo\n  showroom serve {EXAMPLE_SCENE} --port {PORT}",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
     for group in GROUPS:

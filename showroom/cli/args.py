@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from showroom.defaults import DATA_DIR, EXAMPLE_SCENE, EXAMPLE_URL, HOST
+
 
 def positive_int(text: str) -> int:
     """A whole number of at least 1."""
@@ -65,15 +67,21 @@ def ws_url(text: str) -> str:
     """A WebSocket URL of a server: ``ws://HOST:PORT/`` (``wss://`` too)."""
     from urllib.parse import urlsplit
 
-    example = "ws://127.0.0.1:8765/"
+    example = EXAMPLE_URL
+    if "://" not in text:  # `localhost:8765` would read as scheme "localhost"
+        where = text.strip("/")
+        hint = f"ws://{HOST}:{where}/" if where.isdigit() else f"ws://{where}/" if where else example
+        raise argparse.ArgumentTypeError(f"a server URL starts with ws:// (or wss://); try {hint}")
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not a usable URL ({exc}); expected one like {example}") from None
     if parts.scheme not in ("ws", "wss"):
-        got = f"a {parts.scheme}:// URL" if parts.scheme else "no scheme"
-        raise argparse.ArgumentTypeError(f"expected a WebSocket URL such as {example}, got {got}: {text!r}")
+        scheme, rest = text.split("://", 1)
+        ws = {"http": "ws", "https": "wss"}.get(scheme.lower())
+        hint = f"{ws}://{rest}" if ws else example
+        raise argparse.ArgumentTypeError(f"a server URL starts with ws:// (or wss://), not {scheme}://; try {hint}")
     if not parts.hostname:
         raise argparse.ArgumentTypeError(f"{text!r} names no host; expected one like {example}")
     return text
@@ -82,7 +90,7 @@ def ws_url(text: str) -> str:
 def add_data_dir(parser: argparse.ArgumentParser, what: str = "the server's data directory") -> None:
     """``--data-dir DIR``, defaulting to the settings' data directory."""
     parser.add_argument("--data-dir", default=None, metavar="DIR",
-                        help=f"{what} (default: $SHOWROOM_DATA_DIR, else ./data)")
+                        help=f"{what} (default: $SHOWROOM_DATA_DIR, else ./{DATA_DIR})")
 
 
 def add_json(parser: argparse.ArgumentParser, what: str = "print the figures as one JSON object") -> None:
@@ -93,4 +101,4 @@ def add_json(parser: argparse.ArgumentParser, what: str = "print the figures as 
 def add_scene(parser: argparse.ArgumentParser) -> None:
     """An optional positional scene file, defaulting to the settings' scene."""
     parser.add_argument("scene", nargs="?", default=None,
-                        help="scene file (default: $SHOWROOM_SCENE, else the example scenes/anniversary-runway.toml)")
+                        help=f"scene file (default: $SHOWROOM_SCENE, else the example {EXAMPLE_SCENE})")

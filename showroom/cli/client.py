@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from showroom.cli.args import positive_float, positive_int, window_size, ws_url
+from showroom.defaults import EXAMPLE_URL
 
 
 def add_view_flags(p: argparse.ArgumentParser) -> None:
@@ -27,9 +28,9 @@ def register(sub: Any) -> None:
     """Add ``client``."""
     client = sub.add_parser("client", help="the visitor's desktop client (Panda3D); --offscreen for screenshots",
                             formatter_class=argparse.RawDescriptionHelpFormatter,
-                            epilog="examples:\n  showroom client ws://127.0.0.1:8765/ --name Ada\n"
-                                   "  showroom client ws://127.0.0.1:8765/ --offscreen --seconds 10 --screenshot shot.png")
-    client.add_argument("url", type=ws_url, help="the event server's WebSocket URL, e.g. ws://127.0.0.1:8765/")
+                            epilog=f"examples:\n  showroom client {EXAMPLE_URL} --name Ada\n"
+                                   f"  showroom client {EXAMPLE_URL} --offscreen --seconds 10 --screenshot shot.png")
+    client.add_argument("url", type=ws_url, help=f"the event server's WebSocket URL, e.g. {EXAMPLE_URL}")
     add_view_flags(client)
     client.add_argument("--photos", default=None,
                         help="folder for selfie photos (default: $SHOWROOM_PHOTOS, else ~/Pictures/Showroom)")
@@ -72,6 +73,14 @@ def _client(args: argparse.Namespace) -> int:
         run_client(options)
     except ConnectionError as exc:
         raise ShowroomError(str(exc)) from None
-    for path in options.shots:
-        print(f"wrote {path}")
+    print_written(options.shots)
     return 0
+
+
+def print_written(shots: list[str]) -> None:
+    """Print ``wrote PATH`` for each file the client wrote, and after each selfie photo its JSON sidecar."""
+    for shot in shots:
+        print(f"wrote {shot}")
+        sidecar = Path(shot).with_suffix(".json")  # the photo studio writes one beside each photo
+        if sidecar.exists() and str(sidecar) not in shots:
+            print(f"wrote {sidecar}")

@@ -2,7 +2,7 @@
 headless bots and the visitor client, in one command.
 
 The server and the bots each run in their own process (so the client's rendering does not
-stall the 20 Hz tick); the client runs in this one. With no display the client renders
+stall the server's tick); the client runs in this one. With no display the client renders
 offscreen, the tour guide (autopilot) walks the visitor, and the screenshots and selfie
 photos it wrote are listed at the end.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from showroom.cli.args import add_scene, count
-from showroom.cli.client import add_view_flags, view_options
+from showroom.cli.client import add_view_flags, print_written, view_options
 from showroom.errors import ShowroomError
 
 DEMO_SECONDS = 60.0
@@ -137,6 +137,5 @@ def run_demo(args: argparse.Namespace) -> int:
                 proc.join(5)
     where = "offscreen, " if options.offscreen else ""
     print(f"demo finished ({where}{options.seconds or 0:.0f} s)")
-    for path in options.shots:
-        print(f"wrote {path}")
+    print_written(options.shots)
     return 0

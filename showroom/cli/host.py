@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from showroom.cli.args import ws_url
+from showroom.defaults import EXAMPLE_URL
 
 
 def register(sub: Any) -> None:
@@ -16,11 +17,11 @@ def register(sub: Any) -> None:
         epilog="commands: start, pause, seek TIME, next, cue N, announce TEXT, drop VOUCHER open|close,\n"
                "          kick VISITOR, ban VISITOR, status (type help in the console)\n"
                "exit status: 0 done, 1 refused by the server or no connection, 2 a badly written command\n\n"
-               "examples:\n  showroom host ws://127.0.0.1:8765/ --token T\n"
-               "  showroom host ws://127.0.0.1:8765/ --token T seek 1:30\n"
-               "  showroom host ws://127.0.0.1:8765/ --token T status --json\n"
-               "  showroom host ws://127.0.0.1:8765/ --token T --script cues.txt")
-    host.add_argument("url", type=ws_url, help="the server's WebSocket URL, e.g. ws://127.0.0.1:8765/")
+               f"examples:\n  showroom host {EXAMPLE_URL} --token T\n"
+               f"  showroom host {EXAMPLE_URL} --token T seek 1:30\n"
+               f"  showroom host {EXAMPLE_URL} --token T status --json\n"
+               f"  showroom host {EXAMPLE_URL} --token T --script cues.txt")
+    host.add_argument("url", type=ws_url, help=f"the server's WebSocket URL, e.g. {EXAMPLE_URL}")
     host.add_argument("words", nargs="*", metavar="COMMAND",
                       help="one command to run, then exit (default: an interactive console)")
     host.add_argument("--token", default=None,

@@ -6,15 +6,16 @@ import argparse
 from typing import Any
 
 from showroom.cli.args import positive_float, positive_int, ws_url
+from showroom.defaults import EXAMPLE_URL
 
 
 def register(sub: Any) -> None:
     """Add ``loadtest``."""
     load = sub.add_parser("loadtest", help="drive headless bots against a server and report latency, ticks, awards",
                           formatter_class=argparse.RawDescriptionHelpFormatter,
-                          epilog="example:\n  showroom loadtest ws://127.0.0.1:8765/ --clients 1000 --ramp 100 "
+                          epilog=f"example:\n  showroom loadtest {EXAMPLE_URL} --clients 1000 --ramp 100 "
                                  "--duration 60 --report load.json --max-p99-ms 100")
-    load.add_argument("url", type=ws_url, help="the server's WebSocket URL, e.g. ws://127.0.0.1:8765/")
+    load.add_argument("url", type=ws_url, help=f"the server's WebSocket URL, e.g. {EXAMPLE_URL}")
     load.add_argument("--clients", type=positive_int, default=100, help="bots to connect (default 100)")
     load.add_argument("--ramp", type=positive_float, default=50.0, help="bots connected per second (default 50)")
     load.add_argument("--duration", type=positive_float, default=30.0,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from showroom.cli.args import count
-from showroom import EXAMPLE_SCENE
+from showroom.defaults import EXAMPLE_SCENE
 
 FMT = argparse.RawDescriptionHelpFormatter
 

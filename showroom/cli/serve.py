@@ -6,23 +6,24 @@ import argparse
 from typing import Any
 
 from showroom.cli.args import add_data_dir, add_scene, port
-from showroom import EXAMPLE_SCENE
+from showroom.defaults import DATA_DIR, EXAMPLE_SCENE, HOST, PORT
 
 
 def register(sub: Any) -> None:
     """Add ``serve``."""
     serve = sub.add_parser("serve", help="run an event server for a scene (WebSocket, /healthz, /metrics)",
                            formatter_class=argparse.RawDescriptionHelpFormatter,
-                           epilog=f"example:\n  showroom serve {EXAMPLE_SCENE} --port 8765 --data-dir data")
+                           epilog=f"example:\n  showroom serve {EXAMPLE_SCENE} --port {PORT} --data-dir {DATA_DIR}")
     add_scene(serve)
-    serve.add_argument("--host", default=None, help="address to listen on (default: $SHOWROOM_HOST, else 127.0.0.1)")
+    serve.add_argument("--host", default=None, help=f"address to listen on (default: $SHOWROOM_HOST, else {HOST})")
     serve.add_argument("--port", type=port, default=None,
-                       help="port (default: $SHOWROOM_PORT, else 8765; 0 picks a free one)")
+                       help=f"port (default: $SHOWROOM_PORT, else {PORT}; 0 picks a free one)")
     add_data_dir(serve, "where the server keeps its SQLite files and ledger key")
     serve.add_argument("--host-token", default=None,
                        help="token hosts join with (default: $SHOWROOM_HOST_TOKEN, else a random one, printed)")
     serve.add_argument("--tick-hz", type=int, default=None,
-                       help="ticks and frames per second (default: $SHOWROOM_TICK_HZ, else 20)")
+                       help="ticks and frames per second, 5 to 60 (default: $SHOWROOM_TICK_HZ, else the standard rate; "
+                            "printed at start)")
     serve.add_argument("--paused", action="store_true", help="wait for a host to start the show")
     serve.add_argument("--no-reload", action="store_true",
                        help="do not watch the scene file (by default timeline edits apply at the next cue)")
@@ -51,7 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
                                      port=settings.port, host_token=token, data_dir=settings.data_dir,
                                      playing=not args.paused, scene_path=None if args.no_reload else path,
                                      tick_hz=settings.tick_hz)
-        print(f"serving '{scene.event.title}' on {running.url}  "
+        print(f"serving '{scene.event.title}' on {running.url} at {settings.tick_hz} ticks/s  "
               f"(health: http://{settings.host}:{running.port}/healthz)", flush=True)
         print(f"host token: {token}", flush=True)
         await serve_until_signal(running)

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from showroom.cli.args import add_json, add_scene, count, positive_float
-from showroom import EXAMPLE_SCENE
+from showroom.defaults import EXAMPLE_SCENE
 
 _STATUS_EVERY_S = 0.25
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from showroom.client.state import ClientState
-from showroom.protocol.codes import Activity
+from showroom.protocol.codes import REACTIONS, Activity
 
 ASK_WITHIN_M = 6.0
 """Ask for a selfie this close to the mascot (the server accepts up to 8 m)."""
@@ -80,7 +80,7 @@ class Autopilot:
             out.append(Action("move", float(goal[0]), float(goal[1])))
             self.next_move = now + MOVE_EVERY_S
         if int(state.show.get("look", -1)) >= 0 and now >= self.next_react:
-            out.append(Action("react", name=("applause", "heart", "wow", "fire")[int(now) % 4]))
+            out.append(Action("react", name=REACTIONS[int(now) % len(REACTIONS)]))
             self.next_react = now + REACT_EVERY_S
         if len(state.awards) > self.awards_seen:
             self.awards_seen = len(state.awards)

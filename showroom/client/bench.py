@@ -13,16 +13,16 @@ from __future__ import annotations
 import math
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from showroom.defaults import BUNDLED_SCENE
 from showroom.protocol.codes import ANIM_REACTION_SHIFT, ANIM_WALKING, reaction_code
 from showroom.protocol.limits import TICK_HZ
 from showroom.client.display import configure, supports_shaders
 
-SCENE = Path(__file__).resolve().parents[2] / "scenes" / "anniversary-runway.toml"
+SCENE = BUNDLED_SCENE
 TICK_S = 1.0 / TICK_HZ
 
 

@@ -52,7 +52,9 @@ def reaction_code(reaction: str) -> int:
 
 def anim_bytes(walking: NDArray[np.bool_], reaction: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """Animation bytes from walking flags and reaction codes (0 none, else ``1 + index``)."""
-    return (walking.astype(np.uint8) * ANIM_WALKING) | (reaction.astype(np.uint8) << ANIM_REACTION_SHIFT)
+    anim = reaction.astype(np.uint8) << np.uint8(ANIM_REACTION_SHIFT)
+    anim[walking] |= np.uint8(ANIM_WALKING)
+    return anim
 
 
 def anim_reaction(anim: NDArray[np.uint8]) -> NDArray[np.int64]:

@@ -154,17 +154,17 @@ def avatar_ids(data: bytes) -> NDArray[np.int64]:
 
 def positions_m(data: bytes) -> NDArray[np.float64]:
     """A ``pos`` bin (uint16 LE centimetre pairs) as (n, 2) metres."""
-    return np.frombuffer(data, "<u2").reshape(-1, 2) / CM_PER_M
+    return np.divide(np.frombuffer(data, "<u2").reshape(-1, 2), CM_PER_M, dtype=np.float64)
 
 
 def angles_rad(data: bytes) -> NDArray[np.float64]:
     """A ``hdg`` bin (256 steps per turn) as radians."""
-    return np.frombuffer(data, np.uint8) * (TURN / 256)
+    return np.multiply(np.frombuffer(data, np.uint8), TURN / 256, dtype=np.float64)
 
 
 def phases(data: bytes) -> NDArray[np.float64]:
     """A ``phase`` bin (256 steps per cycle) as cycle fractions."""
-    return np.frombuffer(data, np.uint8) / 256.0
+    return np.divide(np.frombuffer(data, np.uint8), 256.0, dtype=np.float64)
 
 
 @dataclass(frozen=True)

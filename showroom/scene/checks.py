@@ -1,28 +1,31 @@
-"""Cross-reference and geometry checks that a single field's validator cannot see."""
+"""Cross-reference, time and continuity checks that a single field's validator cannot see (geometry: floor.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
 
 import numpy as np
 
+from showroom.scene.floor import check_floor, check_runway, fmt, on_runway
 from showroom.scene.model import Scene
+from showroom.scene.problems import Problem
 from showroom.scene.rewards import ReactedRule, SelfieRule, Voucher
 from showroom.scene.show import MASCOT_CUES, PoseCue, SelfieCue, WalkCue
 from showroom.scene.timecode import format_clock
 from showroom.sim import geometry as geo
 
-Problem = tuple[str, str]
-"""A key path such as ``timeline[3].mascot`` and what is wrong there."""
+__all__ = ["Problem", "check_scene", "cue_duration", "on_runway", "walk_duration"]
 
-_TOLERANCE_M = 0.05
 _CONTINUITY_M = 0.5
 
 
 def check_scene(scene: Scene) -> list[Problem]:
     """Return every cross-reference and geometry problem of a validated scene."""
     problems: list[Problem] = []
-    for check in (_check_ids, _check_venue, _check_mascots, _check_looks, _check_timeline, _check_rewards):
+    checks = (_check_ids, check_floor, check_runway, _check_brands, _check_looks, _check_timeline, _check_rewards)
+    for check in checks:
         problems.extend(check(scene))
     return problems
 
@@ -40,6 +43,13 @@ def _duplicates(section: str, ids: list[str]) -> Iterator[Problem]:
         seen.add(ident)
 
 
+class Named(Protocol):
+    """A venue item referred to by its name (a zone, a spot, a path...)."""
+
+    @property
+    def name(self) -> str: ...
+
+
 def _check_ids(scene: Scene) -> Iterator[Problem]:
     yield from _duplicates("brands", [b.id for b in scene.brands])
     yield from _duplicates("mascots", [m.id for m in scene.mascots])
@@ -47,100 +57,30 @@ def _check_ids(scene: Scene) -> Iterator[Problem]:
     yield from _duplicates("entitlements", [e.id for e in scene.entitlements])
     yield from _duplicates("rewards", [r.id for r in scene.rewards])
     venue = scene.venue
-    for section, items in (
+    named: tuple[tuple[str, Sequence[Named]], ...] = (
         ("zones", venue.zones), ("booths", venue.booths), ("spawns", venue.spawns),
         ("exits", venue.exits), ("paths", venue.paths), ("selfie_spots", venue.selfie_spots),
         ("obstacles", venue.obstacles),
-    ):
+    )
+    for section, items in named:
         for path, message in _duplicates(f"venue.{section}", [item.name for item in items]):
             yield path.replace(".id", ".name"), message.replace("id", "name", 1)
 
 
-def _on_floor(scene: Scene, points: np.ndarray) -> np.ndarray:
-    width, depth = scene.venue.size
-    return (
-        (points[:, 0] >= -_TOLERANCE_M) & (points[:, 0] <= width + _TOLERANCE_M)
-        & (points[:, 1] >= -_TOLERANCE_M) & (points[:, 1] <= depth + _TOLERANCE_M)
-    )
-
-
-def on_runway(scene: Scene, points: np.ndarray) -> np.ndarray:
-    """Which floor points lie on the runway (within half its width of the centreline)."""
-    runway = scene.venue.runway
-    dist = geo.distance_to_polyline(geo.as_points(points), geo.as_points(runway.centerline))
-    return dist <= runway.width / 2 + _TOLERANCE_M
-
-
-def _fmt(point: np.ndarray) -> str:
-    return f"({point[0]:.2f}, {point[1]:.2f})"
-
-
-def _check_venue(scene: Scene) -> Iterator[Problem]:
-    venue = scene.venue
-    width, depth = venue.size
-    runway = venue.runway
-    outline = geo.sample_polyline(geo.as_points(runway.centerline), 0.25)
-    a, b = geo.polyline_segments(geo.as_points(runway.centerline))
-    direction = (b - a) / np.maximum(np.linalg.norm(b - a, axis=1, keepdims=True), 1e-9)
-    normal = np.stack([-direction[:, 1], direction[:, 0]], axis=1) * runway.width / 2
-    corners = np.vstack([a + normal, a - normal, b + normal, b - normal])
-    edge = np.vstack([outline, corners])
-    bad = ~_on_floor(scene, edge)
-    if bad.any():
-        yield "venue.runway", (
-            f"runway reaches outside the {width:g} x {depth:g} m floor at {_fmt(edge[bad][0])}"
-        )
-    for index, path in enumerate(venue.paths):
-        pts = geo.sample_polyline(geo.as_points(path.points), 0.25)
-        off = ~on_runway(scene, pts)
-        if off.any():
-            yield f"venue.paths[{index}].points", (
-                f"path {path.name!r} leaves the runway at {_fmt(pts[off][0])}; mascots walk only on the runway"
-            )
-    for section, spots in (("spawns", venue.spawns), ("exits", venue.exits)):
-        for index, spot in enumerate(spots):
-            at = geo.as_points(spot.at)
-            if not _on_floor(scene, at)[0]:
-                yield f"venue.{section}[{index}].at", f"{_fmt(at[0])} is outside the {width:g} x {depth:g} m floor"
-            elif on_runway(scene, at)[0]:
-                yield f"venue.{section}[{index}].at", f"{_fmt(at[0])} is on the runway; visitors stay off it"
-    for index, spot in enumerate(venue.selfie_spots):
-        if not on_runway(scene, geo.as_points(spot.at))[0]:
-            yield f"venue.selfie_spots[{index}].at", f"{_fmt(np.array(spot.at))} is not on the runway"
-        queue = geo.as_points(spot.queue)
-        if not _on_floor(scene, queue)[0] or on_runway(scene, queue)[0]:
-            yield f"venue.selfie_spots[{index}].queue", (
-                f"{_fmt(queue[0])} must be on the floor beside the runway, not on it or outside the floor"
-            )
-    for section, items in (("zones", venue.zones), ("booths", venue.booths), ("obstacles", venue.obstacles)):
-        for index, item in enumerate(items):
-            pts = geo.sample_polygon(geo.as_points(item.polygon), 0.5)
-            if not _on_floor(scene, pts).all():
-                yield f"venue.{section}[{index}].polygon", f"{item.name!r} reaches outside the floor"
-            elif on_runway(scene, pts).any():
-                yield f"venue.{section}[{index}].polygon", f"{item.name!r} overlaps the runway"
-            if geo.polygon_area(geo.as_points(item.polygon)) < 0.01:
-                yield f"venue.{section}[{index}].polygon", f"{item.name!r} has no area"
+def _check_brands(scene: Scene) -> Iterator[Problem]:
     brands = {b.id for b in scene.brands}
-    for index, booth in enumerate(venue.booths):
-        if booth.brand is not None and booth.brand not in brands:
-            yield f"venue.booths[{index}].brand", f"unknown brand {booth.brand!r} {_known('brands', brands)}"
-
-
-def _check_mascots(scene: Scene) -> Iterator[Problem]:
-    brands = {b.id for b in scene.brands}
-    for index, mascot in enumerate(scene.mascots):
-        if mascot.brand not in brands:
-            yield f"mascots[{index}].brand", f"unknown brand {mascot.brand!r} {_known('brands', brands)}"
-        if not on_runway(scene, geo.as_points(mascot.home))[0]:
-            yield f"mascots[{index}].home", f"{_fmt(np.array(mascot.home))} is not on the runway"
+    owners: list[tuple[str, str | None]] = [
+        *((f"venue.booths[{i}].brand", booth.brand) for i, booth in enumerate(scene.venue.booths)),
+        *((f"mascots[{i}].brand", mascot.brand) for i, mascot in enumerate(scene.mascots)),
+        *((f"looks[{i}].brand", look.brand) for i, look in enumerate(scene.looks)),
+    ]
+    for path, brand in owners:
+        if brand is not None and brand not in brands:
+            yield path, f"unknown brand {brand!r} {_known('brands', brands)}"
 
 
 def _check_looks(scene: Scene) -> Iterator[Problem]:
-    brands = {b.id for b in scene.brands}
     for index, look in enumerate(scene.looks):
-        if look.brand is not None and look.brand not in brands:
-            yield f"looks[{index}].brand", f"unknown brand {look.brand!r} {_known('brands', brands)}"
         if look.until <= look.at:
             yield f"looks[{index}].until", (
                 f"look ends ({format_clock(look.until)}) before it starts ({format_clock(look.at)})"
@@ -174,6 +114,7 @@ def _check_timeline(scene: Scene) -> Iterator[Problem]:
     show_end = scene.event.duration
     busy: dict[str, list[tuple[float, float, int]]] = {}
     refs_ok: list[int] = []
+    lost: dict[str, float] = {}  # mascot id -> start of its first walk along an unknown path
     for index, cue in enumerate(scene.timeline):
         here = f"timeline[{index}]"
         if cue.at > show_end:
@@ -186,6 +127,7 @@ def _check_timeline(scene: Scene) -> Iterator[Problem]:
             continue
         if isinstance(cue, WalkCue) and cue.path not in paths:
             yield f"{here}.path", f"unknown path {cue.path!r} {_known('paths', paths)}"
+            lost[cue.mascot] = min(cue.at, lost.get(cue.mascot, cue.at))
             ok = False
         if isinstance(cue, SelfieCue) and cue.spot not in spots:
             yield f"{here}.spot", f"unknown selfie spot {cue.spot!r} {_known('selfie spots', spots)}"
@@ -203,31 +145,36 @@ def _check_timeline(scene: Scene) -> Iterator[Problem]:
                     f"timeline[{other}] ({format_clock(start)}-{format_clock(other_end)})"
                 )
         busy.setdefault(cue.mascot, []).append((cue.at, end, index))
-    yield from _check_continuity(scene, refs_ok)
+    yield from _check_continuity(scene, refs_ok, lost)
 
 
-def _check_continuity(scene: Scene, indices: list[int]) -> Iterator[Problem]:
-    """A mascot never teleports: each walk starts, and each selfie happens, where it stands."""
+def _check_continuity(scene: Scene, indices: list[int], lost: dict[str, float]) -> Iterator[Problem]:
+    """A mascot never teleports: each walk starts, and each selfie happens, where it stands.
+
+    After a walk along an unknown path (``lost``: mascot id -> its start) nobody knows where the
+    mascot stands, so its later cues are not judged: the unknown path is the one mistake to report.
+    """
     where = {m.id: np.array(m.home, dtype=float) for m in scene.mascots}
     paths = {p.name: geo.as_points(p.points) for p in scene.venue.paths}
     spots = {s.name: np.array(s.at, dtype=float) for s in scene.venue.selfie_spots}
     for index in sorted(indices, key=lambda i: scene.timeline[i].at):
         cue = scene.timeline[index]
+        if not isinstance(cue, (WalkCue, SelfieCue)) or cue.at >= lost.get(cue.mascot, math.inf):
+            continue
         here = f"timeline[{index}]"
         if isinstance(cue, WalkCue):
             start = paths[cue.path][0]
             if np.linalg.norm(start - where[cue.mascot]) > _CONTINUITY_M:
                 yield f"{here}.path", (
-                    f"mascot {cue.mascot!r} stands at {_fmt(where[cue.mascot])} when this walk starts, "
-                    f"but path {cue.path!r} starts at {_fmt(start)}"
+                    f"mascot {cue.mascot!r} stands at {fmt(where[cue.mascot])} when this walk starts, "
+                    f"but path {cue.path!r} starts at {fmt(start)}"
                 )
             where[cue.mascot] = paths[cue.path][-1]
-        elif isinstance(cue, SelfieCue):
-            if np.linalg.norm(spots[cue.spot] - where[cue.mascot]) > _CONTINUITY_M:
-                yield f"{here}.spot", (
-                    f"mascot {cue.mascot!r} stands at {_fmt(where[cue.mascot])}, "
-                    f"but selfie spot {cue.spot!r} is at {_fmt(spots[cue.spot])}; walk it there first"
-                )
+        elif np.linalg.norm(spots[cue.spot] - where[cue.mascot]) > _CONTINUITY_M:
+            yield f"{here}.spot", (
+                f"mascot {cue.mascot!r} stands at {fmt(where[cue.mascot])}, "
+                f"but selfie spot {cue.spot!r} is at {fmt(spots[cue.spot])}; walk it there first"
+            )
 
 
 def _check_rewards(scene: Scene) -> Iterator[Problem]:

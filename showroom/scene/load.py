@@ -12,8 +12,10 @@ from pydantic import ValidationError
 from showroom.errors import ShowroomError
 from showroom.scene.checks import Problem, check_scene
 from showroom.scene.model import Scene
+from showroom.scene.nesting import MAX_NESTING, TOO_DEEP, data_too_deep, text_too_deep
+from showroom.scene.problems import format_path, one_line_per_cause, pydantic_problems
 
-_TAGS = ("kind", "when")
+__all__ = ["SceneError", "format_path", "load_scene", "parse_scene", "scene_from_data"]
 
 
 class SceneError(ShowroomError):
@@ -44,6 +46,11 @@ def load_scene(path: str | Path) -> Scene:
 
 def parse_scene(text: str, source: str = "<scene>") -> Scene:
     """Parse scene TOML text; ``source`` names it in error messages."""
+    deep = text_too_deep(text)
+    if deep is not None:
+        line, column = deep
+        where = f"at line {line}, column {column}"
+        raise SceneError(source, [("", f"nested deeper than {MAX_NESTING} levels ({where}); {TOO_DEEP}")])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -53,61 +60,14 @@ def parse_scene(text: str, source: str = "<scene>") -> Scene:
 
 def scene_from_data(data: Mapping[str, Any], source: str = "<scene>") -> Scene:
     """Validate already-parsed scene data (a dict as ``tomllib`` returns it)."""
+    deep = data_too_deep(data)
+    if deep is not None:
+        raise SceneError(source, [(deep, f"nested deeper than {MAX_NESTING} levels; {TOO_DEEP}")])
     try:
         scene = Scene.model_validate(data)
     except ValidationError as exc:
-        raise SceneError(source, _pydantic_problems(exc, data)) from None
+        raise SceneError(source, one_line_per_cause(pydantic_problems(exc, data, Scene))) from None
     problems = check_scene(scene)
     if problems:
-        raise SceneError(source, problems)
+        raise SceneError(source, one_line_per_cause(problems))
     return scene
-
-
-def format_path(loc: Sequence[int | str], data: Any) -> str:
-    """Turn a pydantic error location into a key path such as ``timeline[3].mascot``.
-
-    Tagged-union locations carry the tag right after the list index
-    (``('timeline', 3, 'walk', 'mascot')``); the tag is not a key of the file, so it is dropped
-    there when the data at that point has it as its kind. A pose cue has both the tag ``pose``
-    and a key ``pose``, so the tag is kept only as the last item naming a real key (an unknown key).
-    """
-    parts: list[str] = []
-    node = data
-    after_index = False
-    for position, item in enumerate(loc):
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-            node = node[item] if isinstance(node, list) and -len(node) <= item < len(node) else None
-            after_index = True
-            continue
-        is_tag = after_index and isinstance(node, Mapping) and any(node.get(t) == item for t in _TAGS)
-        after_index = False
-        if is_tag and (item not in node or position < len(loc) - 1):
-            continue
-        parts.append(f".{item}" if parts else item)
-        node = node.get(item) if isinstance(node, Mapping) else None
-    return "".join(parts)
-
-
-def _pydantic_problems(exc: ValidationError, data: Any) -> list[Problem]:
-    problems: list[Problem] = []
-    for error in exc.errors(include_url=False):
-        path = format_path(error["loc"], data)
-        kind = error["type"]
-        if kind == "missing":
-            message = "missing required key"
-        elif kind == "extra_forbidden":
-            message = "unknown key"
-        elif kind == "union_tag_invalid":
-            ctx = error.get("ctx", {})
-            message = f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} {ctx.get('tag')!r} (known: {ctx.get('expected_tags')})"
-        elif kind == "union_tag_not_found":
-            ctx = error.get("ctx", {})
-            message = f"missing {ctx.get('discriminator', 'kind')}"
-        else:
-            message = error["msg"].removeprefix("Value error, ")
-            value = error.get("input")
-            if isinstance(value, (str, int, float, bool)) and repr(value) not in message:
-                message += f" (got {value!r})"
-        problems.append((path, message))
-    return problems

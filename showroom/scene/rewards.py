@@ -6,7 +6,13 @@ import datetime as dt
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from showroom.protocol.codes import Reaction
 from showroom.scene.base import Ident, SceneModel, Text
@@ -37,6 +43,18 @@ Duration = Annotated[
     float, BeforeValidator(_parse_duration), Field(gt=0, allow_inf_nan=False), WithJsonSchema(_DURATION_SCHEMA)
 ]
 """A positive duration in seconds, written as ``'30m'``, ``'48h'``, ``'7d'`` or a number of seconds."""
+
+
+def _with_offset(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        written = value.isoformat()
+        raise ValueError(f"{written} has no UTC offset: write {written}Z for UTC, or the local offset such as "
+                         f"{written}+01:00")
+    return value
+
+
+OffsetDateTime = Annotated[dt.datetime, AfterValidator(_with_offset)]
+"""A date-time with a UTC offset (``2026-12-01T10:00:00Z``); one without could mean any time zone."""
 
 Perk = Literal["early_view", "selfie_priority", "vip_zone"]
 
@@ -70,8 +88,8 @@ class Voucher(SceneModel):
     product: Text
     stock: Annotated[int, Field(ge=0, le=10_000_000)]
     per_visitor_cap: Annotated[int, Field(ge=1, le=1000)] = 1
-    valid_from: dt.datetime | None = None
-    valid_until: dt.datetime | None = None
+    valid_from: OffsetDateTime | None = None
+    valid_until: OffsetDateTime | None = None
     valid_for: Duration | None = None
 
     @model_validator(mode="after")
@@ -80,10 +98,6 @@ class Voucher(SceneModel):
             raise ValueError("give either valid_for (relative to the award) or valid_from/valid_until, not both")
         if self.valid_for is None and self.valid_until is None:
             raise ValueError("a voucher needs a window: valid_until (with optional valid_from) or valid_for")
-        for name in ("valid_from", "valid_until"):
-            value = getattr(self, name)
-            if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name} needs a UTC offset, e.g. 2026-12-01T10:00:00Z")
         return self
 
 

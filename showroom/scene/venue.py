@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
+from showroom.protocol.limits import MAX_COORD_M
 from showroom.scene.base import Ident, Metres, Point, SceneModel, Text
+
+
+def _addressable(value: float) -> float:
+    if value > MAX_COORD_M:
+        raise ValueError(f"a venue is at most {MAX_COORD_M:g} m on a side: the wire carries positions "
+                         "as 16-bit centimetres")
+    return value
+
+
+FloorLength = Annotated[
+    float, Field(gt=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_COORD_M}), AfterValidator(_addressable)
+]
+"""A side of the floor in metres: more than 0 and no more than the wire can address (``MAX_COORD_M``)."""
 
 
 class Wall(SceneModel):
@@ -79,7 +93,7 @@ class Venue(SceneModel):
     """The whole floor plan; the floor spans ``[0, size[0]] x [0, size[1]]`` metres."""
 
     name: Text = "Venue"
-    size: tuple[Metres, Metres]
+    size: tuple[FloorLength, FloorLength]
     walls: list[Wall] = Field(default_factory=list, max_length=1024)
     obstacles: list[Obstacle] = Field(default_factory=list, max_length=1024)
     runway: Runway

@@ -218,7 +218,7 @@ def compile_show(scene: Scene) -> Show:
         return np.array([r[i] for r in rows], dtype=dtype)
 
     mascot = col(0, np.int64)
-    start = col(1, np.float64)
+    seg_start = col(1, np.float64)
     verts = np.vstack(paths) if paths else np.zeros((0, 2))
     sizes = np.array([len(p) for p in paths], np.int64)
     first = np.cumsum(sizes) - sizes
@@ -230,9 +230,9 @@ def compile_show(scene: Scene) -> Show:
         duration_s=scene.event.duration,
         home=home,
         home_heading=home_heading,
-        seg_key=mascot * _KEY_SPAN + start,
+        seg_key=mascot * _KEY_SPAN + seg_start,
         seg_mascot=mascot,
-        seg_start=start,
+        seg_start=seg_start,
         seg_end=col(2, np.float64),
         seg_kind=col(3, np.uint8),
         seg_path=col(4, np.int64),

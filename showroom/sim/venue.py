@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from showroom.scene.model import Scene
+from showroom.scene.venue import Booth, Obstacle
 from showroom.sim import geometry as geo
 from showroom.sim.navigation import NAV_CELL_M, NavGrid, build_navigation, cell_centres
 from showroom.sim.obstacles import Obstacles
@@ -55,19 +56,41 @@ class VenueIndex:
         return self.queue_head[spot] + (rank * self.queue_spacing[spot])[:, None] * self.queue_dir[spot]
 
 
+@dataclass(frozen=True)
+class Solids:
+    """Every wall, obstacle and booth outline as segments ``a -> b``, each with the half
+    thickness and the height (metres) of what it bounds."""
+
+    a: FloatArray
+    b: FloatArray
+    half: FloatArray
+    height: FloatArray
+
+    @classmethod
+    def of(cls, scene: Scene) -> Solids:
+        """The solids of a scene's venue."""
+        venue = scene.venue
+        parts: list[tuple[FloatArray, FloatArray, float, float]] = []
+        for wall in venue.walls:
+            sa, sb = geo.polyline_segments(geo.as_points(wall.points), closed=wall.closed)
+            parts.append((sa, sb, wall.thickness / 2, wall.height))
+        solids: list[Obstacle | Booth] = [*venue.obstacles, *venue.booths]
+        for solid in solids:
+            sa, sb = geo.polyline_segments(geo.as_points(solid.polygon), closed=True)
+            parts.append((sa, sb, 0.0, solid.height))
+        return cls(np.vstack([np.zeros((0, 2))] + [p[0] for p in parts]),
+                   np.vstack([np.zeros((0, 2))] + [p[1] for p in parts]),
+                   np.concatenate([np.zeros(0)] + [np.full(len(p[0]), p[2]) for p in parts]),
+                   np.concatenate([np.zeros(0)] + [np.full(len(p[0]), p[3]) for p in parts]))
+
+
 def _capsules(scene: Scene) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Walls, obstacle and booth outlines, and the runway as (a, b, half) capsule arrays."""
-    a, b, half = [], [], []
-    venue = scene.venue
-    for wall in venue.walls:
-        sa, sb = geo.polyline_segments(geo.as_points(wall.points), closed=wall.closed)
-        a.append(sa), b.append(sb), half.append(np.full(len(sa), wall.thickness / 2))
-    for solid in [*venue.obstacles, *venue.booths]:
-        sa, sb = geo.polyline_segments(geo.as_points(solid.polygon), closed=True)
-        a.append(sa), b.append(sb), half.append(np.zeros(len(sa)))
-    sa, sb = geo.polyline_segments(geo.as_points(venue.runway.centerline))
-    a.append(sa), b.append(sb), half.append(np.full(len(sa), venue.runway.width / 2))
-    return np.vstack(a), np.vstack(b), np.concatenate(half)
+    solids = Solids.of(scene)
+    runway = scene.venue.runway
+    ra, rb = geo.polyline_segments(geo.as_points(runway.centerline))
+    return (np.vstack([solids.a, ra]), np.vstack([solids.b, rb]),
+            np.concatenate([solids.half, np.full(len(ra), runway.width / 2)]))
 
 
 def build_venue(scene: Scene) -> VenueIndex:

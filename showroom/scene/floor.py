@@ -1,0 +1,156 @@
+"""Where things stand: every point of a scene on the floor, mascots on the runway, visitors off it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from showroom.scene.base import Point
+from showroom.scene.model import Scene
+from showroom.scene.problems import Problem
+from showroom.sim import geometry as geo
+
+TOLERANCE_M = 0.05
+"""A point this close outside the floor or the runway still counts as on it."""
+_MANY_OFF_FLOOR = 3
+"""More places than this off the floor are one mistake, most likely ``venue.size`` itself."""
+
+
+class Outline(Protocol):
+    """A named polygon on the floor: a zone, a booth or an obstacle."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def polygon(self) -> Sequence[Point]: ...
+
+
+def on_floor(scene: Scene, points: np.ndarray) -> np.ndarray:
+    """Which points (n, 2) lie on the floor, ``[0, w] x [0, d]`` give or take the tolerance."""
+    width, depth = scene.venue.size
+    return (
+        (points[:, 0] >= -TOLERANCE_M) & (points[:, 0] <= width + TOLERANCE_M)
+        & (points[:, 1] >= -TOLERANCE_M) & (points[:, 1] <= depth + TOLERANCE_M)
+    )
+
+
+def on_runway(scene: Scene, points: np.ndarray) -> np.ndarray:
+    """Which floor points lie on the runway (within half its width of the centreline)."""
+    runway = scene.venue.runway
+    dist = geo.distance_to_polyline(geo.as_points(points), geo.as_points(runway.centerline))
+    return dist <= runway.width / 2 + TOLERANCE_M
+
+
+def fmt(point: np.ndarray) -> str:
+    """A floor point as ``(x, y)`` with centimetres."""
+    return f"({point[0]:.2f}, {point[1]:.2f})"
+
+
+def _point(point: Point) -> np.ndarray:
+    return geo.as_points([point])
+
+
+def _outlines(scene: Scene) -> Iterator[tuple[str, Outline]]:
+    venue = scene.venue
+    sections: tuple[tuple[str, Sequence[Outline]], ...] = (
+        ("zones", venue.zones), ("booths", venue.booths), ("obstacles", venue.obstacles),
+    )
+    for section, items in sections:
+        for index, item in enumerate(items):
+            yield f"venue.{section}[{index}].polygon", item
+
+
+def _runway_edge(scene: Scene) -> np.ndarray:
+    """The runway's centreline every 0.25 m and the corners of its segments, half its width to each side."""
+    runway = scene.venue.runway
+    centerline = geo.as_points(runway.centerline)
+    a, b = geo.polyline_segments(centerline)
+    direction = (b - a) / np.maximum(np.linalg.norm(b - a, axis=1, keepdims=True), 1e-9)
+    normal = np.stack([-direction[:, 1], direction[:, 0]], axis=1) * runway.width / 2
+    return np.vstack([geo.sample_polyline(centerline, 0.25), a + normal, a - normal, b + normal, b - normal])
+
+
+def _placed(scene: Scene) -> Iterator[tuple[str, str, np.ndarray]]:
+    """Every place the scene puts on the floor: key path, what to say when it is off (``{at}``, ``{floor}``), points."""
+    venue = scene.venue
+    outside = "{at} is outside the {floor}"
+    yield "venue.runway", "runway reaches outside the {floor} at {at}", _runway_edge(scene)
+    for index, wall in enumerate(venue.walls):
+        yield f"venue.walls[{index}].points", outside, geo.as_points(wall.points)
+    for path, item in _outlines(scene):
+        yield path, f"{item.name!r} reaches outside the floor at {{at}}", geo.sample_polygon(geo.as_points(item.polygon), 0.5)
+    for index, route in enumerate(venue.paths):
+        yield (f"venue.paths[{index}].points", f"path {route.name!r} leaves the {{floor}} at {{at}}",
+               geo.sample_polyline(geo.as_points(route.points), 0.25))
+    for section, spots in (("spawns", venue.spawns), ("exits", venue.exits)):
+        for index, spot in enumerate(spots):
+            yield f"venue.{section}[{index}].at", outside, _point(spot.at)
+    for index, selfie_spot in enumerate(venue.selfie_spots):
+        yield f"venue.selfie_spots[{index}].at", outside, _point(selfie_spot.at)
+        yield f"venue.selfie_spots[{index}].queue", outside, _point(selfie_spot.queue)
+    for index, mascot in enumerate(scene.mascots):
+        yield f"mascots[{index}].home", outside, _point(mascot.home)
+
+
+def check_floor(scene: Scene) -> Iterator[Problem]:
+    """Every point of the scene lies on the floor; many places off it are reported as one mistake."""
+    width, depth = scene.venue.size
+    floor = f"{width:g} x {depth:g} m floor"
+    off = [(path, say, points[~on_floor(scene, points)]) for path, say, points in _placed(scene)]
+    off = [(path, say, points) for path, say, points in off if len(points)]
+    if len(off) <= _MANY_OFF_FLOOR:
+        for path, say, points in off:
+            yield path, say.format(at=fmt(points[0]), floor=floor)
+        return
+    points = np.vstack([points for _, _, points in off])
+    beyond = np.linalg.norm(np.maximum(np.maximum(-points, points - (width, depth)), 0), axis=1)
+    furthest = fmt(points[int(np.argmax(beyond))])
+    for path, _, _ in off:
+        yield path, f"outside the {floor} (the furthest point is {furthest}); is venue.size right?"
+
+
+def check_runway(scene: Scene) -> Iterator[Problem]:
+    """Mascots' places lie on the runway, visitors' places and solid outlines off it; outlines have an area.
+
+    Places off the floor are left to :func:`check_floor`: one mistake, one line.
+    """
+    venue = scene.venue
+    for index, route in enumerate(venue.paths):
+        points = geo.sample_polyline(geo.as_points(route.points), 0.25)
+        off = ~on_runway(scene, points)
+        if on_floor(scene, points).all() and off.any():
+            yield f"venue.paths[{index}].points", (
+                f"path {route.name!r} leaves the runway at {fmt(points[off][0])}; mascots walk only on the runway"
+            )
+    for section, spots in (("spawns", venue.spawns), ("exits", venue.exits)):
+        for index, spot in enumerate(spots):
+            if _floor_and_runway(scene, spot.at) == (True, True):
+                yield f"venue.{section}[{index}].at", f"{fmt(_point(spot.at)[0])} is on the runway; visitors stay off it"
+    for index, selfie_spot in enumerate(venue.selfie_spots):
+        yield from _stands_on_runway(scene, f"venue.selfie_spots[{index}].at", selfie_spot.at)
+        if _floor_and_runway(scene, selfie_spot.queue) == (True, True):
+            yield f"venue.selfie_spots[{index}].queue", (
+                f"{fmt(_point(selfie_spot.queue)[0])} must be on the floor beside the runway, not on it"
+            )
+    for path, item in _outlines(scene):
+        polygon = geo.as_points(item.polygon)
+        points = geo.sample_polygon(polygon, 0.5)
+        if on_floor(scene, points).all() and on_runway(scene, points).any():
+            yield path, f"{item.name!r} overlaps the runway"
+        if geo.polygon_area(polygon) < 0.01:
+            yield path, f"{item.name!r} has no area"
+    for index, mascot in enumerate(scene.mascots):
+        yield from _stands_on_runway(scene, f"mascots[{index}].home", mascot.home)
+
+
+def _floor_and_runway(scene: Scene, point: Point) -> tuple[bool, bool]:
+    at = _point(point)
+    return bool(on_floor(scene, at)[0]), bool(on_runway(scene, at)[0])
+
+
+def _stands_on_runway(scene: Scene, path: str, point: Point) -> Iterator[Problem]:
+    if _floor_and_runway(scene, point) == (True, False):
+        yield path, f"{fmt(_point(point)[0])} is not on the runway"
