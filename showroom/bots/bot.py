@@ -92,7 +92,7 @@ class Bot:
         self.wallet_asked = False
         self.done_mascots: set[str] = set()
         self.leaving = False
-        self.unseen: bytes | None = None
+        self.unseen: bytes | dict[str, Any] | None = None
         """The newest frame that carried no events, decoded only when a decision needs what it shows."""
 
     # ---- sending --------------------------------------------------------------------------
@@ -142,7 +142,7 @@ class Bot:
             return
         value = decode_server(data)
         if isinstance(value, list):
-            self.unseen = None
+            self.unseen = value[1]
             self._count_frame(float(value[1]["st"]), now)
             self._frame(value[0], value[1], now)
             return
@@ -193,9 +193,11 @@ class Bot:
             self.stats.latency(now - (st - self.offset_s))
 
     def _look_at_latest(self) -> None:
-        """Decode the newest event-less frame, if one arrived since, for the show and the mascots."""
-        if self.unseen is not None:
-            self._see(decode_server(self.unseen)[1])
+        """Read the show and the mascots from the newest frame, if one arrived since: only when a
+        decision needs them, so the frames of one tick (thousands of bots) are not all decoded."""
+        unseen = self.unseen
+        if unseen is not None:
+            self._see(decode_server(unseen)[1] if isinstance(unseen, bytes) else unseen)
             self.unseen = None
 
     def _see(self, cell: dict[str, Any]) -> None:
@@ -209,15 +211,14 @@ class Bot:
                 self.pos = where
 
     def _frame(self, personal: dict[str, Any], cell: dict[str, Any], now: float) -> None:
-        self._see(cell)
         for raw in cell["events"]:
-            event = read_event(raw)
+            event = read_event(raw, SelfieTaken)
             if isinstance(event, SelfieTaken) and event.visitor == self.you and not self.leaving:
                 self.selfies[event.mascot] += 1
                 self.done_mascots.add(event.mascot)
                 self.queued = None
         for raw in personal["events"]:
-            event = read_event(raw)
+            event = read_event(raw, Awarded, SelfieLeft)
             if isinstance(event, Awarded):
                 self.awards[event.entitlement] += 1
                 if event.kind == "voucher":

@@ -14,6 +14,7 @@ and their events are the event models below.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -349,6 +350,11 @@ EVENT_TYPES = _types(PersonalEvent) | _types(CellEvent)
 """The ``type`` of every event."""
 
 
+@functools.lru_cache(maxsize=64)
+def _type_names(kinds: tuple[type[ServerMessage], ...]) -> frozenset[str]:
+    return frozenset(k.model_fields["type"].default for k in kinds)
+
+
 class ServerMessageError(ValueError):
     """A server message of a known type whose fields do not match docs/protocol.md."""
 
@@ -363,9 +369,10 @@ def read_message(value: Any) -> ServerMessage | None:
         raise ServerMessageError(f"{value.get('type')}: {exc.errors(include_url=False)[0]['msg']}") from None
 
 
-def read_event(value: Any) -> ServerMessage | None:
-    """A decoded frame event as its model; None for an event type this client does not know."""
-    if not isinstance(value, dict) or value.get("type") not in EVENT_TYPES:
+def read_event(value: Any, *kinds: type[ServerMessage]) -> ServerMessage | None:
+    """A decoded frame event as its model; None for an event type this client does not know, or
+    (when ``kinds`` are given) does not want: those are not even validated."""
+    if not isinstance(value, dict) or value.get("type") not in (_type_names(kinds) if kinds else EVENT_TYPES):
         return None
     try:
         return EVENT.validate_python(value)
