@@ -15,7 +15,7 @@ from showroom.client.camera import OrbitCamera
 from showroom.client.interp import CrowdFrame, SnapshotBuffer, interpolate, merge
 from showroom.client.state import ClientState
 from showroom.client.wallet import time_left, wallet_rows
-from showroom.protocol import decode_server, frame
+from showroom.protocol import TICK_HZ, decode_server, frame
 from showroom.protocol.server_messages import read_event
 from showroom.protocol.snapshot import CellSnapshot, pack_cell, pack_mascots
 
@@ -25,7 +25,7 @@ FLOOR = (60.0, 40.0)
 def snap(ids, pos, *, cell=(1, 1), far=False, tick=1, heading=None, phase=None, anim=None, events=()):
     n = len(ids)
     return CellSnapshot(
-        tick=tick, t=tick / 20, server_time=0.0, cell=cell, ids=np.asarray(ids, np.int64),
+        tick=tick, t=tick / TICK_HZ, server_time=0.0, cell=cell, ids=np.asarray(ids, np.int64),
         pos=np.asarray(pos, float).reshape(-1, 2), heading=np.zeros(n) if heading is None else np.asarray(heading),
         anim=np.zeros(n, np.uint8) if anim is None else np.asarray(anim, np.uint8),
         phase=np.zeros(n) if phase is None else np.asarray(phase), mascot_pos=np.zeros((0, 2)),
@@ -68,17 +68,17 @@ def test_newcomers_appear_where_the_newer_frame_has_them_and_leavers_vanish():
 def test_buffer_draws_the_crowd_a_tenth_of_a_second_behind_the_newest_frame():
     buf = SnapshotBuffer(FLOOR, delay_s=0.1)
     for tick in range(1, 6):  # an avatar walking 1 m per tick, frames arriving on time
-        buf.push(snap([100], [[tick, 1]], far=True, tick=tick), tick / 20, 1000 + tick / 20)
-    t = buf.render_time(1000 + 5 / 20)
-    assert t == pytest.approx(5 / 20 - 0.1)
+        buf.push(snap([100], [[tick, 1]], far=True, tick=tick), tick / TICK_HZ, 1000 + tick / TICK_HZ)
+    t = buf.render_time(1000 + 5 / TICK_HZ)
+    assert t == pytest.approx(5 / TICK_HZ - 0.1)
     assert buf.sample(t).pos[0].tolist() == pytest.approx([3, 1])
-    buf.push(snap([100], [[9, 1]], far=True, tick=4), 4 / 20, 1001)  # a late, older frame changes nothing
+    buf.push(snap([100], [[9, 1]], far=True, tick=4), 4 / TICK_HZ, 1001)  # a late, older frame changes nothing
     assert buf.latest.pos[0].tolist() == [5, 1]
 
 
 def _welcome(text: str, you: int = 1001, version: int = 1) -> dict:
     return {"type": "welcome", "v": 1, "you": you, "shard": 0, "role": "visitor", "resume": "r", "wallet": "w" * 32,
-            "tick_hz": 20, "event": {"id": "e", "title": "T", "duration": 480.0}, "scene": text, "playing": True,
+            "tick_hz": TICK_HZ, "event": {"id": "e", "title": "T", "duration": 480.0}, "scene": text, "playing": True,
             "t": 0.0, "scene_version": version}
 
 

@@ -14,8 +14,9 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ANNIVERSARY, ROOT
+from wsclient import Client
+
 from server.net.app import start_server
 from showroom.host.commands import COMMANDS, CommandError, parse_command, parse_line
 from showroom.host.console import BAD_COMMAND, OK, REFUSED, Console, Printer, run_host
@@ -24,7 +25,6 @@ from showroom.host.render import status_text
 from showroom.protocol.client_messages import HostDrop, HostStatus
 from showroom.protocol.server_messages import Status
 from showroom.scene import parse_scene
-from wsclient import Client
 
 TOKEN = "console-host-token"
 TEXT = ANNIVERSARY.read_text()

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 CORE = ("showroom.scene", "showroom.sim", "showroom.protocol", "showroom.ledger")
@@ -42,14 +41,28 @@ def _python_files(*folders: str) -> list[Path]:
     return sorted(p for folder in folders for p in (ROOT / folder).rglob("*.py"))
 
 
-def test_the_server_builds_no_message_as_a_dict_literal():
-    """Every server -> client message and event is a model of showroom.protocol.server_messages."""
+def test_no_message_is_built_as_a_dict_literal():
+    """The server sends models of showroom.protocol.server_messages; the bots, the client and the
+    host console send models of showroom.protocol.client_messages."""
     found = []
-    for path in _python_files("server"):
+    for path in _python_files("server", "showroom/bots", "showroom/client", "showroom/host"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Dict) and any(isinstance(k, ast.Constant) and k.value == "type" for k in node.keys):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not found, f"message dicts built by hand: {found}"
+
+
+def test_snapshots_are_decoded_only_by_the_protocol():
+    """Nobody but showroom/protocol knows that positions are uint16 centimetres or ids uint32."""
+    found = [f"{path.relative_to(ROOT)}" for path in _python_files("showroom", "server")
+             if not path.is_relative_to(ROOT / "showroom" / "protocol")
+             and any(fmt in path.read_text() for fmt in ('"<u2"', '"<u4"', "'<u2'", "'<u4'"))]
+    assert not found, f"snapshots decoded by hand in {found}"
+
+
+def test_audience_behaviour_does_not_import_the_world_that_calls_it():
+    loaded = _loaded_by("showroom.sim.behaviour")
+    assert "showroom.sim.world" not in loaded
 
 
 def test_no_wire_code_is_copied_outside_the_protocol():

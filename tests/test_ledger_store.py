@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from server.storage.ledger_files import audit_dir
 from server.storage.ledger import DB_FILE, KEY_FILE, Ledger, LedgerRefusal
+from server.storage.ledger_files import audit_dir
 from showroom.ledger import (
     LedgerError,
     award_record,

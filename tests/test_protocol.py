@@ -13,21 +13,28 @@ from typing import Any
 import msgpack
 import numpy as np
 import pytest
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from showroom.protocol import (
-    MOVE_DIR, MOVE_TO, PROTOCOL_VERSION, ErrorCode, MoveInput, ProtocolError, decode_client,
-    decode_server, encode, frame,
+    MOVE_DIR,
+    MOVE_TO,
+    PROTOCOL_VERSION,
+    ErrorCode,
+    MoveInput,
+    ProtocolError,
+    decode_client,
+    decode_server,
+    encode,
+    frame,
 )
-from showroom.protocol.limits import MAX_CLIENT_FRAME_BYTES
 from showroom.protocol.client_messages import CLIENT_TYPES, Join, Message
 from showroom.protocol.codes import REACTIONS
+from showroom.protocol.limits import MAX_CLIENT_FRAME_BYTES
 from showroom.protocol.server_messages import EventInfo, SelfieQueue, Welcome
 from showroom.protocol.snapshot import TURN, pack_cell, pack_mascots, unpack_cell
-
-from conftest import ROOT
 
 DOC = ROOT / "docs" / "protocol.md"
 JOIN = {"type": "join", "v": 1, "name": "ada", "role": "visitor", "token": ""}

@@ -11,13 +11,18 @@ import asyncio
 
 import numpy as np
 import pytest
-
 from conftest import ANNIVERSARY
+from wsclient import Client
+
+from server.event.reload import (
+    LIVE_ONLY,
+    SceneReloader,
+    live_change_problems,
+    read_edit,
+)
 from server.net.app import start_server
-from server.event.reload import LIVE_ONLY, SceneReloader, live_change_problems, read_edit
 from showroom.scene import parse_scene
 from showroom.sim.timeline import compile_show
-from wsclient import Client
 
 TOKEN = "reload-host-token"
 TEXT = ANNIVERSARY.read_text()

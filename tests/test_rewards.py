@@ -8,13 +8,12 @@ import subprocess
 import sys
 
 import numpy as np
-
 from conftest import ROOT
 from test_server import NEAR_SELFIE, TOKEN, variant
-from server.net.app import start_server
-from showroom.scene import parse_scene
 from wsclient import Client
 
+from server.net.app import start_server
+from showroom.scene import parse_scene
 
 NEAR_LOUNGE = """
 [[venue.spawns]]

@@ -18,7 +18,13 @@ from showroom.errors import ShowroomError
 from showroom.protocol.limits import MAX_COORD_M
 from showroom.scene import Scene, SceneError, load_scene, parse_scene, scene_from_data
 from showroom.scene.nesting import MAX_NESTING, SCENE_NESTING, text_too_deep
-from showroom.scene.rewards import AttendedRule, FirstJoinersRule, MetaPass, SelfieRule, Voucher
+from showroom.scene.rewards import (
+    AttendedRule,
+    FirstJoinersRule,
+    MetaPass,
+    SelfieRule,
+    Voucher,
+)
 from showroom.scene.show import PauseCue, PoseCue, SelfieCue, TurnCue, WalkCue
 from showroom.scene.timecode import format_clock, parse_seconds
 

@@ -9,11 +9,17 @@ from hypothesis import strategies as st
 
 from server.event.selfie import LEAVE_M, NEAR_M, SelfieDesk
 from server.event.visibility import (
-    ARM_M, HALF_FOV_RAD, OCCLUDING_HEIGHT_M, RANGE_M, Occluders, selfie_camera, visible_in_photo,
+    ARM_M,
+    HALF_FOV_RAD,
+    OCCLUDING_HEIGHT_M,
+    RANGE_M,
+    Occluders,
+    selfie_camera,
+    visible_in_photo,
 )
-from showroom.sim.geometry import as_points, polyline_segments
 from showroom.protocol.codes import Activity
-from showroom.sim.world import World
+from showroom.sim.geometry import as_points, polyline_segments
+from showroom.sim.world import DT_S, World
 
 NONE = Occluders(np.zeros((0, 2)), np.zeros((0, 2)))
 ORIGIN = np.array([0.0, 0.0])
@@ -187,7 +193,7 @@ def test_mascot_serves_three_queued_visitors_in_order_and_each_photo_names_who_i
     assert queued == [(1, 1), (2, 2), (3, 3)]
 
     photos, personal = [], {}
-    for t in np.arange(65.0, 80.0, 0.05):
+    for t in np.arange(65.0, 80.0, DT_S):
         out = desk.tick(float(t), world.show.mascots_at(float(t)), crowd.ids, crowd.pos)
         photos += out.shared
         for member, events in out.personal.items():

@@ -9,12 +9,12 @@ import urllib.request
 import numpy as np
 import pytest
 import websockets
-
 from conftest import ANNIVERSARY
+from wsclient import Client
+
 from server.net.app import start_server
 from showroom.scene import parse_scene
 from showroom.sim.timeline import compile_show
-from wsclient import Client
 
 TOKEN = "test-host-token"
 TEXT = ANNIVERSARY.read_text()

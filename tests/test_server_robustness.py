@@ -23,22 +23,22 @@ import msgpack
 import numpy as np
 import pytest
 import websockets
+from conftest import ANNIVERSARY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import connect as sync_connect
+from wsclient import TIMEOUT_S, Client
 
-from conftest import ANNIVERSARY
-from server.net.app import RunningServer, start_server
 from server.event.seats import MAX_PERSONAL_EVENTS
 from server.event.shard import MAX_SHARED_EVENTS
+from server.net.app import RunningServer, start_server
 from server.net.transport import SLOW_READER_BYTES
 from showroom.protocol import ErrorCode, ProtocolError, decode_client
-from showroom.protocol.errors import CloseCode
-from showroom.protocol.limits import ABUSE_LIMIT, MAX_CLIENT_FRAME_BYTES
 from showroom.protocol.client_messages import CLIENT_TYPES, Leave
 from showroom.protocol.codes import REACTIONS
+from showroom.protocol.errors import CloseCode
+from showroom.protocol.limits import ABUSE_LIMIT, MAX_CLIENT_FRAME_BYTES
 from showroom.scene import parse_scene
-from wsclient import TIMEOUT_S, Client
 
 TOKEN = "robust-host-token"
 TEXT = ANNIVERSARY.read_text()

@@ -60,7 +60,7 @@ def test_each_frame_head_acknowledges_the_latest_input_byte_for_byte(anniversary
     assert bob_link.last()[0] == {"ack": -1, "you": bob.id, "events": []}
     shard.queue_move_at(ada.slot, MOVE_TO, 9, 21.0, 21.0)
     bob.events.append(SelfieQueue(mascot="teddy", position=1, size=1))
-    shard.tick(0.05, SHOW, 1.7e9 + 0.05)
+    shard.tick(DT_S, SHOW, 1.7e9 + DT_S)
     personal = {"ack": 9, "you": ada.id, "events": []}
     assert ada_link.frames[-1].startswith(frame_head(9, ada.id, [])) and ada_link.last()[0] == personal
     assert bob_link.last()[0]["events"] == [{"type": "selfie_queue", "mascot": "teddy", "position": 1, "size": 1}]

@@ -22,12 +22,19 @@ from server.event.rewards import Rewards
 from server.event.seats import Member
 from server.event.shard import Shard, Stage
 from server.storage.ledger import Ledger
+from showroom.protocol.codec import encode
 from showroom.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from showroom.protocol.limits import RESUME_WINDOW_S, TICK_HZ
 from showroom.protocol.server_messages import (
-    Announcement, CueStarted, DropChanged, Reload, SceneChanged, ServerMessage, ShowChanged, ShowState,
+    Announcement,
+    CueStarted,
+    DropChanged,
+    Reload,
+    SceneChanged,
+    ServerMessage,
+    ShowChanged,
+    ShowState,
 )
-from showroom.protocol.codec import encode
 from showroom.scene.model import Scene
 from showroom.scene.timecode import format_clock
 

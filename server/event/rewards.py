@@ -20,7 +20,12 @@ from collections.abc import Callable
 from server.storage.ledger import Award, Ledger, LedgerRefusal
 from showroom.protocol.server_messages import Awarded
 from showroom.scene.model import Scene
-from showroom.scene.rewards import AttendedRule, FirstJoinersRule, ReactedRule, SelfieRule
+from showroom.scene.rewards import (
+    AttendedRule,
+    FirstJoinersRule,
+    ReactedRule,
+    SelfieRule,
+)
 
 log = logging.getLogger("showroom.server")
 

@@ -25,15 +25,36 @@ from server.event.shard import Shard
 from server.event.status import host_status
 from server.storage.ledger import Ledger, LedgerRefusal
 from showroom.protocol import client_messages as msg
-from showroom.protocol.codec import MoveInput, decode_client, encode, encode_error, quick_move
+from showroom.protocol.codec import (
+    MoveInput,
+    decode_client,
+    encode,
+    encode_error,
+    quick_move,
+)
 from showroom.protocol.codes import MOVE_TO
 from showroom.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from showroom.protocol.limits import (
-    ABUSE_LIMIT, ABUSE_WINDOW_S, CHAT_RATE_HZ, CONTROL_RATE_HZ, INPUT_RATE_HZ, PROTOCOL_VERSION,
+    ABUSE_LIMIT,
+    ABUSE_WINDOW_S,
+    CHAT_RATE_HZ,
+    CONTROL_RATE_HZ,
+    INPUT_RATE_HZ,
+    PROTOCOL_VERSION,
 )
 from showroom.protocol.server_messages import (
-    ChatLine, EventInfo, HostOk, Pong, Redeemed, SceneText, SelfieLeft, SelfieQueue, ServerMessage, WalletContents,
-    WalletItem, Welcome,
+    ChatLine,
+    EventInfo,
+    HostOk,
+    Pong,
+    Redeemed,
+    SceneText,
+    SelfieLeft,
+    SelfieQueue,
+    ServerMessage,
+    WalletContents,
+    WalletItem,
+    Welcome,
 )
 
 log = logging.getLogger("showroom.server")

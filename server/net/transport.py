@@ -15,7 +15,13 @@ import logging
 import time
 
 from picows import (
-    WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, WSUpgradeRequest, WSUpgradeResponse,
+    WSCloseCode,
+    WSFrame,
+    WSListener,
+    WSMsgType,
+    WSTransport,
+    WSUpgradeRequest,
+    WSUpgradeResponse,
     WSUpgradeResponseWithListener,
 )
 

@@ -18,8 +18,17 @@ from typing import Any
 
 from showroom.errors import ShowroomError
 from showroom.ledger import (
-    award_record, decode_entry, encode_entry, export_document, inclusion_proof, leaf_hash,
-    load_or_create_private_key, public_key_hex, redeem_record, root_of_leaf_hashes, sign_checkpoint,
+    award_record,
+    decode_entry,
+    encode_entry,
+    export_document,
+    inclusion_proof,
+    leaf_hash,
+    load_or_create_private_key,
+    public_key_hex,
+    redeem_record,
+    root_of_leaf_hashes,
+    sign_checkpoint,
 )
 from showroom.scene.model import Scene
 from showroom.scene.rewards import Voucher

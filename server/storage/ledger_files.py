@@ -13,7 +13,12 @@ from typing import Any
 from server.storage.ledger import DB_FILE, KEY_FILE
 from showroom.errors import ShowroomError
 from showroom.ledger import (
-    audit, export_document, inclusion_proof, load_private_key, public_key_hex, root_of_leaf_hashes,
+    audit,
+    export_document,
+    inclusion_proof,
+    load_private_key,
+    public_key_hex,
+    root_of_leaf_hashes,
 )
 
 

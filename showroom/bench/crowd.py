@@ -14,8 +14,8 @@ import numpy as np
 from showroom.bench.hall import WALL_HALF_M, hall_crowd, hall_side_m, redraw_arrived
 from showroom.bench.reference import ReferenceCrowd
 from showroom.sim.crowd import VISITOR_RADIUS_M, VISITOR_SPEED_MPS
-from showroom.sim.world import DT_S
 from showroom.sim.step import step
+from showroom.sim.world import DT_S
 
 
 @dataclass

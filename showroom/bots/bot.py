@@ -24,7 +24,16 @@ from showroom.protocol.codec import decode_server, encode, encode_move, plain_fr
 from showroom.protocol.codes import MOVE_TO, REACTIONS, Activity
 from showroom.protocol.limits import PROTOCOL_VERSION
 from showroom.protocol.server_messages import (
-    Awarded, ErrorReply, Pong, Redeemed, SelfieLeft, SelfieTaken, WalletContents, Welcome, read_event, read_message,
+    Awarded,
+    ErrorReply,
+    Pong,
+    Redeemed,
+    SelfieLeft,
+    SelfieTaken,
+    WalletContents,
+    Welcome,
+    read_event,
+    read_message,
 )
 from showroom.protocol.snapshot import find_avatar, unpack_mascots
 from showroom.scene import SceneError

@@ -8,29 +8,38 @@ import sys
 from typing import Any
 
 from showroom.cli.args import add_data_dir, count
+from showroom.defaults import DATA_DIR
+
+FMT = argparse.RawDescriptionHelpFormatter
 
 
 def register(sub: Any) -> None:
     """Add ``ledger pubkey``, ``export``, ``verify`` and ``audit``."""
     ledger = sub.add_parser("ledger", help="Meta-Pass ledger tools: public key, export, offline verify, audit",
-                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            formatter_class=FMT,
                             epilog="examples:\n  showroom ledger pubkey --data-dir data\n"
                             "  showroom ledger export 12 --data-dir data --out voucher.json\n"
                             "  showroom ledger verify voucher.json --key PUBKEY\n  showroom ledger audit --data-dir data")
     actions = ledger.add_subparsers(dest="ledger_command", metavar="ACTION", required=True)
-    pub = actions.add_parser("pubkey", help="print the event's Ed25519 public key (hex)")
+    pub = actions.add_parser("pubkey", help="print the event's Ed25519 public key (hex)", formatter_class=FMT,
+                             epilog=f"example:\n  showroom ledger pubkey --data-dir {DATA_DIR}")
     add_data_dir(pub)
     pub.set_defaults(handler=_pubkey)
-    exp = actions.add_parser("export", help="write one entry with its inclusion proof and a signed checkpoint")
+    exp = actions.add_parser("export", help="write one entry with its inclusion proof and a signed checkpoint",
+                             formatter_class=FMT,
+                             epilog=f"example:\n  showroom ledger export 12 --data-dir {DATA_DIR} --out voucher.json")
     exp.add_argument("id", type=count, help="entry number (an award's or redemption's seq)")
     add_data_dir(exp)
     exp.add_argument("--out", help="file to write (default: print)")
     exp.set_defaults(handler=_export)
-    ver = actions.add_parser("verify", help="verify an exported entry offline with the event's public key")
+    ver = actions.add_parser("verify", help="verify an exported entry offline with the event's public key",
+                             formatter_class=FMT,
+                             epilog="example:\n  showroom ledger verify voucher.json --key $(showroom ledger pubkey)")
     ver.add_argument("file")
     ver.add_argument("--key", required=True, help="the event's public key, hex")
     ver.set_defaults(handler=_verify)
-    aud = actions.add_parser("audit", help="recompute the whole log, check every signature and checkpoint")
+    aud = actions.add_parser("audit", help="recompute the whole log, check every signature and checkpoint",
+                             formatter_class=FMT, epilog=f"example:\n  showroom ledger audit --data-dir {DATA_DIR}")
     add_data_dir(aud)
     aud.set_defaults(handler=_audit)
 

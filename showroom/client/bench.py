@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from showroom.client.display import configure, supports_shaders
 from showroom.defaults import BUNDLED_SCENE
 from showroom.protocol.codes import ANIM_REACTION_SHIFT, ANIM_WALKING, reaction_code
 from showroom.protocol.limits import TICK_HZ
-from showroom.client.display import configure, supports_shaders
 
 SCENE = BUNDLED_SCENE
 TICK_S = 1.0 / TICK_HZ

@@ -15,11 +15,27 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 from panda3d.core import (
-    PTA_LVecBase3f, GeomEnums, LVecBase2f, LVecBase3f, NodePath, OmniBoundingVolume, Shader, Texture, TransparencyAttrib, Vec3,
+    GeomEnums,
+    LVecBase2f,
+    LVecBase3f,
+    NodePath,
+    OmniBoundingVolume,
+    PTA_LVecBase3f,
+    Shader,
+    Texture,
+    TransparencyAttrib,
+    Vec3,
 )
 
 from showroom.client import meshes as mk
-from showroom.client.crowd_shaders import BUBBLE_FRAGMENT, BUBBLE_VERTEX, FRAGMENT, SPRITE_FRAGMENT, SPRITE_VERTEX, VERTEX
+from showroom.client.crowd_shaders import (
+    BUBBLE_FRAGMENT,
+    BUBBLE_VERTEX,
+    FRAGMENT,
+    SPRITE_FRAGMENT,
+    SPRITE_VERTEX,
+    VERTEX,
+)
 from showroom.client.glyphs import SPRITE_M, reaction_atlas, sprite_atlas
 from showroom.protocol.codes import ANIM_REACTION_SHIFT, ANIM_WALKING, anim_reaction
 

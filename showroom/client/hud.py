@@ -9,12 +9,13 @@ into the app (``on_*`` callables) for anything that sends a message.
 from __future__ import annotations
 
 from collections.abc import Callable
+
 from direct.gui.DirectGui import DirectButton, DirectEntry, DirectFrame, OnscreenImage
 from direct.gui.OnscreenText import OnscreenText
 from panda3d.core import NodePath, TextNode, Texture, TransparencyAttrib
 
-from showroom.protocol.codes import REACTIONS
 from showroom.client.wallet import WalletRow
+from showroom.protocol.codes import REACTIONS
 
 PANEL = (0.06, 0.06, 0.09, 0.82)
 GOLD = (0.95, 0.78, 0.3, 1)

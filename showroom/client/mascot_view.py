@@ -13,8 +13,8 @@ import zlib
 import numpy as np
 from panda3d.core import NodePath, TextNode, TransparencyAttrib
 
-from showroom.protocol.codes import Activity
 from showroom.client import meshes as mk
+from showroom.protocol.codes import Activity
 from showroom.scene import Scene
 from showroom.scene.show import Mascot
 from showroom.sim import geometry as geo

@@ -20,8 +20,7 @@ from showroom.errors import ShowroomError
 from showroom.protocol import client_messages as msg
 from showroom.protocol.codec import decode_server, encode, encode_move
 from showroom.protocol.codes import MOVE_DIR, MOVE_TO
-from showroom.protocol.limits import PROTOCOL_VERSION
-from showroom.protocol.limits import MAX_SERVER_FRAME_BYTES
+from showroom.protocol.limits import MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION
 
 INBOX_MAX = 256
 """Messages held for the frame task; beyond this the oldest frames are the ones to lose."""

@@ -16,8 +16,22 @@ from showroom.client.interp import SnapshotBuffer
 from showroom.protocol.codes import Activity
 from showroom.protocol.limits import TICK_HZ
 from showroom.protocol.server_messages import (
-    Announcement, Awarded, ChatLine, DropChanged, ErrorReply, ReactionCounts, Redeemed, SceneChanged, SceneText,
-    SelfieLeft, SelfieQueue, SelfieTaken, WalletContents, Welcome, read_event, read_message,
+    Announcement,
+    Awarded,
+    ChatLine,
+    DropChanged,
+    ErrorReply,
+    ReactionCounts,
+    Redeemed,
+    SceneChanged,
+    SceneText,
+    SelfieLeft,
+    SelfieQueue,
+    SelfieTaken,
+    WalletContents,
+    Welcome,
+    read_event,
+    read_message,
 )
 from showroom.protocol.snapshot import unpack_cell
 from showroom.scene import Scene

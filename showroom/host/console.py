@@ -16,11 +16,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from showroom.errors import ShowroomError
-from showroom.protocol import client_messages as msg
-from showroom.protocol.server_messages import ErrorReply, ServerMessage
-from showroom.host.commands import COMMANDS, CommandError, help_text, parse_command, parse_line
+from showroom.host.commands import (
+    COMMANDS,
+    CommandError,
+    help_text,
+    parse_command,
+    parse_line,
+)
 from showroom.host.link import HostLink
 from showroom.host.render import answer_text, notice_text
+from showroom.protocol import client_messages as msg
+from showroom.protocol.server_messages import ErrorReply, ServerMessage
 from showroom.scene.timecode import format_clock
 
 OK, REFUSED, BAD_COMMAND = 0, 1, 2

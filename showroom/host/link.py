@@ -22,7 +22,15 @@ from showroom.protocol import client_messages as msg
 from showroom.protocol.codec import decode_server, encode
 from showroom.protocol.limits import MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION
 from showroom.protocol.server_messages import (
-    ErrorReply, HostOk, Pong, SceneText, ServerMessage, ServerMessageError, Status, Welcome, read_message,
+    ErrorReply,
+    HostOk,
+    Pong,
+    SceneText,
+    ServerMessage,
+    ServerMessageError,
+    Status,
+    Welcome,
+    read_message,
 )
 
 ANSWER_TIMEOUT_S = 10.0

@@ -14,7 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from showroom.protocol.codes import Reaction, Role
 from showroom.protocol.limits import (
-    MAX_ANNOUNCE_CHARS, MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_TOKEN_CHARS,
+    MAX_ANNOUNCE_CHARS,
+    MAX_CHAT_CHARS,
+    MAX_NAME_CHARS,
+    MAX_TOKEN_CHARS,
 )
 
 Ident = Annotated[str, Field(min_length=1, max_length=48, pattern=r"^[a-z0-9][a-z0-9_-]*$")]

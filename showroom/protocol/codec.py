@@ -26,7 +26,12 @@ from showroom.protocol.client_messages import CLIENT_MESSAGE, CLIENT_TYPES, Mess
 from showroom.protocol.codes import MOVE_DIR, MOVE_TO
 from showroom.protocol.errors import ErrorCode, ProtocolError
 from showroom.protocol.limits import (
-    MAX_ARRAY_LEN, MAX_BIN_BYTES, MAX_CLIENT_FRAME_BYTES, MAX_DEPTH, MAX_MAP_LEN, MAX_STR_BYTES,
+    MAX_ARRAY_LEN,
+    MAX_BIN_BYTES,
+    MAX_CLIENT_FRAME_BYTES,
+    MAX_DEPTH,
+    MAX_MAP_LEN,
+    MAX_STR_BYTES,
 )
 from showroom.protocol.server_messages import ErrorReply, ServerMessage
 
