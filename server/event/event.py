@@ -62,7 +62,7 @@ class Event:
         self.stage = Stage.build(scene)
         self.ledger = ledger
         self.rewards = Rewards(scene, ledger, self.perks) if ledger is not None else None
-        self.shards: list[Shard] = [self._new_shard()]
+        self.shards: list[Shard] = [self._new_shard(0)]
         self.show_t = 0.0
         self.playing = playing
         self.tick_no = 0
@@ -84,10 +84,9 @@ class Event:
         self.wall_offset = 0.0
         """Unix time minus the monotonic clock, as of the last tick (to stamp ``pong`` between ticks)."""
 
-    def _new_shard(self) -> Shard:
+    def _new_shard(self, number: int) -> Shard:
         attended = len(self.rewards.attended) if self.rewards is not None else 0
-        return Shard(len(getattr(self, "shards", [])), self.stage, self.capacity, dt_s=self.dt_s,
-                     attendance_rules=attended)
+        return Shard(number, self.stage, self.capacity, dt_s=self.dt_s, attendance_rules=attended)
 
     def wall_time(self, now: float) -> float:
         """Unix seconds at monotonic time ``now``."""
@@ -102,7 +101,7 @@ class Event:
         if shard is None:
             if len(self.shards) >= self.max_shards:
                 raise ProtocolError(ErrorCode.EVENT_FULL, "every shard of this event is full; try again later")
-            shard = self._new_shard()
+            shard = self._new_shard(len(self.shards))
             shard.world.set_show_time(self.show_t)
             self.shards.append(shard)
         token = secrets.token_urlsafe(24)

@@ -9,6 +9,7 @@ and rebuilt only when the acknowledged input changes.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from server.event.interest import FAR_EVERY, FAR_REACH, NEAR_REACH, CellGrid, Oc
 from server.event.seats import Seats
 from showroom.protocol.codec import frame_head, frame_head_plain
 from showroom.protocol.codes import WALKING_MPS, anim_bytes
+from showroom.protocol.server_messages import ReactionCounts
 from showroom.protocol.snapshot import AvatarColumns, pack_cell_rows, pack_mascots
 from showroom.sim.world import World
 
@@ -62,8 +64,9 @@ class Frames:
         """A new visitor takes the slot: its cached head is stale."""
         self.head_ack[slot] = -2
 
-    def send(self, world: World, view: TickView, acked: NDArray[np.int64], shown: tuple[NDArray[np.int64], NDArray[np.uint8]],
-             reactions_near: Any, times: StageTimes) -> None:
+    def send(self, world: World, view: TickView, acked: NDArray[np.int64],
+             shown: tuple[NDArray[np.int64], NDArray[np.uint8]],
+             reactions_near: Callable[[int], list[ReactionCounts]], times: StageTimes) -> None:
         """Send every attached member its frame for this tick; record the interest, encode and send times.
 
         ``shown`` is (slots, reaction codes) of the avatars showing a reaction now;

@@ -102,9 +102,10 @@ def _tick(args: argparse.Namespace) -> int:
 
 def _client(args: argparse.Namespace) -> int:
     from showroom.client.bench import run_bench
+    from showroom.settings import load_settings
 
     result = run_bench(args.avatars, frames=args.frames, baseline_frames=args.baseline_frames, size=args.size,
-                       progress=not args.json)
+                       progress=not args.json, display=load_settings().display)
     if args.json:
         print(json.dumps(result))
         return 0

@@ -64,6 +64,7 @@ def _preview(args: argparse.Namespace) -> int:
     from showroom.errors import ShowroomError
     from showroom.scene import load_scene
     from showroom.scene.timecode import parse_seconds
+    from showroom.settings import load_settings
 
     scene = load_scene(args.file)
     if not args.at and not args.contact_sheet:
@@ -78,9 +79,10 @@ def _preview(args: argparse.Namespace) -> int:
             raise ShowroomError(f"--at {text}: after the end of the show ({scene.event.duration:g} s)")
         times.append(t)
     out = Path(args.out)
-    written = render_frames(scene, times, out, visitors=args.visitors) if times else []
+    display = load_settings().display
+    written = render_frames(scene, times, out, visitors=args.visitors, display=display) if times else []
     if args.contact_sheet:
-        written += render_contact_sheet(scene, out, visitors=args.visitors)
+        written += render_contact_sheet(scene, out, visitors=args.visitors, display=display)
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -52,9 +52,9 @@ def _snapshot(w: dict[str, np.ndarray], t: float) -> Any:
 
 
 def run_bench(avatars: int, *, frames: int = 120, baseline_frames: int = 20, size: tuple[int, int] = (1280, 720),
-              progress: bool = True) -> dict[str, Any]:
-    """Render ``avatars`` both ways and return the figures."""
-    configure(offscreen=True, size=size)
+              progress: bool = True, display: str | None = None) -> dict[str, Any]:
+    """Render ``avatars`` both ways and return the figures (``display``: a Panda3D display module to force)."""
+    configure(offscreen=True, size=size, display=display)
     from direct.showbase.ShowBase import ShowBase
 
     from showroom.client import meshes as mk

@@ -21,10 +21,9 @@ def configure(*, offscreen: bool, size: tuple[int, int] = (1280, 720), title: st
               display: str | None = None) -> None:
     """Set Panda3D's config for a window or an offscreen buffer of ``size`` pixels.
 
-    ``display`` forces a display module (``p3headlessgl`` or ``p3tinydisplay``); the
-    environment variable ``SHOWROOM_DISPLAY`` does the same.
+    ``display`` forces a display module (``p3headlessgl`` or ``p3tinydisplay``; the setting
+    ``display``, ``$SHOWROOM_DISPLAY``).
     """
-    display = display or os.environ.get("SHOWROOM_DISPLAY")
     lines = [
         f"win-size {size[0]} {size[1]}",
         f"window-title {title}",

@@ -85,8 +85,9 @@ def facing_runway(scene: Scene, pos: np.ndarray) -> np.ndarray:
 class PreviewStage:
     """An offscreen Panda3D stage with the client's views of one scene."""
 
-    def __init__(self, scene: Scene, *, visitors: int = 800, size: tuple[int, int] = FRAME_SIZE) -> None:
-        configure(offscreen=True, size=size)
+    def __init__(self, scene: Scene, *, visitors: int = 800, size: tuple[int, int] = FRAME_SIZE,
+                 display: str | None = None) -> None:
+        configure(offscreen=True, size=size, display=display)
         from direct.gui.OnscreenText import OnscreenText
         from direct.showbase.ShowBase import ShowBase
         from panda3d.core import TextNode, Vec3
@@ -188,9 +189,10 @@ class PreviewStage:
         self.base.destroy()
 
 
-def render_frames(scene: Scene, times: list[float], out: Path, *, visitors: int = 800) -> list[Path]:
+def render_frames(scene: Scene, times: list[float], out: Path, *, visitors: int = 800,
+                  display: str | None = None) -> list[Path]:
     """One full-size frame per show time, framing the runway."""
-    stage = PreviewStage(scene, visitors=visitors)
+    stage = PreviewStage(scene, visitors=visitors, display=display)
     try:
         written = []
         for t in times:
@@ -205,12 +207,12 @@ def render_frames(scene: Scene, times: list[float], out: Path, *, visitors: int 
         stage.close()
 
 
-def render_contact_sheet(scene: Scene, out: Path, *, visitors: int = 800) -> list[Path]:
+def render_contact_sheet(scene: Scene, out: Path, *, visitors: int = 800, display: str | None = None) -> list[Path]:
     """One labelled frame per cue, a contact sheet of them all, an overview of the venue, and
     ``contact-sheet.json``: each frame's time, cue and where each mascot is in the picture."""
     from panda3d.core import PNMImage
 
-    stage = PreviewStage(scene, visitors=visitors)
+    stage = PreviewStage(scene, visitors=visitors, display=display)
     frames_dir = out / "cues"
     written = []
     manifest: list[dict] = []
