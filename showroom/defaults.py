@@ -12,6 +12,10 @@ EXAMPLE_SCENE = "scenes/anniversary-runway.toml"
 """The example scene every command defaults to, relative to the repository."""
 BUNDLED_SCENE = Path(__file__).resolve().parents[1] / EXAMPLE_SCENE
 """The example scene beside the package, for commands run from another folder."""
+COMMUNITIES = "communities"
+"""The folder of community files a server serves, relative to the repository."""
+BUNDLED_COMMUNITIES = Path(__file__).resolve().parents[1] / COMMUNITIES
+"""The example communities beside the package."""
 HOST = "127.0.0.1"
 """Where the server listens."""
 PORT = 8765

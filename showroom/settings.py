@@ -17,12 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from showroom import defaults
 from showroom.errors import ShowroomError
@@ -46,6 +41,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
     scene: Path = Field(Path(defaults.EXAMPLE_SCENE), description="scene file served by default")
+    communities: Path = Field(Path(defaults.COMMUNITIES), description="folder of community files the server serves")
     host: str = Field(defaults.HOST, description="address the server listens on")
     port: Port = Field(defaults.PORT, description="port the server listens on (0 picks a free one)")
     data_dir: Path = Field(Path(defaults.DATA_DIR), description="where the server keeps its SQLite files and ledger key")
@@ -63,6 +59,12 @@ class Settings(BaseSettings):
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Flags, then the environment, then the settings file."""
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_path())
+
+    def communities_path(self) -> Path:
+        """The community folder: the setting, or the bundled examples when run away from the repository."""
+        if self.communities == Path(defaults.COMMUNITIES) and not self.communities.exists():
+            return defaults.BUNDLED_COMMUNITIES
+        return self.communities
 
     def scene_path(self) -> Path:
         """The scene to use: the setting, or the bundled example when run away from the repository."""

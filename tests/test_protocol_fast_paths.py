@@ -20,12 +20,7 @@ from showroom.protocol.codec import (
 from showroom.protocol.codes import MOVE_DIR, MOVE_TO
 from showroom.protocol.errors import ProtocolError
 from showroom.protocol.server_messages import Awarded
-from showroom.protocol.snapshot import (
-    AvatarColumns,
-    pack_cell,
-    pack_cell_rows,
-    pack_mascots,
-)
+from showroom.protocol.snapshot import AvatarColumns, pack_cell, pack_cell_rows, pack_mascots
 
 MASCOTS = pack_mascots(np.array([[30.0, 20.0]]), np.array([0.5]), np.array([1], np.uint8), np.array([-1], np.int16),
                        np.array([0.25]))

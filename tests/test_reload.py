@@ -14,12 +14,7 @@ import pytest
 from conftest import ANNIVERSARY
 from wsclient import Client
 
-from server.event.reload import (
-    LIVE_ONLY,
-    SceneReloader,
-    live_change_problems,
-    read_edit,
-)
+from server.event.reload import LIVE_ONLY, SceneReloader, live_change_problems, read_edit
 from server.net.app import start_server
 from showroom.scene import parse_scene
 from showroom.sim.timeline import compile_show

@@ -18,13 +18,7 @@ from showroom.errors import ShowroomError
 from showroom.protocol.limits import MAX_COORD_M
 from showroom.scene import Scene, SceneError, load_scene, parse_scene, scene_from_data
 from showroom.scene.nesting import MAX_NESTING, SCENE_NESTING, text_too_deep
-from showroom.scene.rewards import (
-    AttendedRule,
-    FirstJoinersRule,
-    MetaPass,
-    SelfieRule,
-    Voucher,
-)
+from showroom.scene.rewards import AttendedRule, FirstJoinersRule, MetaPass, SelfieRule, Voucher
 from showroom.scene.show import PauseCue, PoseCue, SelfieCue, TurnCue, WalkCue
 from showroom.scene.timecode import format_clock, parse_seconds
 
@@ -448,13 +442,13 @@ def test_a_mistyped_kind_is_one_line_suggesting_the_right_one(old: str, new: str
 
 def test_an_unknown_key_with_no_close_match_lists_the_known_keys() -> None:
     assert _error_lines(_variant("seed = 5\n", 'seed = 5\ncolour = "red"\n')) == [
-        f"{SOURCE}: event.colour: unknown key (known keys: duration, host, id, seed, shard_capacity, title)"
+        f"{SOURCE}: event.colour: unknown key (known keys: community, duration, host, id, members_only, min_tier, seed, shard_capacity, title)"
     ]
 
 
 def test_a_key_the_table_already_has_is_not_suggested() -> None:
     assert _error_lines(_variant("seed = 5\n", "seed = 5\nsede = 6\n")) == [
-        f"{SOURCE}: event.sede: unknown key (known keys: duration, host, id, seed, shard_capacity, title)"
+        f"{SOURCE}: event.sede: unknown key (known keys: community, duration, host, id, members_only, min_tier, seed, shard_capacity, title)"
     ]
 
 

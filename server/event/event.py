@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from server.event.community.hub import Communities
 from server.event.link import Link
 from server.event.metrics import Metrics
 from server.event.reload import Edit, Pending, SceneReloader, next_cue_start
@@ -44,6 +45,8 @@ FIRST_VISITOR_ID = 1000
 """Visitor ids start here; ids below are mascots (their index in the scene)."""
 MAX_SHARDS = 16
 """Shards one process will open; visitors beyond get ``event_full``."""
+ATTENDANCE_BLOCK_S = 300
+"""Attendance goes into a community's engagement log in blocks of this many seconds."""
 
 
 class Event:
@@ -83,6 +86,8 @@ class Event:
         self.reloader = SceneReloader(scene, scene_text, scene_source)
         self.wall_offset = 0.0
         """Unix time minus the monotonic clock, as of the last tick (to stamp ``pong`` between ticks)."""
+        self.communities: Communities | None = None
+        """The communities this event serves (with a data directory and community files), else None."""
 
     def _new_shard(self, number: int) -> Shard:
         attended = len(self.rewards.attended) if self.rewards is not None else 0
@@ -97,6 +102,10 @@ class Event:
         """Give a new visitor an avatar in the first shard with room (opening one if needed)."""
         if name.casefold() in self.banned:
             raise ProtocolError(ErrorCode.BANNED, f"{name!r} is banned from this event")
+        if self.communities is not None:
+            why = self.communities.may_enter(wallet)
+            if why is not None:
+                raise ProtocolError(ErrorCode.MEMBERS_ONLY, why)
         shard = next((s for s in self.shards if s.has_room()), None)
         if shard is None:
             if len(self.shards) >= self.max_shards:
@@ -113,8 +122,16 @@ class Event:
             self.wallets[wallet] = member.id
             if self.rewards is not None:
                 self.rewards.on_join(wallet)
+            if self.communities is not None:
+                self.communities.visited(wallet, self.wall_time(now))
             self.apply_perks(member)
         return shard, member
+
+    def tell_wallet(self, wallet: str, event: ServerMessage) -> None:
+        """A personal event for the visitor holding ``wallet``, if they are here."""
+        holder = self.member(self.wallets.get(wallet, -1))
+        if holder is not None:
+            holder.events.append(event)
 
     def rejoin(self, token: str, name: str, link: Link) -> tuple[Shard, Member]:
         """Reattach a dropped visitor to their avatar and shard with their resume token."""
@@ -286,6 +303,9 @@ class Event:
             holder = self.member(photo.visitor)
             if holder is not None and holder.wallet:
                 rewards.on_selfie(photo.mascot, holder.wallet)
+                if self.communities is not None:
+                    self.communities.engage(holder.wallet, "selfie", 1, f"selfie:{self.scene.event.id}:{photo.t}",
+                                            self.wall_time(now))
         for wallet, awarded in rewards.flush():
             holder = self.member(self.wallets.get(wallet, -1))
             if holder is not None:
@@ -294,11 +314,12 @@ class Event:
                     self.apply_perks(holder)
 
     def perks(self, wallet: str) -> set[str]:
-        """Perks of every Meta-Pass tier a wallet holds."""
+        """Perks of every Meta-Pass tier a wallet holds, and of its loyalty tier in the event's community."""
         if self.ledger is None or not wallet:
             return set()
         tiers = {e.id: set(e.perks) for e in self.scene.entitlements if e.kind == "metapass"}
-        return set().union(*(tiers[a.entitlement] for a in self.ledger.wallet(wallet) if a.entitlement in tiers))
+        held = set().union(*(tiers[a.entitlement] for a in self.ledger.wallet(wallet) if a.entitlement in tiers))
+        return held | (self.communities.perks(wallet) if self.communities is not None else set())
 
     def apply_perks(self, member: Member) -> None:
         """Let a VIP-zone pass holder's avatar through VIP zone ropes."""
@@ -306,6 +327,16 @@ class Event:
         if shard is not None and "vip_zone" in self.perks(member.wallet):
             crowd = shard.world.crowd
             crowd.vip[crowd.index_of(np.array([member.id]))] = True
+
+    def _attended(self, wall: float) -> None:
+        """Log a block of attendance for every member of the event's community who is here."""
+        assert self.communities is not None
+        block = int(wall // ATTENDANCE_BLOCK_S)
+        for wallet, member_id in list(self.wallets.items()):  # visitors present: at most the event's capacity
+            member = self.member(member_id)
+            if member is not None and member.link is not None:
+                self.communities.engage(wallet, "attended_minute", ATTENDANCE_BLOCK_S / 60,
+                                        f"attend:{self.scene.event.id}:{block}", wall)
 
     # ---- the tick ----------------------------------------------------------------------
     def show_state(self) -> ShowState:
@@ -328,6 +359,10 @@ class Event:
             self.broadcast(CueStarted(index=show.cue, kind=self.scene.timeline[show.cue].kind))
         self.last_cue = show.cue
         wired = show.wire()
+        if self.communities is not None and self.tick_no % self.tick_hz == 0:  # once a second
+            self.communities.tick(wall)
+            if self.tick_no % (ATTENDANCE_BLOCK_S * self.tick_hz) == 0:
+                self._attended(wall)
         for shard in self.shards:
             for gone in shard.expire(now):
                 self.where.pop(gone.id, None)

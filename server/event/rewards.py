@@ -20,12 +20,7 @@ from collections.abc import Callable
 from server.storage.ledger import Award, Ledger, LedgerRefusal
 from showroom.protocol.server_messages import Awarded
 from showroom.scene.model import Scene
-from showroom.scene.rewards import (
-    AttendedRule,
-    FirstJoinersRule,
-    ReactedRule,
-    SelfieRule,
-)
+from showroom.scene.rewards import AttendedRule, FirstJoinersRule, ReactedRule, SelfieRule
 
 log = logging.getLogger("showroom.server")
 
@@ -85,6 +80,11 @@ class Rewards:
             if rule.look == self.look_ids[look] and (rule.reaction is None or rule.reaction == reaction):
                 self._queue(rule.id, wallet)
 
+    def grant(self, rule: str, wallet: str) -> None:
+        """Award ``rule``'s entitlement to ``wallet`` once, at a coming flush: the path every other
+        source of awards (a community's featuring and loyalty tiers) takes to the ledger."""
+        self._queue(rule, wallet)
+
     def _queue(self, rule: str, wallet: str) -> None:
         key = (rule, wallet)
         if key not in self.done:
@@ -97,7 +97,7 @@ class Rewards:
         told = []
         for _ in range(min(MAX_AWARDS_PER_TICK, len(self.pending))):
             rule, wallet = self.pending.popleft()
-            grant = self.ledger.rules[rule].grant
+            grant = self.ledger.grants[rule]
             if grant in self.closed_drops and "early_view" not in self.perks(wallet):
                 self.done.discard((rule, wallet))  # the drop may open again (early-view passes see it first)
                 continue

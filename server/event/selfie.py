@@ -19,12 +19,7 @@ import numpy as np
 from server.event.visibility import Occluders, selfie_camera, visible_in_photo
 from showroom.protocol.codes import Activity
 from showroom.protocol.errors import ErrorCode, ProtocolError
-from showroom.protocol.server_messages import (
-    SelfieLeft,
-    SelfieQueue,
-    SelfieTaken,
-    ServerMessage,
-)
+from showroom.protocol.server_messages import SelfieLeft, SelfieQueue, SelfieTaken, ServerMessage
 from showroom.scene.model import Scene
 from showroom.sim.timeline import MascotFrame
 

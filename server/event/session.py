@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from server.event.community import handlers as community
 from server.event.event import Event
 from server.event.link import Link
 from server.event.rewards import wallet_key
@@ -25,13 +26,8 @@ from server.event.shard import Shard
 from server.event.status import host_status
 from server.storage.ledger import Ledger, LedgerRefusal
 from showroom.protocol import client_messages as msg
-from showroom.protocol.codec import (
-    MoveInput,
-    decode_client,
-    encode,
-    encode_error,
-    quick_move,
-)
+from showroom.protocol import community as cm
+from showroom.protocol.codec import MoveInput, decode_client, encode, encode_error, quick_move
 from showroom.protocol.codes import MOVE_TO
 from showroom.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from showroom.protocol.limits import (
@@ -41,6 +37,7 @@ from showroom.protocol.limits import (
     CONTROL_RATE_HZ,
     INPUT_RATE_HZ,
     PROTOCOL_VERSION,
+    UPLOAD_RATE_HZ,
 )
 from showroom.protocol.server_messages import (
     ChatLine,
@@ -93,6 +90,7 @@ class Session:
         self.inputs = Bucket(INPUT_RATE_HZ, 2 * INPUT_RATE_HZ)
         self.control = Bucket(CONTROL_RATE_HZ, 2 * CONTROL_RATE_HZ)
         self.chat = Bucket(CHAT_RATE_HZ, 3)
+        self.upload = Bucket(UPLOAD_RATE_HZ, UPLOAD_RATE_HZ)
         self.faults: deque[float] = deque(maxlen=ABUSE_LIMIT)
         self.open = True
         self.scene_version = 0
@@ -132,6 +130,8 @@ class Session:
         """The socket is gone: keep a visitor's avatar for the resume window."""
         self.open = False
         self.event.hosts.discard(self.link)
+        if self.event.communities is not None:
+            self.event.communities.contests.drop_uploads_of(id(self))
         if self.member is not None and self.member.link is self.link:
             self.event.drop(self.member.id, now)
 
@@ -177,7 +177,10 @@ class Session:
 
     # ---- control messages ---------------------------------------------------------------
     def _control(self, message: msg.Message, now: float) -> None:
-        if not self.control.take(now):
+        if isinstance(message, cm.EntryPart):
+            if not self.upload.take(now):
+                raise ProtocolError(ErrorCode.RATE_LIMITED, f"at most {UPLOAD_RATE_HZ:g} upload parts per second")
+        elif not self.control.take(now):
             raise ProtocolError(ErrorCode.RATE_LIMITED, f"at most {CONTROL_RATE_HZ:g} control messages per second")
         if isinstance(message, msg.Join):
             self._join(message, now)
@@ -189,7 +192,7 @@ class Session:
             if self.role != "host":
                 log.warning("%s (%s) sent host command %s", self.peer, self.role, message.type)
                 raise ProtocolError(ErrorCode.FORBIDDEN, f"{message.type} is for hosts only")
-            host(self, message)
+            host(self, message, now)
             log.info("host %s: %s", self.peer, message.type)
             return
         anyone = _HANDLERS.get(type(message))
@@ -213,12 +216,39 @@ class Session:
             self._welcome(None, None)
             log.info("host joined from %s", self.peer)
             return
+        if join.resume:
+            self.wallet_token = join.wallet or ""
+        else:
+            self.wallet_token = join.wallet or secrets.token_urlsafe(24)
+        communities = self.event.communities
+        home = communities.home if communities is not None else None
+        if join.invite and not join.resume:
+            if communities is None or home is None:
+                raise ProtocolError(ErrorCode.NO_STORE, "this event belongs to no community an invite could be for")
+            self.role = "joining"  # a second join meanwhile is already_joined
+
+            def member_now(state: object) -> None:
+                self.role = ""
+                self._enter(join, now)
+
+            def refused(code: ErrorCode, message: str) -> None:
+                self.role = ""
+                self.fault(code, message, "join", now)
+            try:
+                communities.join(home, wallet_key(self.wallet_token), join.name, join.invite,
+                                 self.event.wall_time(now), member_now, refused)
+            except ProtocolError:
+                self.role = ""
+                raise
+            return
+        self._enter(join, now)
+
+    def _enter(self, join: msg.Join, now: float) -> None:
+        """Give the joining visitor an avatar (or their old one back) and welcome them."""
         try:
             if join.resume:
-                self.wallet_token = join.wallet or ""
                 shard, member = self.event.rejoin(join.resume, join.name, self.link)
             else:
-                self.wallet_token = join.wallet or secrets.token_urlsafe(24)
                 shard, member = self.event.join(join.name, join.role, self.link, wallet_key(self.wallet_token), now)
         except ProtocolError as exc:
             if exc.code in (ErrorCode.EVENT_FULL, ErrorCode.BANNED):
@@ -261,6 +291,10 @@ class Session:
         if self.event.rewards is not None and member.wallet:
             look = shard.world.show.state_at(self.event.show_t).look
             self.event.rewards.on_reaction(member.wallet, message.reaction, look)
+        if self.event.communities is not None and member.wallet:  # at most one reaction a minute counts
+            wall = self.event.wall_time(now)
+            self.event.communities.engage(member.wallet, "reaction", 1,
+                                          f"react:{self.event.scene.event.id}:{int(wall // 60)}", wall)
 
     def _chat(self, message: msg.Chat, member: Member, shard: Shard, now: float) -> None:
         if not self.chat.take(now):
@@ -292,6 +326,9 @@ class Session:
         except LedgerRefusal as exc:
             raise ProtocolError(ErrorCode.REFUSED, f"{exc.reason}: {exc}") from None
         assert award.redeemed_at is not None and award.redeemed_seq is not None
+        if self.event.communities is not None:
+            self.event.communities.engage(member.wallet, "redemption", 1, f"redeem:{award.seq}",
+                                          self.event.wall_time(now))
         self.reply(Redeemed(award=award.seq, entitlement=award.entitlement, at=award.redeemed_at,
                             seq=award.redeemed_seq))
 
@@ -309,13 +346,13 @@ class Session:
     def _host_done(self, message: msg.Message) -> None:
         self.reply(HostOk(ref=message.type, t=round(self.event.show_t, 3), cue=self.event.cue_now()))
 
-    def _host_status(self, message: msg.HostStatus) -> None:
+    def _host_status(self, message: msg.HostStatus, now: float) -> None:
         self.reply(host_status(self.event))
 
 
-def _host(action: Callable[[Event, Any], object]) -> Callable[[Session, Any], None]:
+def _host(action: Callable[[Event, Any], object]) -> Callable[[Session, Any, float], None]:
     """A host handler: carry out ``action`` on the event, then answer ``host_ok``."""
-    def handle(session: Session, message: Any) -> None:
+    def handle(session: Session, message: Any, now: float) -> None:
         action(session.event, message)
         session._host_done(message)
     return handle
@@ -335,10 +372,11 @@ _AVATAR_HANDLERS: dict[type[msg.Message], Callable[[Session, Any, Member, Shard,
     msg.Wallet: Session._wallet,
     msg.Redeem: Session._redeem,
     msg.Leave: Session._leave,
+    **community.VISITOR_HANDLERS,
 }
 """Messages that need an avatar (hosts have none: ``forbidden``)."""
 
-_HOST_HANDLERS: dict[type[msg.Message], Callable[[Session, Any], None]] = {
+_HOST_HANDLERS: dict[type[msg.Message], Callable[[Session, Any, float], None]] = {
     msg.HostStart: _host(lambda event, m: event.start()),
     msg.HostPause: _host(lambda event, m: event.pause()),
     msg.HostSeek: _host(lambda event, m: event.seek(m.t)),
@@ -349,6 +387,7 @@ _HOST_HANDLERS: dict[type[msg.Message], Callable[[Session, Any], None]] = {
     msg.HostDrop: _host(lambda event, m: event.set_drop(m.entitlement, m.open)),
     msg.HostNext: _host(lambda event, m: event.next_cue()),
     msg.HostStatus: Session._host_status,
+    **community.HOST_HANDLERS,
 }
 """Messages only a host may send (``forbidden`` to anyone else)."""
 assert set(_HOST_HANDLERS) == set(msg.HOST_MESSAGES)

@@ -9,13 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from server.event.reload import next_cue_start
-from showroom.protocol.server_messages import (
-    PendingEdit,
-    SelfieLine,
-    ShardStatus,
-    Status,
-    StockLevel,
-)
+from showroom.protocol.server_messages import PendingEdit, SelfieLine, ShardStatus, Status, StockLevel
 from showroom.scene.rewards import Voucher
 
 if TYPE_CHECKING:

@@ -11,16 +11,22 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from picows import ws_create_server
 
+from server.event.community.hub import Communities, Wiring
+from server.event.community.rules import CommunityRules
 from server.event.event import Event
 from server.event.reload import Edit, read_edit, unreadable
 from server.net.transport import PING_IDLE_S, PING_REPLY_S, Routes
+from server.net.workers import ThreadJobs
 from server.storage.bans import Store
+from server.storage.community_sqlite import SqliteCommunityStore
 from server.storage.ledger import Ledger
+from showroom.community.model import Community
 from showroom.errors import ShowroomError
 from showroom.protocol.errors import CloseCode
 from showroom.protocol.limits import MAX_CLIENT_FRAME_BYTES, TICK_HZ
@@ -54,6 +60,8 @@ class RunningServer:
     ticker: asyncio.Task
     watcher: asyncio.Task | None = None
     """Polls the scene file for edits (None when the server was not given its path)."""
+    jobs: ThreadJobs | None = None
+    """The worker threads of the community store and image decoding (None without communities)."""
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -77,6 +85,10 @@ class RunningServer:
             await asyncio.wait_for(self.server.wait_closed(), STOP_GRACE_S)
         except asyncio.TimeoutError:
             log.warning("some connections did not close within %.0f s", STOP_GRACE_S)
+        if self.jobs is not None:
+            await asyncio.to_thread(self.jobs.close)  # acknowledged writes are done; queued ones finish
+        if self.event.communities is not None:
+            self.event.communities.store.close()
         if self.event.ledger is not None:
             self.event.ledger.checkpoint()
             self.event.ledger.close()
@@ -86,14 +98,16 @@ class RunningServer:
 async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1", port: int = 0,
                        host_token: str, data_dir: Path | None = None, playing: bool = True,
                        scene_path: Path | None = None, scene_poll_s: float = SCENE_POLL_S,
-                       tick_hz: int = TICK_HZ) -> RunningServer:
+                       tick_hz: int = TICK_HZ, communities: Sequence[Community] = ()) -> RunningServer:
     """Start serving ``scene`` on ``host:port`` (0 picks a free port) and start the tick.
 
     ``scene_text`` is the scene file's text (clients get it in ``welcome``). The socket is bound
-    first, so a taken port fails before anything is written to ``data_dir``. With ``scene_path`` (the file ``scene`` was read from) the server watches
+    first, so a taken port fails before anything is written to ``data_dir``. ``communities``
+    (validated community files) are served when there is a data directory to keep them in. With ``scene_path`` (the file ``scene`` was read from) the server watches
     that file and hot-reloads edits of the timeline at the next cue boundary
     (:mod:`server.event.reload`).
     """
+    _check_communities(scene, communities, data_dir)
     routes = Routes()
     try:
         server = await ws_create_server(
@@ -106,9 +120,12 @@ async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1"
         reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         hint = "; pick another --port, or 0 for a free one" if exc.errno == errno.EADDRINUSE else ""
         raise ServeError(f"cannot listen on {host}:{port}: {reason}{hint}") from None
+    loop = asyncio.get_running_loop()
     try:
         store = Store.open(data_dir) if data_dir is not None else None
-        ledger = Ledger(data_dir, scene) if data_dir is not None else None
+        ledger = Ledger(data_dir, scene, more_entitlements=[e for c in communities for e in c.entitlements],
+                        more_grants=community_grants(communities)) if data_dir is not None else None
+        community_store = SqliteCommunityStore(data_dir) if data_dir is not None and communities else None
     except (OSError, ShowroomError) as exc:
         server.close()
         raise ServeError(f"cannot use the data directory {data_dir}: {getattr(exc, 'strerror', None) or exc}") from None
@@ -117,14 +134,42 @@ async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1"
     if store is not None:
         event.banned |= store.bans(scene.event.id)
         event.on_ban = lambda name: store.ban(scene.event.id, name)
+    jobs = None
+    if community_store is not None and event.rewards is not None:
+        jobs = ThreadJobs(loop)
+        event.communities = Communities(list(communities), scene.event, community_store, jobs,
+                                        Wiring(event.broadcast, event.tell_wallet, event.rewards.grant))
+        event.communities.load(time.time())
     routes.event = event
     bound = server.sockets[0].getsockname()[1]
-    loop = asyncio.get_running_loop()
     ticker = loop.create_task(_tick_forever(event), name="showroom-tick")
     watcher = None
     if scene_path is not None:
         watcher = loop.create_task(_watch_scene(event, scene_path, scene_poll_s), name="showroom-scene-watch")
-    return RunningServer(event, host, bound, server, ticker, watcher)
+    return RunningServer(event, host, bound, server, ticker, watcher, jobs)
+
+
+def community_grants(communities: Sequence[Community]) -> dict[str, str]:
+    """Every ledger rule the communities award through (rule id -> entitlement id)."""
+    return {rule: grant for c in communities for rule, grant in CommunityRules.of(c).grants().items()}
+
+
+def _check_communities(scene: Scene, communities: Sequence[Community], data_dir: Path | None) -> None:
+    """The scene's community is among those served, and nothing two of them define clashes."""
+    ids = [c.community.id for c in communities]
+    wanted = scene.event.community
+    if wanted is not None and wanted not in ids:
+        raise ServeError(f"the scene's event belongs to community {wanted!r}, but no community file of that id "
+                         f"is served (served: {', '.join(ids) or 'none'})")
+    if communities and data_dir is None:
+        raise ServeError("communities keep their members in the data directory: give one (--data-dir)")
+    seen = {e.id: "the scene" for e in scene.entitlements}
+    for community in communities:
+        for ent in community.entitlements:
+            if ent.id in seen:
+                raise ServeError(f"entitlement {ent.id!r} of community {community.community.id!r} is also defined "
+                                 f"by {seen[ent.id]}; give it another id")
+            seen[ent.id] = f"community {community.community.id!r}"
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from showroom.ledger import (
     sign_checkpoint,
 )
 from showroom.scene.model import Scene
-from showroom.scene.rewards import Voucher
+from showroom.scene.rewards import Entitlement, Voucher
 
 KEY_FILE = "ledger-key.pem"
 DB_FILE = "ledger.sqlite"
@@ -95,7 +96,10 @@ def _iso(t: dt.datetime) -> str:
 class Ledger:
     """One event's log, stock and awards in ``data_dir/ledger.sqlite``, signed with ``data_dir/ledger-key.pem``."""
 
-    def __init__(self, data_dir: Path, scene: Scene) -> None:
+    def __init__(self, data_dir: Path, scene: Scene, *, more_entitlements: Sequence[Entitlement] = (),
+                 more_grants: Mapping[str, str] | None = None) -> None:
+        """The ledger of ``scene``'s event; ``more_entitlements`` and ``more_grants`` (rule id ->
+        entitlement id) add what other award sources (communities) may grant through it."""
         data_dir.mkdir(parents=True, exist_ok=True)
         self.scene = scene
         self.event = scene.event.id
@@ -106,15 +110,20 @@ class Ledger:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
-        self.entitlements = {e.id: e for e in scene.entitlements}
-        self.rules = {r.id: r for r in scene.rewards}
+        self.entitlements: dict[str, Entitlement] = {e.id: e for e in [*scene.entitlements, *more_entitlements]}
+        self.grants: dict[str, str] = {r.id: r.grant for r in scene.rewards}
+        """Every rule this ledger can award, by id: the entitlement it grants."""
+        for rule, grant in (more_grants or {}).items():
+            if rule in self.grants or grant not in self.entitlements:
+                raise ShowroomError(f"rule {rule!r}: a duplicate, or {grant!r} is no entitlement of this ledger")
+            self.grants[rule] = grant
         with self._transaction():
             found = self.db.execute("SELECT value FROM meta WHERE key = 'event'").fetchone()
             if found is None:
                 self.db.execute("INSERT INTO meta VALUES ('event', ?)", (self.event,))
             elif found[0] != self.event:
                 raise ShowroomError(f"{data_dir / DB_FILE} holds the ledger of event {found[0]!r}, not {self.event!r}")
-            for ent in scene.entitlements:
+            for ent in self.entitlements.values():
                 if isinstance(ent, Voucher):
                     self.db.execute("INSERT OR IGNORE INTO stock VALUES (?, ?, 0)", (ent.id, ent.stock))
 
@@ -132,10 +141,10 @@ class Ledger:
         Raises :class:`LedgerRefusal` with reason ``sold_out``, ``capped`` or ``expired`` for vouchers.
         """
         now = now or _now()
-        rule = self.rules.get(rule_id)
-        if rule is None:
+        grant = self.grants.get(rule_id)
+        if grant is None:
             raise LedgerRefusal("unknown", f"no reward rule {rule_id!r}")
-        ent = self.entitlements[rule.grant]
+        ent = self.entitlements[grant]
         with self._transaction():
             existing = self._award_row("rule = ? AND visitor = ?", (rule_id, visitor))
             if existing is not None:

@@ -7,13 +7,7 @@ import json
 import sys
 from typing import Any
 
-from showroom.cli.args import (
-    add_json,
-    add_scene,
-    positive_float,
-    positive_int,
-    window_size,
-)
+from showroom.cli.args import add_json, add_scene, positive_float, positive_int, window_size
 
 FMT = argparse.RawDescriptionHelpFormatter
 

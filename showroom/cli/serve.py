@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from showroom.cli.args import add_data_dir, add_scene, port
-from showroom.defaults import DATA_DIR, EXAMPLE_SCENE, HOST, PORT
+from showroom.defaults import COMMUNITIES, DATA_DIR, EXAMPLE_SCENE, HOST, PORT
+
+if TYPE_CHECKING:
+    from showroom.community import Community
 
 
 def register(sub: Any) -> None:
@@ -19,6 +23,9 @@ def register(sub: Any) -> None:
     serve.add_argument("--port", type=port, default=None,
                        help=f"port (default: $SHOWROOM_PORT, else {PORT}; 0 picks a free one)")
     add_data_dir(serve, "where the server keeps its SQLite files and ledger key")
+    serve.add_argument("--communities", default=None, metavar="DIR",
+                       help=f"community files to serve, every *.toml in DIR (default: $SHOWROOM_COMMUNITIES, "
+                            f"else ./{COMMUNITIES}); they need a data directory")
     serve.add_argument("--host-token", default=None,
                        help="token hosts join with (default: $SHOWROOM_HOST_TOKEN, else a random one, printed)")
     serve.add_argument("--tick-hz", type=int, default=None,
@@ -40,9 +47,10 @@ def _serve(args: argparse.Namespace) -> int:
     from showroom.settings import load_settings
 
     settings = load_settings(scene=args.scene, host=args.host, port=args.port, data_dir=args.data_dir,
-                             host_token=args.host_token, tick_hz=args.tick_hz)
+                             host_token=args.host_token, tick_hz=args.tick_hz, communities=args.communities)
     path = settings.scene_path()
     scene = load_scene(path)
+    communities = load_communities(settings.communities_path())
     token = settings.host_token or secrets.token_urlsafe(16)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("picows").setLevel(logging.WARNING)  # not a line per connection
@@ -51,12 +59,23 @@ def _serve(args: argparse.Namespace) -> int:
         running = await start_server(scene, scene_text=path.read_text(encoding="utf-8"), host=settings.host,
                                      port=settings.port, host_token=token, data_dir=settings.data_dir,
                                      playing=not args.paused, scene_path=None if args.no_reload else path,
-                                     tick_hz=settings.tick_hz)
+                                     tick_hz=settings.tick_hz, communities=communities)
         print(f"serving '{scene.event.title}' on {running.url} at {settings.tick_hz} ticks/s  "
               f"(health: http://{settings.host}:{running.port}/healthz)", flush=True)
         print(f"host token: {token}", flush=True)
+        if communities:
+            print(f"communities: {', '.join(c.community.id for c in communities)}", flush=True)
         await serve_until_signal(running)
 
     asyncio.run(main())
     print("stopped", flush=True)
     return 0
+
+
+def load_communities(folder: Path) -> list[Community]:
+    """Every community file in ``folder`` (none when it does not exist); a broken one stops the start."""
+    from showroom.community import load_community
+
+    if not folder.is_dir():
+        return []
+    return [load_community(path) for path in sorted(folder.glob("*.toml"))]

@@ -22,13 +22,7 @@ from showroom.client.display import configure, supports_shaders
 from showroom.client.hud import Hud
 from showroom.client.mascot_view import MascotsView
 from showroom.client.net import Connection
-from showroom.client.photo import (
-    PhotoInfo,
-    PhotoStudio,
-    facing,
-    in_the_shot,
-    selfie_pose,
-)
+from showroom.client.photo import PhotoInfo, PhotoStudio, facing, in_the_shot, selfie_pose
 from showroom.client.state import ClientState
 from showroom.client.venue_view import VenueView
 from showroom.client.wallet import wallet_rows

@@ -16,7 +16,15 @@ from typing import Any
 
 import numpy as np
 from panda3d.core import (
-    Camera, CardMaker, Filename, GraphicsOutput, NodePath, OrthographicLens, PerspectiveLens, TextNode, Texture,
+    Camera,
+    CardMaker,
+    Filename,
+    GraphicsOutput,
+    NodePath,
+    OrthographicLens,
+    PerspectiveLens,
+    TextNode,
+    Texture,
 )
 
 from showroom.client import meshes as mk

@@ -8,8 +8,17 @@ import math
 
 import numpy as np
 from panda3d.core import (
-    AmbientLight, DirectionalLight, NodePath, Spotlight, TexGenAttrib, TextNode, Texture, TextureStage,
-    TransparencyAttrib, Vec3, Vec4,
+    AmbientLight,
+    DirectionalLight,
+    NodePath,
+    Spotlight,
+    TexGenAttrib,
+    TextNode,
+    Texture,
+    TextureStage,
+    TransparencyAttrib,
+    Vec3,
+    Vec4,
 )
 
 from showroom.client import meshes as mk

@@ -16,13 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from showroom.errors import ShowroomError
-from showroom.host.commands import (
-    COMMANDS,
-    CommandError,
-    help_text,
-    parse_command,
-    parse_line,
-)
+from showroom.host.commands import COMMANDS, CommandError, help_text, parse_command, parse_line
 from showroom.host.link import HostLink
 from showroom.host.render import answer_text, notice_text
 from showroom.protocol import client_messages as msg

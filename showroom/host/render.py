@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from showroom.protocol import client_messages as msg
-from showroom.protocol.server_messages import (
-    ErrorReply,
-    HostOk,
-    Reload,
-    SelfieLine,
-    ServerMessage,
-    Status,
-)
+from showroom.protocol.server_messages import ErrorReply, HostOk, Reload, SelfieLine, ServerMessage, Status
 from showroom.scene.timecode import format_clock
 
 _DONE = {

@@ -46,13 +46,7 @@ from showroom.ledger.records import (
     verify_checkpoint,
     verify_entry,
 )
-from showroom.ledger.verify import (
-    VerifiedExport,
-    audit,
-    export_document,
-    verify_checkpoint_consistency,
-    verify_export,
-)
+from showroom.ledger.verify import VerifiedExport, audit, export_document, verify_checkpoint_consistency, verify_export
 
 __all__ = [
     "EMPTY_ROOT", "AwardRecord", "Checkpoint", "CompactRange", "Entry", "LedgerError", "RedeemRecord",

@@ -25,14 +25,7 @@ from showroom.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from showroom.ledger.records import (
-    AwardRecord,
-    Checkpoint,
-    RedeemRecord,
-    parse_time,
-    verify_checkpoint,
-    verify_entry,
-)
+from showroom.ledger.records import AwardRecord, Checkpoint, RedeemRecord, parse_time, verify_checkpoint, verify_entry
 
 _EXPORT_KEYS = {"entry", "leaf_index", "inclusion_proof", "checkpoint"}
 

@@ -5,15 +5,7 @@ direction, ``codes`` every code the wire carries, ``limits`` every size and rate
 ``snapshot`` the packed frames.
 """
 
-from showroom.protocol.codec import (
-    MoveInput,
-    decode_client,
-    decode_server,
-    encode,
-    encode_error,
-    encode_move,
-    frame,
-)
+from showroom.protocol.codec import MoveInput, decode_client, decode_server, encode, encode_error, encode_move, frame
 from showroom.protocol.codes import MOVE_DIR, MOVE_TO, Activity
 from showroom.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from showroom.protocol.limits import PROTOCOL_VERSION, TICK_HZ

@@ -8,30 +8,14 @@ the server checks.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
 
+from showroom.protocol import community as cm
+from showroom.protocol.base import Ident, Message
 from showroom.protocol.codes import Reaction, Role
-from showroom.protocol.limits import (
-    MAX_ANNOUNCE_CHARS,
-    MAX_CHAT_CHARS,
-    MAX_NAME_CHARS,
-    MAX_TOKEN_CHARS,
-)
-
-Ident = Annotated[str, Field(min_length=1, max_length=48, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
-
-
-class Message(BaseModel):
-    """Base of every control message: strict, no unknown keys, immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-    type: str
-
-    def wire(self) -> dict[str, Any]:
-        """The message as the msgpack map a client sends (fields left at nil are left out)."""
-        return self.model_dump(exclude_none=True)
+from showroom.protocol.limits import MAX_ANNOUNCE_CHARS, MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_TOKEN_CHARS
 
 
 class Join(Message):
@@ -44,6 +28,8 @@ class Join(Message):
     token: Annotated[str, Field(max_length=MAX_TOKEN_CHARS)] = ""
     resume: Annotated[str, Field(max_length=64)] | None = None
     wallet: Annotated[str, Field(min_length=16, max_length=64)] | None = None
+    invite: Annotated[str, Field(min_length=4, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")] | None = None
+    """An invite code of the event's community: join it first (members-only shows)."""
 
 
 class React(Message):
@@ -174,13 +160,18 @@ class HostStatus(Message):
 
 ClientMessage = Annotated[
     Union[Join, React, Chat, SelfieRequest, SelfieLeave, Ping, Wallet, Redeem, Leave, SceneRequest, HostStart,
-          HostPause, HostSeek, HostCue, HostAnnounce, HostKick, HostBan, HostDrop, HostNext, HostStatus],
+          HostPause, HostSeek, HostCue, HostAnnounce, HostKick, HostBan, HostDrop, HostNext, HostStatus,
+          cm.CommunityJoin, cm.CommunityRequest, cm.CommunityLeave, cm.CommunityAsk, cm.InviteCreate, cm.EntryStart,
+          cm.EntryPart, cm.EntryDone, cm.Vote, cm.GalleryAsk, cm.ImageAsk, cm.PollAnswer, cm.HostInvite,
+          cm.HostRequests, cm.HostDecide, cm.HostRole, cm.HostPhase, cm.HostModerate, cm.HostEntries, cm.HostFeature, cm.HostPoll,
+          cm.HostPollClose],
     Field(discriminator="type"),
 ]
 """Every control message a client may send."""
 
-HOST_MESSAGES = (HostStart, HostPause, HostSeek, HostCue, HostAnnounce, HostKick, HostBan, HostDrop, HostNext,
-                 HostStatus)
+HOST_MESSAGES: tuple[type[Message], ...] = (
+    HostStart, HostPause, HostSeek, HostCue, HostAnnounce, HostKick, HostBan, HostDrop, HostNext, HostStatus,
+    *cm.COMMUNITY_HOST_MESSAGES)
 """Messages only a connection joined with the host role may send."""
 
 CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)

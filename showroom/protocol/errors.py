@@ -29,6 +29,8 @@ class ErrorCode(str, Enum):
     RESUME_FAILED = "resume_failed"      # a resume token that is unknown or expired
     REFUSED = "refused"                  # a redemption the ledger refuses (spent, expired, capped…)
     NO_LEDGER = "no_ledger"              # this server keeps no ledger (run it with a data directory)
+    NO_STORE = "no_store"                # this server runs no communities
+    MEMBERS_ONLY = "members_only"        # an event for members of its community (or of a tier) only
 
 
 class CloseCode:

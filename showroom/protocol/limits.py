@@ -13,10 +13,12 @@ MAX_STR_BYTES = 1120
 """Longest string anywhere in a client message, checked before it is allocated: four UTF-8
 bytes for each character of the longest text (``MAX_ANNOUNCE_CHARS``), so the character
 limits below hold for any script."""
-MAX_BIN_BYTES = 0
-"""Clients never send binary blobs."""
-MAX_ARRAY_LEN = 8
-"""Longest array in a client message."""
+MAX_PART_BYTES = 3072
+"""Longest binary value in a client message: one part of an uploaded image (``entry_part``)."""
+MAX_BIN_BYTES = MAX_PART_BYTES
+"""Clients send binary values only as upload parts."""
+MAX_ARRAY_LEN = 10
+"""Longest array in a client message (a poll's options)."""
 MAX_MAP_LEN = 8
 """Most keys in a client map."""
 MAX_DEPTH = 3
@@ -38,6 +40,21 @@ MAX_NAME_CHARS = 32
 MAX_TOKEN_CHARS = 128
 MAX_CHAT_CHARS = 200
 MAX_ANNOUNCE_CHARS = 280
+MAX_TITLE_CHARS = 80
+"""An entry's title, a poll option, a moderator's reason."""
+MAX_QUESTION_CHARS = 200
+"""A poll's question."""
+MAX_POLL_OPTIONS = 10
+MAX_BALLOT_CHOICES = 8
+"""Entries one ballot may approve or rank."""
+MAX_IMAGE_BYTES = 4 * 1024 * 1024
+"""Largest image a member may upload as a challenge entry."""
+MAX_IMAGE_PIXELS = 24_000_000
+"""Largest image (width x height) the server decodes."""
+STORED_IMAGE_MAX_SIDE = 1600
+"""Entries are kept re-encoded, at most this many pixels on their longer side."""
+UPLOAD_RATE_HZ = 200.0
+"""Upload parts a client may send per second (a burst of as many is tolerated): about 600 KB/s."""
 
 INPUT_RATE_HZ = float(TICK_HZ)
 """Movement inputs a client may send per second, one per tick (a burst of twice that is tolerated)."""

@@ -19,19 +19,10 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from showroom.protocol import community as cm
+from showroom.protocol.base import ServerMessage
 from showroom.protocol.codes import ReloadStatus, Role, SelfieLeftReason
 from showroom.protocol.errors import ErrorCode
-
-
-class ServerMessage(BaseModel):
-    """Base of every server message and event: immutable; unknown keys are ignored when read."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, use_enum_values=True)
-    type: str
-
-    def wire(self) -> dict[str, Any]:
-        """The msgpack map sent on the wire (every field, nil included, under its wire name)."""
-        return self.model_dump(by_alias=True)
 
 
 # ---- replies and notices (top-level messages) --------------------------------------------------
@@ -321,22 +312,30 @@ class ShowState(BaseModel):
 
 
 Reply = Annotated[
-    Union[Welcome, ErrorReply, Pong, HostOk, Status, Reload, SceneText, WalletContents, Redeemed],
+    Union[Welcome, ErrorReply, Pong, HostOk, Status, Reload, SceneText, WalletContents, Redeemed,
+          cm.CommunityState, cm.InviteIssued, cm.UploadReady, cm.EntryReceived, cm.VoteRecorded, cm.Gallery,
+          cm.EntryImage, cm.Requests, cm.PollState],
     Field(discriminator="type"),
 ]
 """Every top-level (map) message a server sends."""
-PersonalEvent = Annotated[Union[SelfieQueue, SelfieLeft, Awarded], Field(discriminator="type")]
+PersonalEvent = Annotated[
+    Union[SelfieQueue, SelfieLeft, Awarded, cm.PollAnswered, cm.EntryModerated, cm.TierReached],
+    Field(discriminator="type"),
+]
 """Events in a frame's ``personal.events``."""
 CellEvent = Annotated[
-    Union[ReactionCounts, ChatLine, CueStarted, Announcement, SelfieTaken, DropChanged, ShowChanged, SceneChanged],
+    Union[ReactionCounts, ChatLine, CueStarted, Announcement, SelfieTaken, DropChanged, ShowChanged, SceneChanged,
+          cm.PollState, cm.PollResultsEvent, cm.ChallengePhase, cm.FeaturedEvent],
     Field(discriminator="type"),
 ]
 """Events in a frame's ``cell.events``."""
 
 REPLY: TypeAdapter[Reply] = TypeAdapter(Reply)
 EVENT: TypeAdapter[Union[PersonalEvent, CellEvent]] = TypeAdapter(
-    Annotated[Union[SelfieQueue, SelfieLeft, Awarded, ReactionCounts, ChatLine, CueStarted, Announcement,
-                    SelfieTaken, DropChanged, ShowChanged, SceneChanged], Field(discriminator="type")])
+    Annotated[Union[SelfieQueue, SelfieLeft, Awarded, cm.PollAnswered, cm.EntryModerated, cm.TierReached,
+                    ReactionCounts, ChatLine, CueStarted, Announcement, SelfieTaken, DropChanged, ShowChanged,
+                    SceneChanged, cm.PollState, cm.PollResultsEvent, cm.ChallengePhase, cm.FeaturedEvent],
+              Field(discriminator="type")])
 
 
 def _types(union: Any) -> frozenset[str]:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
 
 from showroom.scene.floor import check_floor, check_runway, fmt, on_runway
 from showroom.scene.model import Scene
-from showroom.scene.problems import Problem
-from showroom.scene.rewards import ReactedRule, SelfieRule, Voucher
+from showroom.scene.problems import Problem, duplicates, known
+from showroom.scene.rewards import Entitlement, ReactedRule, SelfieRule, Voucher
 from showroom.scene.show import MASCOT_CUES, PoseCue, SelfieCue, WalkCue
 from showroom.scene.timecode import format_clock
 from showroom.sim import geometry as geo
 
-__all__ = ["Problem", "check_scene", "cue_duration", "on_runway", "walk_duration"]
+__all__ = ["Problem", "check_scene", "check_voucher_windows", "cue_duration", "on_runway", "walk_duration"]
 
 _CONTINUITY_M = 0.5
 
@@ -24,23 +24,11 @@ _CONTINUITY_M = 0.5
 def check_scene(scene: Scene) -> list[Problem]:
     """Return every cross-reference and geometry problem of a validated scene."""
     problems: list[Problem] = []
-    checks = (_check_ids, check_floor, check_runway, _check_brands, _check_looks, _check_timeline, _check_rewards)
+    checks = (_check_ids, _check_entry, check_floor, check_runway, _check_brands, _check_looks, _check_timeline,
+              _check_rewards)
     for check in checks:
         problems.extend(check(scene))
     return problems
-
-
-def _known(kind: str, names: Iterable[str]) -> str:
-    listed = ", ".join(sorted(names))
-    return f"(known {kind}: {listed})" if listed else f"(no {kind} are defined)"
-
-
-def _duplicates(section: str, ids: list[str]) -> Iterator[Problem]:
-    seen: set[str] = set()
-    for index, ident in enumerate(ids):
-        if ident in seen:
-            yield f"{section}[{index}].id", f"duplicate id {ident!r}"
-        seen.add(ident)
 
 
 class Named(Protocol):
@@ -51,11 +39,11 @@ class Named(Protocol):
 
 
 def _check_ids(scene: Scene) -> Iterator[Problem]:
-    yield from _duplicates("brands", [b.id for b in scene.brands])
-    yield from _duplicates("mascots", [m.id for m in scene.mascots])
-    yield from _duplicates("looks", [lk.id for lk in scene.looks])
-    yield from _duplicates("entitlements", [e.id for e in scene.entitlements])
-    yield from _duplicates("rewards", [r.id for r in scene.rewards])
+    yield from duplicates("brands", [b.id for b in scene.brands])
+    yield from duplicates("mascots", [m.id for m in scene.mascots])
+    yield from duplicates("looks", [lk.id for lk in scene.looks])
+    yield from duplicates("entitlements", [e.id for e in scene.entitlements])
+    yield from duplicates("rewards", [r.id for r in scene.rewards])
     venue = scene.venue
     named: tuple[tuple[str, Sequence[Named]], ...] = (
         ("zones", venue.zones), ("booths", venue.booths), ("spawns", venue.spawns),
@@ -63,8 +51,20 @@ def _check_ids(scene: Scene) -> Iterator[Problem]:
         ("obstacles", venue.obstacles),
     )
     for section, items in named:
-        for path, message in _duplicates(f"venue.{section}", [item.name for item in items]):
+        for path, message in duplicates(f"venue.{section}", [item.name for item in items]):
             yield path.replace(".id", ".name"), message.replace("id", "name", 1)
+
+
+def _check_entry(scene: Scene) -> Iterator[Problem]:
+    """Entry limited to members needs the community they are members of."""
+    event = scene.event
+    if event.community is not None:
+        return
+    if event.min_tier is not None:
+        yield "event.min_tier", (f"a minimum tier ({event.min_tier!r}) needs the community it is a tier of: "
+                                 "set event.community")
+    if event.members_only:
+        yield "event.members_only", "members only needs the community they are members of: set event.community"
 
 
 def _check_brands(scene: Scene) -> Iterator[Problem]:
@@ -76,7 +76,7 @@ def _check_brands(scene: Scene) -> Iterator[Problem]:
     ]
     for path, brand in owners:
         if brand is not None and brand not in brands:
-            yield path, f"unknown brand {brand!r} {_known('brands', brands)}"
+            yield path, f"unknown brand {brand!r} {known('brands', brands)}"
 
 
 def _check_looks(scene: Scene) -> Iterator[Problem]:
@@ -123,17 +123,17 @@ def _check_timeline(scene: Scene) -> Iterator[Problem]:
             continue
         ok = True
         if cue.mascot not in mascots:
-            yield f"{here}.mascot", f"unknown mascot {cue.mascot!r} {_known('mascots', mascots)}"
+            yield f"{here}.mascot", f"unknown mascot {cue.mascot!r} {known('mascots', mascots)}"
             continue
         if isinstance(cue, WalkCue) and cue.path not in paths:
-            yield f"{here}.path", f"unknown path {cue.path!r} {_known('paths', paths)}"
+            yield f"{here}.path", f"unknown path {cue.path!r} {known('paths', paths)}"
             lost[cue.mascot] = min(cue.at, lost.get(cue.mascot, cue.at))
             ok = False
         if isinstance(cue, SelfieCue) and cue.spot not in spots:
-            yield f"{here}.spot", f"unknown selfie spot {cue.spot!r} {_known('selfie spots', spots)}"
+            yield f"{here}.spot", f"unknown selfie spot {cue.spot!r} {known('selfie spots', spots)}"
             ok = False
         if isinstance(cue, PoseCue) and cue.pose not in mascots[cue.mascot].poses:
-            yield f"{here}.pose", f"mascot {cue.mascot!r} has no pose {cue.pose!r} {_known('poses', mascots[cue.mascot].poses)}"
+            yield f"{here}.pose", f"mascot {cue.mascot!r} has no pose {cue.pose!r} {known('poses', mascots[cue.mascot].poses)}"
         if not ok:
             continue
         refs_ok.append(index)
@@ -177,19 +177,24 @@ def _check_continuity(scene: Scene, indices: list[int], lost: dict[str, float]) 
             )
 
 
+def check_voucher_windows(entitlements: Sequence[Entitlement], section: str = "entitlements") -> Iterator[Problem]:
+    """A voucher's fixed window ends after it starts (``section[i].valid_until``)."""
+    for index, ent in enumerate(entitlements):
+        if isinstance(ent, Voucher) and ent.valid_from and ent.valid_until and ent.valid_until <= ent.valid_from:
+            yield f"{section}[{index}].valid_until", (
+                f"window ends ({ent.valid_until.isoformat()}) before it starts ({ent.valid_from.isoformat()})"
+            )
+
+
 def _check_rewards(scene: Scene) -> Iterator[Problem]:
     granted = {e.id for e in scene.entitlements}
     mascots = {m.id for m in scene.mascots}
     looks = {lk.id for lk in scene.looks}
-    for index, ent in enumerate(scene.entitlements):
-        if isinstance(ent, Voucher) and ent.valid_from and ent.valid_until and ent.valid_until <= ent.valid_from:
-            yield f"entitlements[{index}].valid_until", (
-                f"window ends ({ent.valid_until.isoformat()}) before it starts ({ent.valid_from.isoformat()})"
-            )
+    yield from check_voucher_windows(scene.entitlements)
     for index, rule in enumerate(scene.rewards):
         if rule.grant not in granted:
-            yield f"rewards[{index}].grant", f"unknown entitlement {rule.grant!r} {_known('entitlements', granted)}"
+            yield f"rewards[{index}].grant", f"unknown entitlement {rule.grant!r} {known('entitlements', granted)}"
         if isinstance(rule, SelfieRule) and rule.mascot not in mascots:
-            yield f"rewards[{index}].mascot", f"unknown mascot {rule.mascot!r} {_known('mascots', mascots)}"
+            yield f"rewards[{index}].mascot", f"unknown mascot {rule.mascot!r} {known('mascots', mascots)}"
         if isinstance(rule, ReactedRule) and rule.look not in looks:
-            yield f"rewards[{index}].look", f"unknown look {rule.look!r} {_known('looks', looks)}"
+            yield f"rewards[{index}].look", f"unknown look {rule.look!r} {known('looks', looks)}"

@@ -14,7 +14,12 @@ from showroom.scene.venue import Venue
 
 
 class Event(SceneModel):
-    """The event as a whole: its id, title, show length and how many visitors share one shard."""
+    """The event as a whole: its id, title, show length, how many visitors share one shard, and who may enter.
+
+    An event may belong to a brand community (``community``, the id of a community file); then
+    ``members_only`` keeps it to the community's members and ``min_tier`` to members who reached
+    at least that loyalty tier. Without them everyone may enter.
+    """
 
     id: Ident
     title: Text
@@ -22,6 +27,9 @@ class Event(SceneModel):
     duration: TimeCode
     shard_capacity: Annotated[int, Field(ge=1, le=20_000)] = 500
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    community: Ident | None = None
+    members_only: bool = False
+    min_tier: Ident | None = None
 
 
 class Scene(SceneModel):

@@ -14,12 +14,18 @@ from collections.abc import Mapping
 from typing import Any
 
 MAX_NESTING = 32
-"""Deepest nesting of arrays and tables a scene file may have."""
+"""Deepest nesting of arrays and tables a scene (or community) file may have."""
 
 SCENE_NESTING = 5
 """Deepest nesting a valid scene has: ``venue.walls[i].points[j]`` (table, array, table, array, array)."""
 
-TOO_DEEP = f"a scene's tables and arrays nest at most {SCENE_NESTING} levels deep"
+
+def too_deep_reason(what: str, depth: int) -> str:
+    """Why a ``what`` file nested deeper than :data:`MAX_NESTING` cannot be right, when ``depth`` levels suffice."""
+    return f"a {what}'s tables and arrays nest at most {depth} levels deep"
+
+
+TOO_DEEP = too_deep_reason("scene", SCENE_NESTING)
 """Why a scene nested deeper than :data:`MAX_NESTING` cannot be right (the tail of its error line)."""
 
 _SPECIAL = re.compile(r"[\"'#\[\]{}]")

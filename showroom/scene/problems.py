@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
@@ -20,6 +20,24 @@ UNKNOWN = "unknown key"
 _SHOWN_PLACES = 2
 """Places named in a merged line before the rest are counted (``a, b and 9 more``)."""
 _INDEX = re.compile(r"\[\d+\]")
+_KEY = "[key]"
+"""The last item of a pydantic location whose error is about a table's key rather than its value."""
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def known(kind: str, names: Iterable[str]) -> str:
+    """``(known mascots: ember, kit, teddy)``: what a reference could have named, sorted."""
+    listed = ", ".join(sorted(names))
+    return f"(known {kind}: {listed})" if listed else f"(no {kind} are defined)"
+
+
+def duplicates(section: str, ids: Sequence[str]) -> Iterator[Problem]:
+    """A problem at ``section[i].id`` for every id that an earlier entry of the section already has."""
+    seen: set[str] = set()
+    for index, ident in enumerate(ids):
+        if ident in seen:
+            yield f"{section}[{index}].id", f"duplicate id {ident!r}"
+        seen.add(ident)
 
 
 def format_path(loc: Sequence[int | str], data: Any) -> str:
@@ -64,6 +82,10 @@ def pydantic_problems(exc: ValidationError, data: Any, root: type[BaseModel]) ->
     suggested: set[str] = set()
     for error in exc.errors(include_url=False):
         loc, kind, ctx = error["loc"], error["type"], error.get("ctx", {})
+        if loc and loc[-1] == _KEY:  # a key of a table whose keys are a fixed set (``loyalty.points.selfy``)
+            loc = loc[:-1]
+            if kind == "literal_error":
+                kind = "unknown_table_key"
         path = format_path(loc, data)
         if kind == "missing":
             problems.append((path, MISSING))
@@ -72,6 +94,8 @@ def pydantic_problems(exc: ValidationError, data: Any, root: type[BaseModel]) ->
             problems.append((path, message))
             if suggestion is not None:
                 suggested.add(_join(_parent(path, str(loc[-1])), suggestion))
+        elif kind == "unknown_table_key":
+            problems.append((path, _unknown_table_key(loc, data, _QUOTED.findall(str(ctx.get("expected", ""))))))
         elif kind == "union_tag_invalid":
             tag, value = str(ctx.get("discriminator", "kind")).strip("'"), str(ctx.get("tag"))
             close = difflib.get_close_matches(value, [str(_tag(model)) for model in _models_at(root, loc)], n=1)
@@ -100,6 +124,16 @@ def _unknown_key(loc: Sequence[int | str], data: Any, root: type[BaseModel]) -> 
     if close:
         return f"{UNKNOWN}; did you mean {close[0]!r}?", close[0]
     return (f"{UNKNOWN} (known keys: {', '.join(sorted(known))})" if known else UNKNOWN), None
+
+
+def _unknown_table_key(loc: Sequence[int | str], data: Any, allowed: list[str]) -> str:
+    """What to say of a key outside the fixed set a table's keys come from, suggesting the closest one it lacks."""
+    table = _locate(loc, data)[1]
+    present = set(table) if isinstance(table, Mapping) else set()
+    close = difflib.get_close_matches(str(loc[-1]), sorted(set(allowed) - present), n=1)
+    if close:
+        return f"{UNKNOWN}; did you mean {close[0]!r}?"
+    return f"{UNKNOWN} (known keys: {', '.join(sorted(allowed))})" if allowed else UNKNOWN
 
 
 def _parent(path: str, key: str) -> str:

@@ -6,13 +6,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import (
-    AfterValidator,
-    BeforeValidator,
-    Field,
-    WithJsonSchema,
-    model_validator,
-)
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
 from showroom.protocol.codes import Reaction
 from showroom.scene.base import Ident, SceneModel, Text

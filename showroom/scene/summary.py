@@ -14,10 +14,14 @@ def summarise(scene: Scene, source: str) -> str:
     kinds = Counter(c.kind for c in scene.timeline)
     ents = Counter(e.kind for e in scene.entitlements)
     mascots = ", ".join(f"{m.id} ({scene.brand(m.brand).name})" for m in scene.mascots)
+    event = scene.event
+    entry = (f"members of tier {event.min_tier!r} and above" if event.min_tier else
+             "members only" if event.members_only else "everyone may enter")
     lines = [
         f"{source}: ok",
         f"  event     {scene.event.title} ({scene.event.id}), show {format_clock(scene.event.duration)}, "
         f"{scene.event.shard_capacity} visitors per shard",
+        *([f"  community {event.community}: {entry}"] if event.community else []),
         f"  venue     {venue.name}: {venue.size[0]:g} x {venue.size[1]:g} m, runway {venue.runway.width:g} m wide, "
         f"{len(venue.zones)} zones, {len(venue.booths)} booths, {len(venue.paths)} paths, "
         f"{len(venue.selfie_spots)} selfie spots",

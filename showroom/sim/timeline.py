@@ -17,16 +17,7 @@ from numpy.typing import NDArray
 from showroom.protocol.codes import Activity
 from showroom.scene.checks import cue_duration
 from showroom.scene.model import Scene
-from showroom.scene.show import (
-    AnnounceCue,
-    LightsCue,
-    MusicCue,
-    PauseCue,
-    PoseCue,
-    SelfieCue,
-    TurnCue,
-    WalkCue,
-)
+from showroom.scene.show import AnnounceCue, LightsCue, MusicCue, PauseCue, PoseCue, SelfieCue, TurnCue, WalkCue
 from showroom.sim import geometry as geo
 
 FloatArray = NDArray[np.float64]

@@ -16,12 +16,7 @@ from showroom.sim.crowd import VISITOR_RADIUS_M, VISITOR_SPEED_MPS, Crowd, Role,
 from showroom.sim.geometry import polygon_area
 from showroom.sim.step import Environment, StepParams, step
 from showroom.sim.timeline import MascotFrame, Show, compile_show
-from showroom.sim.venue import (
-    VenueIndex,
-    build_venue,
-    sample_in_discs,
-    sample_in_polygon,
-)
+from showroom.sim.venue import VenueIndex, build_venue, sample_in_discs, sample_in_polygon
 
 DT_S = 1.0 / TICK_HZ
 """Length of one tick, seconds."""

@@ -1,0 +1,354 @@
+"""Communities at a live event, over real sockets on 127.0.0.1: invites and the member cap under a
+race, members-only shows, live polls in every shard, and a whole challenge from entries to
+featured awards."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from typing import Any
+
+import msgpack
+import numpy as np
+import pytest
+import websockets
+from PIL import Image
+
+from conftest import ANNIVERSARY, ROOT
+from server.net.app import start_server
+from showroom.community import load_community
+from showroom.protocol.limits import MAX_PART_BYTES
+from showroom.scene import parse_scene
+from wsclient import TIMEOUT_S, Client
+
+TOKEN = "community-host-token"
+CIRCLE = "maison-lumen-circle"
+COMMUNITIES = [load_community(ROOT / "communities" / f"{name}.toml") for name in (CIRCLE, "weekend-residency-club")]
+
+
+def scene_text(capacity: int = 1500, members_only: bool = False) -> str:
+    """The anniversary scene as an event of the Maison Lumen Circle."""
+    text = ANNIVERSARY.read_text().replace("shard_capacity = 1500", f"shard_capacity = {capacity}", 1)
+    link = f'community = "{CIRCLE}"\n' + ("members_only = true\n" if members_only else "")
+    return text.replace("shard_capacity =", link + "shard_capacity =", 1)
+
+
+def run(scenario, data_dir, *, capacity: int = 1500, members_only: bool = False, limit_s: float = 90.0):
+    """Start a server with the example communities and a data directory; run ``scenario(server)``."""
+    text = scene_text(capacity, members_only)
+
+    async def main():
+        server = await start_server(parse_scene(text, "show.toml"), scene_text=text, port=0, host_token=TOKEN,
+                                    data_dir=data_dir, communities=COMMUNITIES)
+        try:
+            return await asyncio.wait_for(scenario(server), limit_s)
+        finally:
+            await server.stop()
+
+    return asyncio.run(main())
+
+
+async def host(server) -> Client:
+    client = await Client.connect(server.url)
+    welcome = await client.join("stage", role="host", token=TOKEN)
+    assert welcome["type"] == "welcome", welcome
+    return client
+
+
+async def ask(client: Client, message: dict[str, Any], *answers: str) -> dict[str, Any]:
+    """Send a message and wait for its answer (one of ``answers`` or an error)."""
+    await client.send(message)
+    return await client.next_message(lambda m: m["type"] in (*answers, "error"))
+
+
+async def invite(boss: Client, uses: int = 20, days: float | None = None) -> str:
+    message = {"type": "host_invite", "community": CIRCLE, "max_uses": uses}
+    if days is not None:
+        message["days"] = days
+    answer = await ask(boss, message, "invite")
+    assert answer["type"] == "invite", answer
+    return answer["code"]
+
+
+async def first_answer(url: str, join: dict[str, Any]) -> dict[str, Any]:
+    """Open a connection, send ``join`` and return the first message the server answers with."""
+    async with websockets.connect(url, compression=None, max_size=2**22, open_timeout=TIMEOUT_S) as ws:
+        await ws.send(msgpack.packb(join))
+        return msgpack.unpackb(await asyncio.wait_for(ws.recv(), 30), raw=False)
+
+
+def join_message(name: str, invite: str | None = None, wallet: str | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "join", "v": 1, "name": name, "role": "visitor"}
+    if invite:
+        message["invite"] = invite
+    if wallet:
+        message["wallet"] = wallet
+    return message
+
+
+# ---- membership --------------------------------------------------------------------------------------
+def test_600_racing_joiners_with_valid_invites_leave_exactly_500_members(tmp_path):
+    async def scenario(server):
+        boss = await host(server)
+        codes = []
+        for _ in range(30):  # the circle's invites admit 20 each; a host sends 10 messages a second at most
+            codes.append(await invite(boss, uses=20))
+            await asyncio.sleep(0.11)
+        joins = [join_message(f"fan{k}", invite=codes[k % 30]) for k in range(600)]
+        answers = await asyncio.gather(*(first_answer(server.url, j) for j in joins))
+        welcomed = [a for a in answers if a["type"] == "welcome"]
+        refused = [a for a in answers if a["type"] == "error"]
+        assert len(welcomed) == 500 and len(refused) == 100
+        assert all(a["code"] == "refused" and a["message"].startswith("full:") and a["ref"] == "join" for a in refused)
+        store = server.event.communities.store
+        assert store.count(CIRCLE) == 500
+        assert sum(i.uses for i in store.invites(CIRCLE)) == 500
+    run(scenario, tmp_path / "data", limit_s=120)
+
+
+def test_a_members_only_show_refuses_a_non_member_and_admits_one_with_an_invite(tmp_path):
+    async def scenario(server):
+        boss = await host(server)
+        code = await invite(boss, uses=5)
+        refused = await first_answer(server.url, join_message("stranger"))
+        assert (refused["type"], refused["code"], refused["ref"]) == ("error", "members_only", "join")
+        assert "members of Maison Lumen Circle" in refused["message"]
+        member = Client(await websockets.connect(server.url, compression=None, max_size=2**22))
+        welcome = await member.join("friend", wallet="friend-wallet-token-0123")
+        assert welcome["type"] == "error" and welcome["code"] == "members_only"  # the same connection may try again
+        await member.send({**join_message("friend", invite=code, wallet="friend-wallet-token-0123")})
+        welcome = await member.next_message(lambda m: m["type"] in ("welcome", "error"))
+        assert welcome["type"] == "welcome", welcome
+        again = await first_answer(server.url, join_message("friend", wallet="friend-wallet-token-0123"))
+        assert again["type"] == "welcome"  # a member now: no invite needed
+    run(scenario, tmp_path / "data", members_only=True)
+
+
+def test_a_used_up_or_expired_invite_is_refused_with_the_reason(tmp_path):
+    async def scenario(server):
+        boss = await host(server)
+        once = await invite(boss, uses=1)
+        brief = await invite(boss, uses=10, days=1e-5)  # under a second
+        assert (await first_answer(server.url, join_message("first", invite=once)))["type"] == "welcome"
+        second = await first_answer(server.url, join_message("second", invite=once))
+        assert second["type"] == "error" and second["message"].startswith("invite_used_up:"), second
+        await asyncio.sleep(1.2)
+        late = await first_answer(server.url, join_message("late", invite=brief))
+        assert late["type"] == "error" and late["message"].startswith("invite_expired:"), late
+        unknown = await first_answer(server.url, join_message("guess", invite="not-a-code"))
+        assert unknown["type"] == "error" and unknown["message"].startswith("unknown_invite:"), unknown
+    run(scenario, tmp_path / "data")
+
+
+def test_a_member_sees_the_community_and_may_invite_friends(tmp_path):
+    async def scenario(server):
+        boss = await host(server)
+        code = await invite(boss)
+        ada = await Client.connect(server.url)
+        assert (await ada.join("ada"))["type"] == "welcome"
+        joined = await ask(ada, {"type": "community_join", "community": CIRCLE, "invite": code}, "community")
+        assert joined["type"] == "community" and joined["status"] == "member" and joined["role"] == "member"
+        assert (joined["members"], joined["cap"], joined["entry"]) == (1, 500, "invite")
+        refused = await ask(ada, {"type": "invite_create", "community": CIRCLE, "max_uses": 3}, "invite")
+        assert refused["type"] == "error" and refused["code"] == "forbidden"  # a plain member of the circle may not
+        wallet = server.event.member(ada.id).wallet
+        promoted = await ask(boss, {"type": "host_role", "community": CIRCLE, "wallet": wallet, "role": "ambassador"},
+                             "host_ok")
+        assert promoted["type"] == "host_ok", promoted
+        issued = await ask(ada, {"type": "invite_create", "community": CIRCLE, "max_uses": 3}, "invite")
+        assert issued["type"] == "invite" and issued["max_uses"] == 3
+        bob = await Client.connect(server.url)
+        await bob.join("bob")
+        joined = await ask(bob, {"type": "community_join", "community": CIRCLE, "invite": issued["code"]}, "community")
+        assert joined["status"] == "member" and joined["members"] == 2
+        refused = await ask(bob, {"type": "community_join", "community": "weekend-residency-club"}, "community")
+        assert refused["type"] == "error" and refused["message"].startswith("invite_only:")
+    run(scenario, tmp_path / "data")
+
+
+# ---- polls -----------------------------------------------------------------------------------------
+def test_a_live_poll_reaches_both_shards_in_the_same_tick_and_counts_one_answer_per_wallet(tmp_path):
+    async def scenario(server):
+        visitors = []
+        for k in range(4):
+            client = await Client.connect(server.url)
+            assert (await client.join(f"v{k}", wallet=f"poll-wallet-{k:02d}-0123456"))["type"] == "welcome"
+            visitors.append(client)
+        assert [v.welcome["shard"] for v in visitors] == [0, 0, 1, 1]
+        boss = await host(server)
+        started = await ask(boss, {"type": "host_poll", "question": "Which colour for the next drop?",
+                                   "options": ["rose", "gold", "midnight"], "results": "live"}, "poll")
+        assert started["type"] == "poll" and started["options"] == ["rose", "gold", "midnight"]
+        poll = started["poll"]
+        seen = []
+        for client in (visitors[0], visitors[2]):
+            snap = await client.next_frame(lambda s: any(e["type"] == "poll" for e in s.events))
+            seen.append(snap.server_time)
+        assert seen[0] == seen[1]  # the same event tick (shards count their own ticks; the tick's time is shared)
+        for k, client in enumerate(visitors):
+            await client.send({"type": "poll_answer", "poll": poll, "option": k % 2})
+        for client in visitors:
+            await client.next_frame(lambda s, c=client: any(e["type"] == "poll_answered" for e in c.personal))
+        twice = await ask(visitors[0], {"type": "poll_answer", "poll": poll, "option": 2})
+        assert twice["type"] == "error" and twice["message"].startswith("already_answered:"), twice
+        live = await visitors[3].next_frame(lambda s: any(e["type"] == "poll_results" for e in s.events))
+        counts = next(e for e in live.events if e["type"] == "poll_results")["counts"]
+        assert counts == [2, 2, 0]
+        closed = await ask(boss, {"type": "host_poll_close", "poll": poll}, "poll")
+        assert closed["type"] == "poll"
+        final = await visitors[1].next_frame(lambda s: any(e["type"] == "poll_results" and e["final"]
+                                                           for e in s.events))
+        assert next(e for e in final.events if e["type"] == "poll_results")["counts"] == [2, 2, 0]
+        assert server.event.communities.store.tally(poll) == [2, 2, 0]
+    run(scenario, tmp_path / "data", capacity=2)
+
+
+# ---- a whole challenge ----------------------------------------------------------------------------
+CLUB = "weekend-residency-club"
+SKETCH = "weekly-sketch-w1"
+"""A ranked-ballot challenge of the weekend residency club."""
+
+
+def png(seed: int, size: int = 48) -> bytes:
+    """A small picture, different for every seed."""
+    rng = np.random.default_rng(seed)
+    image = Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8), "RGB")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+async def upload(client: Client, title: str, data: bytes, declared: int | None = None) -> dict[str, Any]:
+    """Upload an entry in parts; the ``entry`` answer or the error."""
+    started = await ask(client, {"type": "entry_start", "community": CLUB, "challenge": SKETCH, "title": title,
+                                 "size": declared or len(data)}, "upload")
+    if started["type"] == "error":
+        return started
+    for index in range(started["parts"]):
+        await client.send({"type": "entry_part", "upload": started["upload"], "index": index,
+                           "data": data[index * MAX_PART_BYTES:(index + 1) * MAX_PART_BYTES]})
+    return await ask(client, {"type": "entry_done", "upload": started["upload"]}, "entry")
+
+
+async def phase(boss: Client, name: str) -> None:
+    assert (await ask(boss, {"type": "host_phase", "community": CLUB, "challenge": SKETCH, "phase": name},
+                      "host_ok"))["type"] == "host_ok"
+
+
+async def club_members(server, boss: Client, count: int) -> list[Client]:
+    codes = []
+    for _ in range(-(-count // 10)):  # the club's invites admit 10 each
+        answer = await ask(boss, {"type": "host_invite", "community": CLUB, "max_uses": 10}, "invite")
+        codes.append(answer["code"])
+        await asyncio.sleep(0.11)
+    members = []
+    for k in range(count):
+        client = await Client.connect(server.url)
+        assert (await client.join(f"artist{k:02d}"))["type"] == "welcome"
+        joined = await ask(client, {"type": "community_join", "community": CLUB, "invite": codes[k // 10]},
+                           "community")
+        assert joined["type"] == "community" and joined["status"] == "member", joined
+        members.append(client)
+    return members
+
+
+def ranked_ballots(draw, voters: list[int], authors: dict[int, int], entries: list[int]) -> dict[int, list[int]]:
+    """Each voter's ranking of up to eight entries, none of their own (drawn by hypothesis)."""
+    from hypothesis import strategies as st
+
+    ballots = {}
+    for voter in voters:
+        others = [e for e in entries if authors[e] != voter]
+        order = draw(st.permutations(others))
+        ballots[voter] = list(order[:draw(st.integers(1, min(8, len(order))))])
+    return ballots
+
+
+def test_a_whole_ranked_challenge_from_entries_to_featured_awards(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from server.storage.ledger_files import audit_dir
+    from test_ballots import reference_irv
+
+    runs = iter(range(100))
+
+    @given(st.data())
+    @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    def one_season(data):
+        data_dir = tmp_path / f"season{next(runs)}"
+
+        async def scenario(server):
+            boss = await host(server)
+            members = await club_members(server, boss, 30)
+            await phase(boss, "submissions")
+            too_big = await ask(members[0], {"type": "entry_start", "community": CLUB, "challenge": SKETCH,
+                                             "title": "huge", "size": 5 * 2**20}, "upload")
+            assert too_big["type"] == "error" and too_big["code"] == "invalid" and "size" in too_big["message"]
+            not_an_image = await upload(members[1], "a text file", b"just some words, not a picture " * 20)
+            assert not_an_image["type"] == "error" and not_an_image["message"].startswith("bad_image:")
+            kept = {}
+            for k, member in enumerate(members[2:], start=2):
+                answer = await upload(member, f"Feathers #{k}", png(k))
+                assert answer["type"] == "entry" and answer["status"] == "pending", answer
+                kept[answer["entry"]] = k
+            store = server.event.communities.store
+            assert len(store.entries(CLUB, SKETCH)) == 28  # the two refused files left nothing behind
+            once_more = await upload(members[2], "a second one", png(99))
+            assert once_more["type"] == "error" and once_more["message"].startswith("too_many_entries:")
+
+            await phase(boss, "review")
+            rejected = sorted(kept)[:2]
+            for entry in sorted(kept):
+                answer = await ask(boss, {"type": "host_moderate", "entry": entry, "approve": entry not in rejected,
+                                          **({"reason": "not the week's prompt"} if entry in rejected else {})},
+                                   "host_ok")
+                assert answer["type"] == "host_ok", answer
+                await asyncio.sleep(0.11)
+            told = members[kept[rejected[0]]]
+            await told.next_frame(lambda s: any(e["type"] == "entry_moderated" for e in told.personal))
+            note = next(e for e in told.personal if e["type"] == "entry_moderated")
+            assert (note["status"], note["reason"]) == ("rejected", "not the week's prompt")
+            approved = sorted(set(kept) - set(rejected))
+
+            await phase(boss, "voting")
+            gallery = await ask(members[5], {"type": "gallery", "community": CLUB, "challenge": SKETCH}, "gallery")
+            assert {e["entry"] for e in gallery["entries"] if e["status"] == "approved"} == set(approved)
+            assert all(e["rank"] is None for e in gallery["entries"])  # no result shows before the close
+            own = await ask(members[5], {"type": "vote", "community": CLUB, "challenge": SKETCH,
+                                         "choices": [next(e for e, k in kept.items() if k == 5)]}, "vote_recorded")
+            assert own["type"] == "error" and own["message"].startswith("own_entry:")
+            ballots = ranked_ballots(data.draw, list(range(30)), {e: kept[e] for e in approved}, approved)
+            for voter, ballot in ballots.items():
+                answer = await ask(members[voter], {"type": "vote", "community": CLUB, "challenge": SKETCH,
+                                                    "choices": ballot}, "vote_recorded")
+                assert answer["type"] == "vote_recorded" and answer["choices"] == ballot, answer
+            again = await ask(members[3], {"type": "vote", "community": CLUB, "challenge": SKETCH,
+                                           "choices": ballots[3]}, "vote_recorded")
+            assert again["type"] == "error" and again["message"].startswith("already_voted:")
+            early = await ask(boss, {"type": "host_feature", "community": CLUB, "challenge": SKETCH}, "host_ok")
+            assert early["type"] == "error" and early["message"].startswith("not_closed:")
+
+            await phase(boss, "closed")
+            assert (await ask(boss, {"type": "host_feature", "community": CLUB, "challenge": SKETCH},
+                              "host_ok"))["type"] == "host_ok"
+            snap = await members[0].next_frame(lambda s: any(e["type"] == "featured" for e in s.events))
+            featured = next(e for e in snap.events if e["type"] == "featured")["entries"]
+            expected, _ = reference_irv([[str(e) for e in b] for b in ballots.values()], [str(e) for e in approved],
+                                        top=3)
+            assert [str(f["entry"]) for f in featured] == expected and [f["rank"] for f in featured] == [1, 2, 3]
+            winners = {server.event.member(members[kept[f["entry"]]].id).wallet for f in featured}
+            ledger = server.event.ledger
+            for _ in range(100):  # awards are written at the coming ticks
+                if all(any(a.entitlement == "challenge-winner" for a in ledger.wallet(w)) for w in winners):
+                    break
+                await asyncio.sleep(0.05)
+            assert all(any(a.entitlement == "challenge-winner" for a in ledger.wallet(w)) for w in winners)
+            gallery = await ask(members[5], {"type": "gallery", "community": CLUB, "challenge": SKETCH}, "gallery")
+            assert sorted(e["rank"] for e in gallery["entries"] if e["rank"]) == [1, 2, 3]
+        run(scenario, data_dir, limit_s=120)
+        problems, entries, _ = audit_dir(data_dir)
+        assert problems == [] and entries >= 3
+
+    one_season()
