@@ -352,3 +352,74 @@ def test_a_whole_ranked_challenge_from_entries_to_featured_awards(tmp_path):
         assert problems == [] and entries >= 3
 
     one_season()
+
+
+# ---- loyalty ---------------------------------------------------------------------------------------
+NEAR_TEDDY = 'name = "by-the-east-end"\nat = [34.5, 11.5]\nradius = 1.2\n\n'
+
+
+def test_a_member_crossing_into_gold_is_told_awarded_and_queues_ahead_for_selfies(tmp_path):
+    """A season of engagement before this show left a member 2 points short of Gold; answering a poll
+    crosses the line: the member is told, Gold's entitlement is awarded, and its selfie priority
+    puts the member ahead of the fans already waiting for Teddy."""
+    import datetime as dt
+
+    from server.event.rewards import wallet_key
+    from server.storage.community_sqlite import SqliteCommunityStore
+
+    token = "loyal-wallet-token-0123456789"
+    wallet = wallet_key(token)
+    data_dir = tmp_path / "data"
+    store = SqliteCommunityStore(data_dir)
+    now = time.time()
+    store.join(CIRCLE, wallet, "loyal", cap=500, role="member", invite=None, now=now - 30 * 86400)
+    this_monday = dt.datetime.now(COMMUNITIES[0].zone()).replace(hour=12, minute=0) - dt.timedelta(
+        days=dt.datetime.now(COMMUNITIES[0].zone()).weekday())
+    for week in (1, 2, 3):  # 50 points (attended minutes) in each of the last three weeks: a streak of 3
+        at = (this_monday - dt.timedelta(weeks=week)).timestamp()
+        store.log(CIRCLE, wallet, "attended_minute", 50, f"attend:earlier-show-{week}:0", at)
+    store.log(CIRCLE, wallet, "attended_minute", 848, "attend:the-launch:0", (this_monday - dt.timedelta(weeks=3)).timestamp())
+    store.close()  # 998 points: Gold is at 1000
+
+    text = scene_text()
+    start, end = text.index("[[venue.spawns]]"), text.index("[[venue.exits]]")
+    text = text[:start] + "[[venue.spawns]]\n" + NEAR_TEDDY + text[end:]
+
+    async def main():
+        server = await start_server(parse_scene(text, "show.toml"), scene_text=text, port=0, host_token=TOKEN,
+                                    data_dir=data_dir, communities=COMMUNITIES)
+        try:
+            await asyncio.wait_for(scenario(server), 60)
+        finally:
+            await server.stop()
+
+    async def scenario(server):
+        server.event.seek(62.0)  # teddy's selfie session
+        loyal = await Client.connect(server.url)
+        assert (await loyal.join("loyal", wallet=token))["type"] == "welcome"
+        state = await ask(loyal, {"type": "community", "community": CIRCLE}, "community")
+        assert (state["status"], state["points"], state["tier"], state["streak"]) == ("member", 998, "silver", 3)
+        fans = []
+        for k in range(3):  # they queue first
+            fan = await Client.connect(server.url)
+            await fan.join(f"fan{k}")
+            await fan.send({"type": "selfie", "mascot": "teddy"})
+            await fan.next_frame(lambda s, c=fan: any(e["type"] == "selfie_queue" for e in c.personal))
+            fans.append(fan)
+        boss = await host(server)
+        poll = (await ask(boss, {"type": "host_poll", "question": "Rose or gold?", "options": ["rose", "gold"]},
+                          "poll"))["poll"]
+        await loyal.send({"type": "poll_answer", "poll": poll, "option": 1})
+        await loyal.next_frame(lambda s: any(e["type"] == "tier" for e in loyal.personal))
+        tier = next(e for e in loyal.personal if e["type"] == "tier")
+        assert (tier["tier"], tier["community"]) == ("gold", CIRCLE) and "selfie_priority" in tier["perks"]
+        await loyal.next_frame(lambda s: any(e["type"] == "awarded" and e["entitlement"] == "gold-circle"
+                                             for e in loyal.personal))
+        await loyal.send({"type": "selfie", "mascot": "teddy"})
+        await loyal.next_frame(lambda s: any(e["type"] == "selfie_queue" for e in loyal.personal))
+        place = next(e for e in loyal.personal if e["type"] == "selfie_queue")
+        assert place["position"] == 1  # the first fan is in the photo; Gold goes ahead of the other two
+        state = await ask(loyal, {"type": "community", "community": CIRCLE}, "community")
+        assert (state["points"], state["tier"]) == (1000, "gold")
+
+    asyncio.run(main())
