@@ -423,3 +423,46 @@ def test_a_member_crossing_into_gold_is_told_awarded_and_queues_ahead_for_selfie
         assert (state["points"], state["tier"]) == (1000, "gold")
 
     asyncio.run(main())
+
+
+def test_a_community_poll_is_for_members_and_outlives_a_restart(tmp_path):
+    """Co-creation between events: a poll of the community, answered by members only, still open
+    (with its answers) after the server restarts."""
+    data_dir = tmp_path / "data"
+    opened: dict[str, Any] = {}
+
+    async def first(server):
+        boss = await host(server)
+        code = await invite(boss, uses=5)
+        member = Client(await websockets.connect(server.url, compression=None, max_size=2**22))
+        assert (await member.join("maker", wallet="maker-wallet-token-0123"))["type"] == "welcome"
+        joined = await ask(member, {"type": "community_join", "community": CIRCLE, "invite": code}, "community")
+        assert joined["status"] == "member"
+        poll = await ask(boss, {"type": "host_poll", "question": "Which colour for the spring drop?",
+                                "options": ["blush", "sage", "ink"], "results": "on_close", "community": CIRCLE},
+                         "poll")
+        assert poll["community"] == CIRCLE
+        opened["poll"] = poll["poll"]
+        outsider = await Client.connect(server.url)
+        await outsider.join("passer-by")
+        refused = await ask(outsider, {"type": "poll_answer", "poll": poll["poll"], "option": 0})
+        assert refused["type"] == "error" and refused["message"].startswith("not_member:")
+        await member.send({"type": "poll_answer", "poll": poll["poll"], "option": 1})
+        await member.next_frame(lambda s: any(e["type"] == "poll_answered" for e in member.personal))
+        state = await ask(member, {"type": "community", "community": CIRCLE}, "community")
+        assert state["polls"] == [poll["poll"]]
+
+    async def after_restart(server):
+        assert opened["poll"] in server.event.communities.polls.open
+        member = Client(await websockets.connect(server.url, compression=None, max_size=2**22))
+        assert (await member.join("maker", wallet="maker-wallet-token-0123"))["type"] == "welcome"
+        twice = await ask(member, {"type": "poll_answer", "poll": opened["poll"], "option": 2})
+        assert twice["type"] == "error" and twice["message"].startswith("already_answered:")
+        boss = await host(server)
+        closed = await ask(boss, {"type": "host_poll_close", "poll": opened["poll"]}, "poll")
+        assert closed["type"] == "poll"
+        final = await member.next_frame(lambda s: any(e["type"] == "poll_results" for e in s.events))
+        assert next(e for e in final.events if e["type"] == "poll_results")["counts"] == [0, 1, 0]
+
+    run(first, data_dir)
+    run(after_restart, data_dir)
