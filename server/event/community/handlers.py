@@ -61,7 +61,8 @@ def community_leave(session: Session, m: cm.CommunityLeave, member: Member, shar
 
 def community_state(session: Session, m: cm.CommunityAsk, member: Member, shard: Shard, now: float) -> None:
     """A community as it concerns me."""
-    session.reply(hub(session).state(m.community, member.wallet, session.event.wall_time(now)))
+    hub(session).answer_state(m.community, member.wallet, session.event.wall_time(now), session.reply,
+                              _fault(session, m.type, now))
 
 
 def invite_create(session: Session, m: cm.InviteCreate, member: Member, shard: Shard, now: float) -> None:

@@ -18,7 +18,7 @@ from server.event.community.loyalty_live import Loyalty
 from server.event.community.membership import Fault, Membership, Roster
 from server.event.community.polls import Polls, iso
 from server.event.community.rules import CommunityRules
-from server.event.jobs import Jobs
+from server.event.jobs import Jobs, Outcome, hand_over
 from server.storage.community_store import CommunityStore, Entry, Poll
 from showroom.community.model import Community
 from showroom.community.schedule import next_occurrence
@@ -136,8 +136,22 @@ class Communities:
             self.wiring.grant(rules.tier_rule(tier.id), wallet)
 
     # ---- membership -----------------------------------------------------------------------------
+    def answer_state(self, community: str, wallet: str, wall: float, reply: Reply, fault: Fault) -> None:
+        """Answer with the community's state; streaks come from the whole log, read off the loop when stale."""
+        self.membership.roster(community)
+        if self.loyalty.fresh(community, wall):
+            reply(self.state(community, wallet, wall))
+            return
+
+        def computed(outcome: Outcome[None]) -> None:
+            if outcome.error is not None:
+                fault(ErrorCode.REFUSED, f"store: {outcome.error}")
+                return
+            reply(self.state(community, wallet, wall))
+        hand_over(self.membership.jobs, "store", self.loyalty.recompute(community, wall), computed)
+
     def state(self, community: str, wallet: str, wall: float) -> CommunityState:
-        """The community as it concerns ``wallet``."""
+        """The community as it concerns ``wallet`` (streaks as last computed)."""
         roster = self.membership.roster(community)
         rules = roster.rules
         member = roster.members.get(wallet)
@@ -160,23 +174,24 @@ class Communities:
             community=community, name=rules.name, entry=rules.entry, members=len(roster.members), cap=rules.cap,  # type: ignore[arg-type]
             status=self.membership.status(community, wallet), role=None if member is None else member.role,  # type: ignore[arg-type]
             tier=self.loyalty.tier(community, wallet), points=self.loyalty.points(community, wallet),
-            streak=self.loyalty.streak(community, wallet, wall) if member else 0, residency=residency,
+            streak=self.loyalty.streak(community, wallet) if member else 0, residency=residency,
             challenges=challenges[:16], polls=[p for p, live in self.polls.open.items() if live.poll.owner == community])
 
     def join(self, community: str, wallet: str, name: str, invite: str | None, wall: float, reply: Reply,
              fault: Fault) -> None:
         """Join a community; answered with its state once the membership is durable."""
         self.membership.join(community, wallet, name, invite, wall,
-                             lambda member: reply(self.state(community, wallet, wall)), fault)
+                             lambda member: self.answer_state(community, wallet, wall, reply, fault), fault)
 
     def request(self, community: str, wallet: str, name: str, wall: float, reply: Reply, fault: Fault) -> None:
         """Ask to join; answered with the state (status pending)."""
-        self.membership.request(community, wallet, name, wall, lambda r: reply(self.state(community, wallet, wall)),
-                                fault)
+        self.membership.request(community, wallet, name, wall,
+                                lambda r: self.answer_state(community, wallet, wall, reply, fault), fault)
 
     def leave(self, community: str, wallet: str, wall: float, reply: Reply, fault: Fault) -> None:
         """Leave; answered with the state."""
-        self.membership.leave(community, wallet, wall, lambda m: reply(self.state(community, wallet, wall)), fault)
+        self.membership.leave(community, wallet, wall,
+                              lambda m: self.answer_state(community, wallet, wall, reply, fault), fault)
 
     def invite(self, community: str, by: str, max_uses: int | None, days: float | None, wall: float, reply: Reply,
                fault: Fault) -> None:

@@ -109,20 +109,28 @@ class Loyalty:
             return set()
         return set(next(t for t in book.rules.tiers if t.id == tier_id).perks)
 
-    def streak(self, community: str, wallet: str, wall: float) -> int:
-        """A member's weekly streak now (from the whole log, cached for a few seconds)."""
+    def fresh(self, community: str, wall: float) -> bool:
+        """Whether the community's streaks were computed recently enough to answer with."""
         book = self.books.get(community)
-        if book is None:
-            return 0
-        if book.standings is None or not 0 <= wall - book.standings[0] <= STANDINGS_FRESH_S:
+        return book is None or (book.standings is not None and 0 <= wall - book.standings[0] <= STANDINGS_FRESH_S)
+
+    def recompute(self, community: str, wall: float) -> Callable[[], None]:
+        """Work for the store lane: read the whole log and compute every member's streak (kept when done)."""
+        book = self.books[community]
+
+        def work() -> None:
             rows = self.store.engagement(community)
             roster = sorted({r.wallet for r in rows})
             log = EngagementLog(member_indices([r.wallet for r in rows], roster), np.array([r.kind for r in rows]),
                                 np.array([r.amount for r in rows]), np.array([r.at for r in rows]))
-            book.standings = (wall, roster,
-                              standings(log, loyalty_rules(book.rules), n_members=len(roster), now_s=wall,
-                                        zone=book.rules.zone))
-        _, roster, table = book.standings
-        if wallet not in roster:
+            table = standings(log, loyalty_rules(book.rules), n_members=len(roster), now_s=wall, zone=book.rules.zone)
+            book.standings = (wall, roster, table)
+        return work
+
+    def streak(self, community: str, wallet: str) -> int:
+        """A member's weekly streak as last computed (0 before the first computation)."""
+        book = self.books.get(community)
+        if book is None or book.standings is None:
             return 0
-        return int(table.streak[roster.index(wallet)])
+        _, roster, table = book.standings
+        return int(table.streak[roster.index(wallet)]) if wallet in roster else 0
