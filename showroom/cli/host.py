@@ -12,15 +12,25 @@ from showroom.defaults import EXAMPLE_URL
 def register(sub: Any) -> None:
     """Add ``host``."""
     host = sub.add_parser(
-        "host", help="event host console: start, pause, seek, cues, announcements, drops, kicks, live status",
+        "host", help="event host console: steer the show (cues, announcements, drops, status) and run its "
+                     "communities (invites, requests, challenges, polls)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="commands: start, pause, seek TIME, next, cue N, announce TEXT, drop VOUCHER open|close,\n"
-               "          kick VISITOR, ban VISITOR, status (type help in the console)\n"
+        epilog="commands (type help in the console for what each does):\n"
+               "  show:      start, pause, seek TIME, next, cue N, announce TEXT, drop VOUCHER open|close,\n"
+               "             kick VISITOR, ban VISITOR, status\n"
+               "  community: invite COMMUNITY [USES] [DAYS], requests COMMUNITY, approve COMMUNITY WALLET,\n"
+               "             refuse COMMUNITY WALLET [REASON...], role COMMUNITY WALLET ROLE,\n"
+               "             phase COMMUNITY CHALLENGE draft|submissions|review|voting|closed,\n"
+               "             entries COMMUNITY CHALLENGE, accept ENTRY, reject ENTRY REASON...,\n"
+               "             feature COMMUNITY CHALLENGE, close-poll POLL,\n"
+               "             poll \"QUESTION\" OPTION OPTION... [--for TIME] [--on-close] [--community C]\n"
                "exit status: 0 done, 1 refused by the server or no connection, 2 a badly written command\n\n"
                f"examples:\n  showroom host {EXAMPLE_URL} --token T\n"
                f"  showroom host {EXAMPLE_URL} --token T seek 1:30\n"
                f"  showroom host {EXAMPLE_URL} --token T status --json\n"
-               f"  showroom host {EXAMPLE_URL} --token T --script cues.txt")
+               f"  showroom host {EXAMPLE_URL} --token T --script cues.txt\n"
+               f"  showroom host {EXAMPLE_URL} --token T requests weekend-residency-club\n"
+               f"  showroom host {EXAMPLE_URL} --token T poll \"Which colour next?\" rose gold --for 2m")
     host.add_argument("url", type=ws_url, help=f"the server's WebSocket URL, e.g. {EXAMPLE_URL}")
     host.add_argument("words", nargs="*", metavar="COMMAND",
                       help="one command to run, then exit (default: an interactive console)")

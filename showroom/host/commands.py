@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import ValidationError
 
@@ -33,7 +34,7 @@ class Command:
     usage: str
     summary: str
     build: Callable[[str], msg.Message]
-    group: str = "show"
+    group: Literal["show", "community"] = "show"
     """Where ``help`` lists it: ``show`` or ``community``."""
     quoted: bool = False
     """Whether its arguments are words a shell would split (quotes group words, as in ``poll``);

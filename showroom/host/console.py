@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from showroom.errors import ShowroomError
-from showroom.host.commands import COMMANDS, CommandError, help_text, parse_command, parse_line
+from showroom.host.commands import COMMANDS, CommandError, help_text, parse_line, parse_words
 from showroom.host.link import HostLink
 from showroom.host.render import answer_text, notice_text
 from showroom.protocol import client_messages as msg
@@ -63,9 +63,9 @@ def send(link: HostLink, printer: Printer, message: msg.Message, where: str = ""
 
 
 def run_command(link: HostLink, printer: Printer, words: list[str]) -> int:
-    """Run one command given as command-line words (``seek 1:30``, ``announce Doors close soon``)."""
+    """Run one command given as command-line words (``seek 1:30``, ``poll "Which colour?" rose gold``)."""
     try:
-        message = parse_command(words[0], " ".join(words[1:]))
+        message = parse_words(words)
     except CommandError as exc:
         printer.problem(str(exc))
         return BAD_COMMAND
@@ -133,7 +133,7 @@ class Console(cmd.Cmd):
 
     def do_help(self, arg: str) -> bool:
         """help: list the commands."""
-        self.stdout.write(f"commands:\n{help_text([('help', 'this list'), ('quit', 'leave the console (Ctrl-D too)')])}\n")
+        self.stdout.write(help_text([("help", "this list"), ("quit", "leave the console (Ctrl-D too)")]) + "\n")
         return False
 
     def do_quit(self, arg: str) -> bool:
@@ -155,7 +155,7 @@ def run_host(url: str, token: str, words: list[str], *, script: Path | None = No
             raise CommandError("give either a command or --script, not both")
         steps = check_script(script) if script is not None else []
         if words:
-            parse_command(words[0], " ".join(words[1:]))
+            parse_words(words)
     except CommandError as exc:
         print(str(exc), file=sys.stderr)
         return BAD_COMMAND

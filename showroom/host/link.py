@@ -1,7 +1,7 @@
 """A host's connection to an event server: join with the host token, send commands, get answers.
 
 Uses the threaded client of ``websockets`` (as the desktop client does). One reader thread
-takes every message off the socket: answers (``host_ok``, ``error``, ``status``, …) go to a
+takes every message off the socket: answers (``host_ok``, ``error``, ``status``, ``invite``, …) go to a
 queue that :meth:`HostLink.request` waits on, in the order the commands were sent (the server
 answers each host message exactly once, in order); messages the server sends on its own
 (``reload``) go to the ``on_notice`` callback as they arrive.
@@ -19,6 +19,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from showroom.errors import ShowroomError
 from showroom.protocol import client_messages as msg
+from showroom.protocol import community as cm
 from showroom.protocol.codec import decode_server, encode
 from showroom.protocol.limits import MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION
 from showroom.protocol.server_messages import (
@@ -35,7 +36,7 @@ from showroom.protocol.server_messages import (
 
 ANSWER_TIMEOUT_S = 10.0
 """How long a command waits for its answer."""
-ANSWERS = (HostOk, ErrorReply, Status, SceneText, Pong)
+ANSWERS = (HostOk, ErrorReply, Status, SceneText, Pong, cm.InviteIssued, cm.Requests, cm.Gallery, cm.PollState)
 """Messages that answer a request; anything else the server sends is a notice."""
 
 

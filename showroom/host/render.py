@@ -1,8 +1,13 @@
-"""The host console's answers as text for people (``--json`` prints the server's maps instead)."""
+"""The host console's answers as text for people (``--json`` prints the server's maps instead).
+
+The community commands' answers are drawn by :mod:`showroom.host.community_render`.
+"""
 
 from __future__ import annotations
 
+from showroom.host import community_render as community
 from showroom.protocol import client_messages as msg
+from showroom.protocol import community as cm
 from showroom.protocol.server_messages import ErrorReply, HostOk, Reload, SelfieLine, ServerMessage, Status
 from showroom.scene.timecode import format_clock
 
@@ -22,8 +27,19 @@ def answer_text(sent: msg.Message, answer: ServerMessage) -> str:
         return refusal_text(answer)
     if isinstance(answer, Status):
         return status_text(answer)
+    if isinstance(answer, cm.InviteIssued):
+        return community.invite_text(answer)
+    if isinstance(answer, cm.Requests):
+        return community.requests_text(answer)
+    if isinstance(answer, cm.Gallery):
+        return community.gallery_text(answer)
+    if isinstance(answer, cm.PollState):
+        return community.poll_text(sent, answer)
     if not isinstance(answer, HostOk):
         return f"unexpected answer: {answer.wire()}"
+    done = community.done_text(sent)
+    if done is not None:
+        return f"ok: {done}"  # the show clock says nothing about a community
     where = f"show at {format_clock(answer.t)}"
     if answer.cue >= 0:
         where += f", cue {answer.cue}"

@@ -357,7 +357,7 @@ class Requests(ServerMessage):
 
 
 class PollState(ServerMessage):
-    """A poll: to the host that started it (reply), and to visitors as a frame event when it opens."""
+    """A poll: to the host that started or closed it (reply), and to visitors as a frame event when it opens."""
 
     type: Literal["poll"] = "poll"
     poll: str
@@ -366,6 +366,8 @@ class PollState(ServerMessage):
     results: PollResults
     closes_at: str | None
     community: str | None
+    counts: list[int] | None = None
+    """The final counts, in the host's answer to ``host_poll_close`` (None while the poll is open)."""
 
 
 # ---- frame events ----------------------------------------------------------------------------------

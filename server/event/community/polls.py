@@ -46,11 +46,11 @@ def iso(at: float) -> str:
     return dt.datetime.fromtimestamp(at, dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def state_of(poll: Poll) -> PollState:
-    """The ``poll`` message of a poll."""
+def state_of(poll: Poll, counts: list[int] | None = None) -> PollState:
+    """The ``poll`` message of a poll (with its final ``counts`` once closed)."""
     return PollState(poll=poll.id, question=poll.question, options=list(poll.options), results=poll.results,
                      closes_at=None if poll.closes_at is None else iso(poll.closes_at),
-                     community=poll.owner if poll.scope == "community" else None)
+                     community=poll.owner if poll.scope == "community" else None, counts=counts)
 
 
 class Polls:
@@ -115,10 +115,10 @@ class Polls:
                     fault(ErrorCode.REFUSED, f"the poll could not be closed: {outcome.error}")
                 return
             self.open.pop(poll_id, None)
-            final = PollResultsEvent(poll=poll_id, counts=self.store.tally(poll_id), final=True)
-            self.broadcast(final)
+            counts = list(live.counts)
+            self.broadcast(PollResultsEvent(poll=poll_id, counts=counts, final=True))
             if reply is not None:
-                reply(state_of(outcome.get()))
+                reply(state_of(outcome.get(), counts))
         hand_over(self.jobs, "store", lambda: self.store.close_poll(poll_id, wall), closed)
 
     def answer(self, poll_id: str, option: int, wallet: str, wall: float, personal: Reply, fault: Fault) -> None:
