@@ -466,3 +466,91 @@ def test_a_community_poll_is_for_members_and_outlives_a_restart(tmp_path):
 
     run(first, data_dir)
     run(after_restart, data_dir)
+
+
+# ---- found by a client written from the doc ----------------------------------------------------
+def test_a_new_member_below_a_shows_tier_is_answered_and_a_joiner_who_left_gets_no_avatar(tmp_path):
+    text = scene_text().replace(f'community = "{CIRCLE}"\n', f'community = "{CIRCLE}"\nmin_tier = "gold"\n', 1)
+
+    async def main():
+        server = await start_server(parse_scene(text, "show.toml"), scene_text=text, port=0, host_token=TOKEN,
+                                    data_dir=tmp_path / "data", communities=COMMUNITIES)
+        try:
+            boss = await host(server)
+            code = await invite(boss, uses=20)
+            answer = await first_answer(server.url, join_message("newcomer", invite=code))
+            assert (answer["type"], answer.get("code"), answer.get("ref")) == ("error", "members_only", "join")
+            assert "gold tier" in answer["message"]
+            for k in range(5):  # joins closed before their membership is written
+                ws = await websockets.connect(server.url, compression=None, max_size=2**22)
+                await ws.send(msgpack.packb(join_message(f"hasty{k}", invite=code)))
+                ws.transport.abort()
+            for _ in range(40):
+                await asyncio.sleep(0.05)
+            assert server.event.visitors == 0 and server.event.communities.store.count(CIRCLE) == 6
+        finally:
+            await server.stop()
+
+    asyncio.run(main())
+
+
+def test_entry_rules_a_reviewer_and_a_requester_rely_on(tmp_path):
+    async def scenario(server):
+        boss = await host(server)
+        invite_only = await ask(boss, {"type": "host_requests", "community": CIRCLE}, "requests")
+        assert invite_only["type"] == "requests"
+        ada = await Client.connect(server.url)
+        await ada.join("ada")
+        refused = await ask(ada, {"type": "community_request", "community": CIRCLE}, "community")
+        assert refused["type"] == "error" and refused["message"].startswith("invite_only:")
+        asked = await ask(ada, {"type": "community_request", "community": CLUB}, "community")
+        assert asked["status"] == "pending"
+        wallet = server.event.member(ada.id).wallet
+        assert (await ask(boss, {"type": "host_decide", "community": CLUB, "wallet": wallet, "approve": True},
+                          "host_ok"))["type"] == "host_ok"
+        await ada.next_frame(lambda s: any(e["type"] == "membership" for e in ada.personal))
+        told = next(e for e in ada.personal if e["type"] == "membership")
+        assert (told["community"], told["status"], told["role"]) == (CLUB, "member", "member")
+
+        await phase(boss, "submissions")
+        first = await upload(ada, "first go", png(1))
+        assert first["type"] == "entry"
+        await phase(boss, "review")
+        looked = await ask(boss, {"type": "entry_image", "entry": first["entry"]}, "entry_image")
+        assert looked["type"] == "entry_image" and looked["image"][:3] == b"\xff\xd8\xff"  # the host sees it to judge
+        listed = await ask(boss, {"type": "gallery", "community": CLUB, "challenge": SKETCH}, "gallery")
+        assert [e["status"] for e in listed["entries"]] == ["pending"]
+        assert (await ask(boss, {"type": "host_moderate", "entry": first["entry"], "approve": False,
+                                 "reason": "blurred"}, "host_ok"))["type"] == "host_ok"
+        await phase(boss, "submissions")
+        second = await upload(ada, "second go", png(2))  # a rejected entry gives its place back
+        assert second["type"] == "entry", second
+        points = server.event.communities.loyalty.points(CLUB, wallet)
+        await phase(boss, "review")
+        assert (await ask(boss, {"type": "host_moderate", "entry": second["entry"], "approve": True},
+                          "host_ok"))["type"] == "host_ok"
+        for _ in range(40):  # an entry earns its points once accepted
+            if server.event.communities.loyalty.points(CLUB, wallet) > points:
+                break
+            await asyncio.sleep(0.05)
+        entry_points = COMMUNITIES[1].loyalty.points_for("entry")
+        assert server.event.communities.loyalty.points(CLUB, wallet) == points + entry_points
+        await phase(boss, "submissions")
+        started = await ask(ada, {"type": "entry_start", "community": CLUB, "challenge": SKETCH, "title": "late",
+                                  "size": 10}, "upload")
+        assert started["type"] == "error" and started["message"].startswith("too_many_entries:")
+        left = await ask(ada, {"type": "community_leave", "community": CLUB}, "community")
+        assert left["status"] == "left"
+    run(scenario, tmp_path / "data")
+
+
+def test_a_visitor_who_arrives_during_a_poll_is_shown_it(tmp_path):
+    async def scenario(server):
+        boss = await host(server)
+        started = await ask(boss, {"type": "host_poll", "question": "Encore?", "options": ["yes", "no"]}, "poll")
+        late = await Client.connect(server.url)
+        await late.join("late")
+        await late.next_frame(lambda s: any(e["type"] == "poll" for e in late.personal))
+        shown = next(e for e in late.personal if e["type"] == "poll")
+        assert (shown["poll"], shown["options"]) == (started["poll"], ["yes", "no"])
+    run(scenario, tmp_path / "data")

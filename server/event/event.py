@@ -124,6 +124,7 @@ class Event:
                 self.rewards.on_join(wallet)
             if self.communities is not None:
                 self.communities.visited(wallet, self.wall_time(now))
+                member.events.extend(self.communities.open_polls(wallet))  # polls opened before they came
             self.apply_perks(member)
         return shard, member
 

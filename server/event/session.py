@@ -229,7 +229,12 @@ class Session:
 
             def member_now(state: object) -> None:
                 self.role = ""
-                self._enter(join, now)
+                if not self.open:
+                    return  # the visitor left while the membership was written: it stays, no avatar is made
+                try:
+                    self._enter(join, now)
+                except ProtocolError as exc:  # e.g. a show for a higher tier than a new member has
+                    self.fault(exc.code, exc.message, "join", now)
 
             def refused(code: ErrorCode, message: str) -> None:
                 self.role = ""
@@ -361,6 +366,7 @@ def _host(action: Callable[[Event, Any], object]) -> Callable[[Session, Any, flo
 _HANDLERS: dict[type[msg.Message], Callable[[Session, Any, float], None]] = {
     msg.Ping: Session._ping,
     msg.SceneRequest: Session._scene,
+    **community.ANYONE_HANDLERS,
 }
 """Messages anyone joined may send, hosts included."""
 

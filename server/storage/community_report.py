@@ -113,19 +113,18 @@ class CommunityReport:
 
     def segments(self) -> list[SegmentFigures]:
         """Figures of every segment, in :data:`SEGMENTS` order (empty ones too)."""
-        n = len(self.members)
-        out = []
-        for code, segment in enumerate(SEGMENTS):
-            mask = self.scores.segment == code
-            k = int(mask.sum())
-            engaged = self.recency_days[mask & np.isfinite(self.recency_days)]
-            scores = (self.scores.recency[mask], self.scores.frequency[mask], self.scores.monetary[mask])
-            out.append(SegmentFigures(
-                segment, k, k / n if n else 0.0, float(engaged.mean()) if len(engaged) else None, k - len(engaged),
-                float(self.frequency[mask].mean()) if k else None, float(self.monetary[mask].mean()) if k else None,
-                tuple(float(s.mean()) for s in scores) if k else None,  # type: ignore[arg-type]
-                self.typical_tier(mask) if k else None))
-        return out
+        return [self._segment(segment, self.scores.segment == code) for code, segment in enumerate(SEGMENTS)]
+
+    def _segment(self, segment: Segment, mask: NDArray[np.bool_]) -> SegmentFigures:
+        k, n = int(mask.sum()), len(self.members)
+        if not k:
+            return SegmentFigures(segment, 0, 0.0, None, 0, None, None, None, None)
+        engaged = self.recency_days[mask & np.isfinite(self.recency_days)]
+        scores = (float(self.scores.recency[mask].mean()), float(self.scores.frequency[mask].mean()),
+                  float(self.scores.monetary[mask].mean()))
+        return SegmentFigures(segment, k, k / n, float(engaged.mean()) if len(engaged) else None, k - len(engaged),
+                              float(self.frequency[mask].mean()), float(self.monetary[mask].mean()), scores,
+                              self.typical_tier(mask))
 
     def typical_tier(self, mask: NDArray[np.bool_]) -> str | None:
         """The most common tier among the members ``mask`` selects (ties: the higher), None for below the first."""
@@ -150,7 +149,7 @@ class CommunityReport:
 
     def notes(self) -> list[str]:
         """What a reader should know to read the figures right."""
-        window = f"in the {self.community.rfm.window_days} days before {self.at.strftime('%Y-%m-%d %H:%M %z')}"
+        window = "in the window"
         currency = self.currency
         notes = [f"monetary: the [[catalogue]] value of vouchers redeemed {window}, in {currency}"
                  if currency else "monetary: the community file has no [[catalogue]], so every voucher is worth 0",
@@ -292,17 +291,16 @@ def report_text(report: CommunityReport) -> str:
     """The segment table, the totals and the notes, as ``showroom community report`` prints them."""
     info, n = report.community.community, len(report.members)
     currency = report.currency or "value"
-    header = ("segment", "members", "share", "mean R days", "mean F visits", f"mean M {currency}", "typical tier")
-    table = [header]
+    table: list[tuple[str, ...]] = [("segment", "members", "share", "mean R days", "mean F visits",
+                                     f"mean M {currency}", "typical tier")]
     for s in report.segments():
         table.append(_row(str(s.segment), s.members, s.share, s.mean_recency_days, s.mean_frequency,
                           s.mean_monetary, s.typical_tier))
     engaged = report.recency_days[np.isfinite(report.recency_days)]
-    everyone = np.ones(n, bool)
     table.append(_row("all members", n, 1.0 if n else 0.0, float(engaged.mean()) if len(engaged) else None,
-                      float(report.frequency.mean()) if n else None,
-                      float(report.monetary.mean()) if n else None, report.typical_tier(everyone) if n else None))
-    widths = [max(len(row[c]) for row in table) for c in range(len(header))]
+                      float(report.frequency.mean()) if n else None, float(report.monetary.mean()) if n else None,
+                      report.typical_tier(np.ones(n, bool)) if n else None))
+    widths = [max(len(row[c]) for row in table) for c in range(len(table[0]))]
 
     def line(row: tuple[str, ...]) -> str:
         cells = [row[0].ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(row[1:-1], widths[1:-1])), row[-1]]
@@ -310,16 +308,22 @@ def report_text(report: CommunityReport) -> str:
 
     totals = report.totals()
     tiers = ", ".join(f"{tier} {count}" for tier, count in totals["tiers"].items())
-    lines = [f"{info.name} ({info.id}): {n} members as of {report.at.strftime('%a %Y-%m-%d %H:%M')} "
-             f"{info.time_zone}; RFM window {report.community.rfm.window_days} days",
-             "", line(table[0]), *(line(row) for row in table[1:-1]), line(table[-1]), "",
-             f"visits    {totals['visits']:,} ({totals['events']:,} events, {totals['residency_visits']:,} residency "
-             f"shows); vouchers {totals['vouchers']:,} worth {totals['monetary']:,.0f} {currency}; "
-             f"never engaged {totals['never_engaged']}",
-             f"loyalty   {totals['points']:,.0f} points; tiers {tiers}; {totals['on_streak']} on a weekly streak "
-             f"(longest {totals['longest_streak']} weeks)",
-             "notes", *(f"  - {note}" for note in report.notes())]
-    return "\n".join(lines)
+    when = report.at.strftime("%a %Y-%m-%d %H:%M")
+    since = report.window_start.strftime("%a %Y-%m-%d %H:%M")
+    visits = f"{totals['events']:,} events, {totals['residency_visits']:,} residency shows"
+    return "\n".join([
+        f"{info.name} ({info.id}): {n} members as of {when} ({info.time_zone})",
+        f"RFM window {report.community.rfm.window_days} days, from {since}",
+        "",
+        *(line(row) for row in table),
+        "",
+        f"visits    {totals['visits']:,} ({visits}); never engaged: {totals['never_engaged']}",
+        f"vouchers  {totals['vouchers']:,} redeemed, worth {totals['monetary']:,.0f} {currency}",
+        f"loyalty   {totals['points']:,.0f} points; tiers {tiers}",
+        f"streaks   {totals['on_streak']} members on a weekly streak (longest {totals['longest_streak']} weeks)",
+        "notes",
+        *(f"  - {note}" for note in report.notes()),
+    ])
 
 
 def _row(name: str, members: int, share: float, recency: float | None, frequency: float | None,

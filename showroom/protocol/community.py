@@ -424,6 +424,16 @@ class EntryModerated(ServerMessage):
     reason: str | None
 
 
+class MembershipChanged(ServerMessage):
+    """Personal: a host decided my join request, or gave me another role."""
+
+    type: Literal["membership"] = "membership"
+    community: str
+    status: Literal["member", "refused"]
+    role: str | None
+    reason: str | None
+
+
 class TierReached(ServerMessage):
     """Personal: my engagement reached a loyalty tier."""
 
@@ -437,4 +447,4 @@ class TierReached(ServerMessage):
 COMMUNITY_REPLIES = (CommunityState, InviteIssued, UploadReady, EntryReceived, VoteRecorded, Gallery, EntryImage,
                      Requests, PollState)
 COMMUNITY_EVENTS = (PollState, PollResultsEvent, PollAnswered, ChallengePhase, FeaturedEvent, EntryModerated,
-                    TierReached)
+                    MembershipChanged, TierReached)

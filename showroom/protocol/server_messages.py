@@ -319,7 +319,8 @@ Reply = Annotated[
 ]
 """Every top-level (map) message a server sends."""
 PersonalEvent = Annotated[
-    Union[SelfieQueue, SelfieLeft, Awarded, cm.PollAnswered, cm.EntryModerated, cm.TierReached],
+    Union[SelfieQueue, SelfieLeft, Awarded, cm.PollAnswered, cm.EntryModerated, cm.MembershipChanged, cm.TierReached,
+          cm.PollState],
     Field(discriminator="type"),
 ]
 """Events in a frame's ``personal.events``."""
@@ -332,7 +333,8 @@ CellEvent = Annotated[
 
 REPLY: TypeAdapter[Reply] = TypeAdapter(Reply)
 EVENT: TypeAdapter[Union[PersonalEvent, CellEvent]] = TypeAdapter(
-    Annotated[Union[SelfieQueue, SelfieLeft, Awarded, cm.PollAnswered, cm.EntryModerated, cm.TierReached,
+    Annotated[Union[SelfieQueue, SelfieLeft, Awarded, cm.PollAnswered, cm.EntryModerated, cm.MembershipChanged,
+                    cm.TierReached,
                     ReactionCounts, ChatLine, CueStarted, Announcement, SelfieTaken, DropChanged, ShowChanged,
                     SceneChanged, cm.PollState, cm.PollResultsEvent, cm.ChallengePhase, cm.FeaturedEvent],
               Field(discriminator="type")])

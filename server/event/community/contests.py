@@ -71,8 +71,8 @@ class Contests:
                     self._keep(entry)
 
     def _keep(self, entry: Entry) -> None:
-        """Remember a stored entry and count it toward its author's entries in the challenge."""
-        if entry.id not in self.entries:
+        """Remember a stored entry and count it toward its author's entries in the challenge (unless rejected)."""
+        if entry.id not in self.entries and entry.status != "rejected":
             key = (entry.community, entry.challenge, entry.wallet)
             self.entry_counts[key] = self.entry_counts.get(key, 0) + 1
         self.entries[entry.id] = entry
@@ -144,6 +144,9 @@ class Contests:
         upload = self._upload(owner, upload_id)
         if upload.received != upload.size:
             raise ProtocolError(ErrorCode.INVALID, f"only {upload.received} of {upload.size} bytes arrived")
+        if self.phase(upload.community, upload.challenge, wall) != "submissions":
+            del self.uploads[upload.id]
+            raise ProtocolError(ErrorCode.REFUSED, "not_open: the challenge stopped taking entries during the upload")
         del self.uploads[upload.id]
         key = (upload.community, upload.challenge, upload.wallet)
         rules = self.challenge(upload.community, upload.challenge)
@@ -196,8 +199,12 @@ class Contests:
             if outcome.error is not None:
                 fault(*refused(outcome.error))
                 return
-            self.entries[entry] = outcome.get()
-            then(outcome.get())
+            before, after = self.entries[entry], outcome.get()
+            key = (after.community, after.challenge, after.wallet)
+            if (before.status == "rejected") != (after.status == "rejected"):  # a rejected entry frees its place
+                self.entry_counts[key] = self.entry_counts.get(key, 0) + (-1 if after.status == "rejected" else 1)
+            self.entries[entry] = after
+            then(after)
         hand_over(self.jobs, "store", lambda: self.store.moderate(entry, "approve" if approve else "reject", HOST, reason,
                                                           wall), moderated)
 

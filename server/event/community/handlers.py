@@ -94,14 +94,19 @@ def vote(session: Session, m: cm.Vote, member: Member, shard: Shard, now: float)
                       session.reply, _fault(session, m.type, now))
 
 
-def gallery(session: Session, m: cm.GalleryAsk, member: Member, shard: Shard, now: float) -> None:
-    """A challenge's entries as I may see them."""
-    session.reply(hub(session).gallery(m.community, m.challenge, member.wallet, session.event.wall_time(now)))
+def _viewer(session: Session) -> str | None:
+    """Whose eyes: a visitor's wallet, or None for a host (who sees every entry, pending and rejected too)."""
+    return None if session.role == "host" or session.member is None else session.member.wallet
 
 
-def entry_image(session: Session, m: cm.ImageAsk, member: Member, shard: Shard, now: float) -> None:
-    """An entry's image."""
-    session.reply(hub(session).image(m.entry, member.wallet))
+def gallery(session: Session, m: cm.GalleryAsk, now: float) -> None:
+    """A challenge's entries as I may see them (approved ones and my own; everything for a host)."""
+    session.reply(hub(session).gallery(m.community, m.challenge, _viewer(session), session.event.wall_time(now)))
+
+
+def entry_image(session: Session, m: cm.ImageAsk, now: float) -> None:
+    """An entry's image (approved ones and my own; every entry for a host, who moderates them)."""
+    session.reply(hub(session).image(m.entry, _viewer(session)))
 
 
 def poll_answer(session: Session, m: cm.PollAnswer, member: Member, shard: Shard, now: float) -> None:
@@ -125,11 +130,15 @@ VISITOR_HANDLERS: dict[type[Message], Callable[[Session, Any, Member, Shard, flo
     cm.EntryPart: entry_part,
     cm.EntryDone: entry_done,
     cm.Vote: vote,
-    cm.GalleryAsk: gallery,
-    cm.ImageAsk: entry_image,
     cm.PollAnswer: poll_answer,
 }
 """Community messages from visitors and bots."""
+
+ANYONE_HANDLERS: dict[type[Message], Callable[[Session, Any, float], None]] = {
+    cm.GalleryAsk: gallery,
+    cm.ImageAsk: entry_image,
+}
+"""Community messages hosts may send too."""
 
 
 # ---- hosts -----------------------------------------------------------------------------------------
@@ -152,9 +161,8 @@ def host_decide(session: Session, m: cm.HostDecide, now: float) -> None:
 
 def host_role(session: Session, m: cm.HostRole, now: float) -> None:
     """Give a member another role."""
-    ok = _host_ok(session, m.type)
-    hub(session).membership.set_role(m.community, m.wallet, m.role, session.event.wall_time(now), lambda member: ok(),
-                                     _fault(session, m.type, now))
+    hub(session).set_role(m.community, m.wallet, m.role, session.event.wall_time(now), _host_ok(session, m.type),
+                          _fault(session, m.type, now))
 
 
 def host_phase(session: Session, m: cm.HostPhase, now: float) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from server.event.community.contests import Contests, received
 from server.event.community.loyalty_live import Loyalty
 from server.event.community.membership import Fault, Membership, Roster
-from server.event.community.polls import Polls, iso
+from server.event.community.polls import Polls, iso, state_of
 from server.event.community.rules import CommunityRules
 from server.event.jobs import Jobs, Outcome, hand_over
 from server.storage.community_store import CommunityStore, Entry, Poll
@@ -31,6 +31,7 @@ from showroom.protocol.community import (
     Gallery,
     GalleryEntry,
     InviteIssued,
+    MembershipChanged,
     RequestInfo,
     Requests,
     ResidencyInfo,
@@ -184,7 +185,10 @@ class Communities:
                              lambda member: self.answer_state(community, wallet, wall, reply, fault), fault)
 
     def request(self, community: str, wallet: str, name: str, wall: float, reply: Reply, fault: Fault) -> None:
-        """Ask to join; answered with the state (status pending)."""
+        """Ask to join (an open community takes the wallet at once); answered with the state."""
+        if self.membership.roster(community).rules.entry == "open":
+            self.join(community, wallet, name, None, wall, reply, fault)
+            return
         self.membership.request(community, wallet, name, wall,
                                 lambda r: self.answer_state(community, wallet, wall, reply, fault), fault)
 
@@ -209,14 +213,33 @@ class Communities:
 
     def decide(self, community: str, wallet: str, approve: bool, reason: str | None, wall: float,
                done: Callable[[], None], fault: Fault) -> None:
-        """A host approves or refuses a request."""
-        self.membership.decide(community, wallet, approve, reason, wall, lambda r: done(), fault)
+        """A host approves or refuses a request; the requester is told if present."""
+        def decided(request: object) -> None:
+            member = self.membership.rosters[community].members.get(wallet)
+            self.wiring.personal(wallet, MembershipChanged(
+                community=community, status="member" if member else "refused", role=member.role if member else None,
+                reason=reason))
+            done()
+        self.membership.decide(community, wallet, approve, reason, wall, decided, fault)
+
+    def set_role(self, community: str, wallet: str, role: str, wall: float, done: Callable[[], None],
+                 fault: Fault) -> None:
+        """A host gives a member another role; the member is told if present."""
+        def changed(member: object) -> None:
+            self.wiring.personal(wallet, MembershipChanged(community=community, status="member", role=role,
+                                                           reason=None))
+            done()
+        self.membership.set_role(community, wallet, role, wall, changed, fault)
+
+    def open_polls(self, wallet: str) -> list[ServerMessage]:
+        """The polls a visitor arriving now may answer (event polls, and the home community's for its members)."""
+        return [state_of(live.poll) for live in self.polls.open.values() if not live.closing
+                and self._may_answer(live.poll, wallet) is None]
 
     # ---- challenges -----------------------------------------------------------------------------------
     def submit_done(self, owner: int, upload: int, wallet: str, wall: float, reply: Reply, fault: Fault) -> None:
         """Finish an upload; answered with ``entry`` once the re-encoded image is durable."""
         def kept(entry: Entry) -> None:
-            self.engage(wallet, "entry", 1, f"entry:{entry.id}", wall)
             reply(received(entry))
         self.contests.finish(owner, upload, wall, kept, fault)
 
@@ -254,6 +277,10 @@ class Communities:
         """A host approves or rejects an entry; its author is told."""
         def moderated(stored: Entry) -> None:
             self.wiring.personal(stored.wallet, EntryModerated(entry=entry, status=stored.status, reason=stored.reason))  # type: ignore[arg-type]
+            if stored.status == "approved":  # an entry earns its points once accepted by review
+                rules = self.rules.get(stored.community)
+                if rules is not None and self.membership.is_member(stored.community, stored.wallet):
+                    self.loyalty.engage(stored.community, stored.wallet, "entry", 1, f"entry:{stored.id}", wall)
             done()
         self.contests.moderate(entry, approve, reason, wall, moderated, fault)
 

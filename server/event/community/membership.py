@@ -73,13 +73,18 @@ class Membership:
         return roster is not None and wallet in roster.members
 
     def status(self, community: str, wallet: str) -> str:
-        """member, pending, banned or none."""
+        """member, pending, left, banned or none."""
         roster = self.roster(community)
         if wallet in roster.members:
             return "member"
         if wallet in roster.banned:
             return "banned"
-        return "pending" if wallet in roster.pending else "none"
+        if wallet in roster.pending:
+            return "pending"
+        latest = self.store.member(community, wallet)  # one row: a former member's last state
+        if latest is not None and latest.status == "banned":
+            roster.banned.add(wallet)
+        return "none" if latest is None else latest.status
 
     def may(self, community: str, wallet: str, ability: str) -> bool:
         """Whether a member's role has ``ability`` (invite, approve, moderate, feature, poll, ban)."""
@@ -121,6 +126,8 @@ class Membership:
         roster = self.roster(community)
         if wallet in roster.members:
             raise ProtocolError(ErrorCode.REFUSED, f"already_member: you are a member of {roster.rules.name}")
+        if roster.rules.entry == "invite":
+            raise ProtocolError(ErrorCode.REFUSED, f"invite_only: {roster.rules.name} takes members by invite only")
         self._once(roster, wallet)
 
         def asked(outcome: Outcome[JoinRequest]) -> None:
