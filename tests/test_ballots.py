@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from showroom.community.ballots import (
-    MAX_CHOICES,
-    BallotError,
-    count_approval,
-    count_irv,
-    encode_ballots,
-)
+from showroom.community.ballots import MAX_CHOICES, BallotError, count_approval, count_irv, encode_ballots
 
 
 def reference_irv(ballots: list[list[str]], order: list[str], top: int) -> tuple[list[str], list[tuple]]:

@@ -15,7 +15,6 @@ from typing import Any
 
 import msgpack
 import websockets
-
 from conftest import ROOT
 
 CLUB = "weekend-residency-club"

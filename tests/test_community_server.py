@@ -13,14 +13,14 @@ import msgpack
 import numpy as np
 import pytest
 import websockets
-from PIL import Image
-
 from conftest import ANNIVERSARY, ROOT
+from PIL import Image
+from wsclient import TIMEOUT_S, Client
+
 from server.net.app import start_server
 from showroom.community import load_community
 from showroom.protocol.limits import MAX_PART_BYTES
 from showroom.scene import parse_scene
-from wsclient import TIMEOUT_S, Client
 
 TOKEN = "community-host-token"
 CIRCLE = "maison-lumen-circle"
@@ -268,9 +268,9 @@ def ranked_ballots(draw, voters: list[int], authors: dict[int, int], entries: li
 def test_a_whole_ranked_challenge_from_entries_to_featured_awards(tmp_path):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
+    from test_ballots import reference_irv
 
     from server.storage.ledger_files import audit_dir
-    from test_ballots import reference_irv
 
     runs = iter(range(100))
 

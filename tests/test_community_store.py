@@ -251,6 +251,19 @@ def test_invite_codes_are_unique_per_community_and_listed_newest_first(store):
         store.create_invite(C, "Z", issued_by="host", max_uses=0, expires_at=T0 + DAY, now=T0)
 
 
+def test_an_invite_wave_is_stored_whole_or_not_at_all(store):
+    store.create_invite(C, "TAKEN", issued_by="host", max_uses=1, expires_at=T0 + DAY, now=T0)
+    wave = store.create_invites(C, [("W1", "alice"), ("W2", "bob")], max_uses=3, expires_at=T0 + DAY, now=T0 + 1)
+    assert [(i.code, i.issued_by, i.max_uses, i.uses) for i in wave] == [("W1", "alice", 3, 0), ("W2", "bob", 3, 0)]
+    with pytest.raises(ValueError, match="already exists"):
+        store.create_invites(C, [("W3", "carol"), ("TAKEN", "dave")], max_uses=3, expires_at=T0 + DAY, now=T0 + 2)
+    with pytest.raises(ValueError, match="repeat"):
+        store.create_invites(C, [("W4", "carol"), ("W4", "dave")], max_uses=3, expires_at=T0 + DAY, now=T0 + 2)
+    assert sorted(i.code for i in store.invites(C)) == ["TAKEN", "W1", "W2"]
+    join(store, "erin", invite="W2", now=T0 + 3)
+    assert next(i for i in store.invites(C) if i.code == "W2").uses == 1
+
+
 def test_a_revoked_invite_admits_no_one(store):
     store.create_invite(C, "GONE", issued_by="host", max_uses=5, expires_at=T0 + DAY, now=T0)
     revoked = store.revoke_invite(C, "GONE", T0 + 1)

@@ -134,6 +134,12 @@ def test_each_community_command_line_becomes_its_host_message():
         "results": "on_close", "seconds": 600.0, "community": CLUB}
     assert wire("poll Ready? yes no --for=1:30")["seconds"] == 90.0
     assert wire(f"close-poll {POLL}") == {"type": "host_poll_close", "poll": POLL}
+    assert wire(f"report {CLUB}") == {"type": "host_report", "community": CLUB}
+    assert wire(f"target {CLUB} --segment at_risk,cannot_lose --tier regular --grant sketch-kit-refill") == {
+        "type": "host_target", "community": CLUB, "segments": ["at_risk", "cannot_lose"], "min_tier": "regular",
+        "grant": "sketch-kit-refill"}
+    assert wire(f"target {CLUB} --streak=4 --invites 3") == {"type": "host_target", "community": CLUB,
+                                                             "min_streak": 4, "invites": 3}
 
 
 def test_command_line_words_give_the_same_message_as_the_typed_line():
@@ -174,6 +180,15 @@ def test_command_line_words_give_the_same_message_as_the_typed_line():
     ("poll Ready? yes no --live", "poll: unknown option '--live' (options: --for TIME, --on-close, --community C)"),
     ("poll Ready? " + " ".join(f"o{k}" for k in range(11)), "poll: expected 2 to 10 options of at most 80 characters"),
     ("close-poll", "close-poll: needs a poll id (usage: close-poll POLL)"),
+    ("report", "report: needs a community id (usage: report COMMUNITY)"),
+    (f"target {CLUB}", "target: says what to give: --grant ENTITLEMENT, --invites USES, or both"),
+    ("target --grant x", "target: needs a community id first"),
+    (f"target {CLUB} --segment sleepy --invites 2", "target: expected --segment with up to 10 of champions, loyal"),
+    (f"target {CLUB} --streak two --invites 2", "target: the number of weeks must be a whole number >= 0, got 'two'"),
+    (f"target {CLUB} --invites 500", "target: expected --invites with the uses of each member's code, from 1 to 100"),
+    (f"target {CLUB} --tier gold --tier silver --invites 1", "target: --tier is given twice"),
+    (f"target {CLUB} --grant", "target: --grant needs a value"),
+    (f"target {CLUB} --vip --grant x", "target: unknown option '--vip' (options: --segment S[,S...], --tier T"),
     ("close-poll Weekend!", "close-poll: expected a poll id as poll printed it, got 'Weekend!'"),
 ])
 def test_a_badly_written_community_command_names_its_usage(line, says):
@@ -232,6 +247,20 @@ def test_the_new_answers_read_as_aligned_text():
         "closes    2026-12-07 09:25 UTC",
         f"for       members of {CLUB}"]
     assert answer_text(parse_line(f"close-poll {POLL}"), poll).splitlines()[0] == f"poll      {POLL} (closed)"
+    targeted = cm.Targeted(community=CLUB, at="2026-12-07T09:00:00+00:00", members=2, granted="sketch-kit-refill",
+                           invites=[cm.AudienceInvite(wallet=WALLET, name="Olive", code="Hk3xYz9aBcDe"),
+                                    cm.AudienceInvite(wallet="w-" + "f" * 32, name="Juno", code="p0Q9rS8tUv7w")])
+    assert answer_text(parse_line(f"target {CLUB} --segment at_risk --tier regular --grant sketch-kit-refill "
+                                  "--invites 3"), targeted).splitlines() == [
+        f"audience  2 members of {CLUB} (at_risk, tier regular and up)",
+        "granted   sketch-kit-refill to each (once per member; the ledger awards it at the next tick)",
+        "invites   2 codes, one per member (those at the event see theirs now)",
+        "  name   wallet                              code",
+        f"  Olive  {WALLET}  Hk3xYz9aBcDe",
+        f"  Juno   w-{'f' * 32}  p0Q9rS8tUv7w"]
+    nobody = cm.Targeted(community=CLUB, at="2026-12-07T09:00:00+00:00", members=0, granted=None, invites=[])
+    assert answer_text(parse_line(f"target {CLUB} --streak 9 --invites 1"), nobody) == (
+        f"0 members of {CLUB} (a streak of 9+ weeks): nothing given")
 
 
 # ---- against a real server ----------------------------------------------------------------------
@@ -332,7 +361,7 @@ SAMPLE_ARGS = {
     "invite": f"{CLUB} 5", "requests": CLUB, "approve": f"{CLUB} {WALLET}", "refuse": f"{CLUB} {WALLET} no",
     "role": f"{CLUB} {WALLET} owner", "phase": f"{CLUB} {CARD} voting", "entries": f"{CLUB} {CARD}",
     "accept": "1", "reject": "1 not a card", "feature": f"{CLUB} {CARD}", "poll": "'Free bags?' yes no",
-    "close-poll": POLL,
+    "close-poll": POLL, "report": CLUB, "target": f"{CLUB} --invites 2",
 }
 
 
@@ -345,7 +374,8 @@ def test_every_community_host_command_from_a_visitor_connection_is_forbidden(rol
     async def scenario(server):
         intruder = await visitor(server, "mallory", role=role)
         for message in messages:
-            answer = await ask(intruder, message.wire(), "host_ok", "invite", "requests", "gallery", "poll")
+            answer = await ask(intruder, message.wire(), "host_ok", "invite", "requests", "gallery", "poll",
+                               "report", "targeted")
             assert (answer["type"], answer.get("code"), answer.get("ref")) == ("error", "forbidden", message.type)
         communities = server.event.communities
         assert communities.store.invites(CLUB) == [] and communities.polls.open == {}

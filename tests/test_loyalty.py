@@ -11,15 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from showroom.community.loyalty import (
-    KINDS,
-    EngagementLog,
-    LoyaltyError,
-    LoyaltyRules,
-    Tier,
-    member_indices,
-    standings,
-)
+from showroom.community.loyalty import KINDS, EngagementLog, LoyaltyError, LoyaltyRules, Tier, member_indices, standings
 
 NEW_YORK = ZoneInfo("America/New_York")
 PARIS = ZoneInfo("Europe/Paris")

@@ -6,7 +6,9 @@ This module owns the clocks: every tick is given the monotonic and the wall time
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import errno
+import functools
 import logging
 import os
 import signal
@@ -24,6 +26,7 @@ from server.event.reload import Edit, read_edit, unreadable
 from server.net.transport import PING_IDLE_S, PING_REPLY_S, Routes
 from server.net.workers import ThreadJobs
 from server.storage.bans import Store
+from server.storage.community_report import CommunityReport, community_report
 from server.storage.community_sqlite import SqliteCommunityStore
 from server.storage.ledger import Ledger
 from showroom.community.model import Community
@@ -135,10 +138,11 @@ async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1"
         event.banned |= store.bans(scene.event.id)
         event.on_ban = lambda name: store.ban(scene.event.id, name)
     jobs = None
-    if community_store is not None and event.rewards is not None:
+    if community_store is not None and event.rewards is not None and data_dir is not None:
         jobs = ThreadJobs(loop)
         event.communities = Communities(list(communities), scene.event, community_store, jobs,
-                                        Wiring(event.broadcast, event.tell_wallet, event.rewards.grant))
+                                        Wiring(event.broadcast, event.tell_wallet, event.rewards.grant,
+                                               functools.partial(_report, data_dir=data_dir)))
         event.communities.load(time.time())
     routes.event = event
     bound = server.sockets[0].getsockname()[1]
@@ -147,6 +151,10 @@ async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1"
     if scene_path is not None:
         watcher = loop.create_task(_watch_scene(event, scene_path, scene_poll_s), name="showroom-scene-watch")
     return RunningServer(event, host, bound, server, ticker, watcher, jobs)
+
+
+def _report(community: Community, at: dt.datetime, *, data_dir: Path) -> CommunityReport:
+    return community_report(community, data_dir, at)
 
 
 def community_grants(communities: Sequence[Community]) -> dict[str, str]:

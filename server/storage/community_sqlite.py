@@ -18,7 +18,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, get_args
@@ -141,6 +141,23 @@ class SqliteCommunityStore:
             db.execute("INSERT INTO invites VALUES (?, ?, ?, ?, 0, ?, NULL, ?)",
                        (community, code, issued_by, max_uses, expires_at, now))
             return rows.found(rows.find_invite(db, community, code))
+
+    def create_invites(self, community: str, issued: Sequence[tuple[str, str]], *, max_uses: int, expires_at: float,
+                       now: float) -> list[Invite]:
+        """Several invite codes in one transaction, as (code, issued_by) pairs; any clash is a ValueError and
+        none is kept."""
+        if max_uses < 1:
+            raise ValueError(f"an invite needs at least one use, not {max_uses}")
+        codes = [code for code, _ in issued]
+        if len(set(codes)) != len(codes):
+            raise ValueError("invite codes repeat within the wave")
+        with self._write() as db:
+            for code, by in issued:
+                if rows.find_invite(db, community, code) is not None:
+                    raise ValueError(f"invite code {code!r} already exists in {community}")
+                db.execute("INSERT INTO invites VALUES (?, ?, ?, ?, 0, ?, NULL, ?)",
+                           (community, code, by, max_uses, expires_at, now))
+            return [rows.found(rows.find_invite(db, community, code)) for code in codes]
 
     def revoke_invite(self, community: str, code: str, now: float) -> Invite:
         """Withdraw an invite (unknown_invite if there is none; a repeat keeps the first revocation)."""

@@ -12,6 +12,7 @@ with a short reason code from :data:`REFUSALS` and a message for people.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
 
@@ -224,6 +225,10 @@ class CommunityStore(Protocol):
     def create_invite(self, community: str, code: str, *, issued_by: str, max_uses: int, expires_at: float,
                       now: float) -> Invite:
         """A new invite code (codes are unique per community; a clash is a ValueError: draw another)."""
+
+    def create_invites(self, community: str, issued: Sequence[tuple[str, str]], *, max_uses: int, expires_at: float,
+                       now: float) -> list[Invite]:
+        """Several invite codes at once, all or none, as (code, issued_by) pairs (a host's invite wave)."""
 
     def revoke_invite(self, community: str, code: str, now: float) -> Invite:
         """Withdraw an invite (unknown_invite if there is none)."""

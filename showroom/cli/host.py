@@ -13,7 +13,7 @@ def register(sub: Any) -> None:
     """Add ``host``."""
     host = sub.add_parser(
         "host", help="event host console: steer the show (cues, announcements, drops, status) and run its "
-                     "communities (invites, requests, challenges, polls)",
+                     "communities (invites, requests, challenges, polls, reports, audiences)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="commands (type help in the console for what each does):\n"
                "  show:      start, pause, seek TIME, next, cue N, announce TEXT, drop VOUCHER open|close,\n"
@@ -23,7 +23,9 @@ def register(sub: Any) -> None:
                "             phase COMMUNITY CHALLENGE draft|submissions|review|voting|closed,\n"
                "             entries COMMUNITY CHALLENGE, accept ENTRY, reject ENTRY REASON...,\n"
                "             feature COMMUNITY CHALLENGE, close-poll POLL,\n"
-               "             poll \"QUESTION\" OPTION OPTION... [--for TIME] [--on-close] [--community C]\n"
+               "             poll \"QUESTION\" OPTION OPTION... [--for TIME] [--on-close] [--community C],\n"
+               "             report COMMUNITY, target COMMUNITY [--segment S,S] [--tier T] [--streak WEEKS]\n"
+               "             [--grant ENTITLEMENT] [--invites USES]\n"
                "exit status: 0 done, 1 refused by the server or no connection, 2 a badly written command\n\n"
                f"examples:\n  showroom host {EXAMPLE_URL} --token T\n"
                f"  showroom host {EXAMPLE_URL} --token T seek 1:30\n"

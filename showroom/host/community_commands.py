@@ -24,6 +24,9 @@ from showroom.scene.timecode import parse_seconds
 PHASES: tuple[str, ...] = get_args(cm.Phase)
 """A challenge's phases, in calendar order."""
 POLL_OPTIONS = "--for TIME, --on-close, --community C"
+SEGMENTS: tuple[str, ...] = get_args(cm.Segment)
+"""The RFM segments an audience may name."""
+TARGET_OPTIONS = "--segment S[,S...], --tier T, --streak WEEKS, --grant ENTITLEMENT, --invites USES"
 
 _EXPECTED = {
     "community": "a community id such as weekend-residency-club",
@@ -37,6 +40,11 @@ _EXPECTED = {
     "question": f"a question of at most {MAX_QUESTION_CHARS} characters",
     "options": f"2 to {MAX_POLL_OPTIONS} options of at most {MAX_TITLE_CHARS} characters each",
     "seconds": "--for a time above 0 and up to 7 days",
+    "segments": f"--segment with up to {MAX_POLL_OPTIONS} of {', '.join(SEGMENTS)}",
+    "min_tier": "--tier with a tier id of the community file such as gold",
+    "min_streak": "--streak with a number of weeks from 1 to 520",
+    "grant": "--grant with an entitlement id of the community file such as rose-pocket-square",
+    "invites": "--invites with the uses of each member's code, from 1 to 100",
 }
 """What each field of a community message must be, as the error for a bad value says it."""
 _DURATION: TypeAdapter[float] = TypeAdapter(Duration)
@@ -78,6 +86,44 @@ def role(rest: str) -> Message:
     """``role COMMUNITY WALLET ROLE``: give a member another role."""
     community, wallet, name = arguments.words(rest, "a community id", "a wallet", "a role")
     return _message(cm.HostRole, community=community, wallet=wallet, role=name)
+
+
+def report(rest: str) -> Message:
+    """``report COMMUNITY``: the members by RFM segment, with loyalty."""
+    (community,) = arguments.words(rest, "a community id")
+    return _message(cm.HostReport, community=community)
+
+
+def target(rest: str) -> Message:
+    """``target COMMUNITY [--segment S,S] [--tier T] [--streak WEEKS] [--grant ENT] [--invites USES]``."""
+    given = rest.split()
+    if not given or given[0].startswith("--"):
+        raise ValueError("needs a community id first")
+    fields: dict[str, Any] = {}
+    names = {"--segment": "segments", "--tier": "min_tier", "--streak": "min_streak", "--grant": "grant",
+             "--invites": "invites"}
+    at = 1
+    while at < len(given):
+        name, equals, value = given[at].partition("=")
+        if name not in names:
+            raise ValueError(f"unknown option {given[at]!r} (options: {TARGET_OPTIONS})")
+        if not equals:
+            at += 1
+            if at == len(given):
+                raise ValueError(f"{name} needs a value")
+            value = given[at]
+        if names[name] in fields:
+            raise ValueError(f"{name} is given twice (give several segments as --segment a,b)")
+        if name == "--segment":
+            fields["segments"] = [s.strip().lower() for s in value.split(",") if s.strip()]
+        elif name in ("--streak", "--invites"):
+            fields[names[name]] = arguments.whole(value, "number of weeks" if name == "--streak" else "number of uses")
+        else:
+            fields[names[name]] = value
+        at += 1
+    if "grant" not in fields and "invites" not in fields:
+        raise ValueError("says what to give: --grant ENTITLEMENT, --invites USES, or both")
+    return _message(cm.HostTarget, community=given[0], **fields)
 
 
 def phase(rest: str) -> Message:

@@ -70,6 +70,41 @@ def poll_text(sent: Message, poll: cm.PollState) -> str:
     return _labelled(rows)
 
 
+def report_text(report: cm.ReportMessage) -> str:
+    """A community report: the server's own table (as ``showroom community report`` prints it)."""
+    return report.text
+
+
+def targeted_text(sent: Message, answer: cm.Targeted) -> str:
+    """What a targeting did: who the audience was, what they got, and each member's invite code."""
+    n = answer.members
+    who = _criteria(sent) if isinstance(sent, cm.HostTarget) else "the audience"
+    head = f"{n} member{'s' if n != 1 else ''} of {answer.community} ({who})"
+    if not n:
+        return head + ": nothing given"
+    rows = [("audience", head)]
+    if answer.granted is not None:
+        rows.append(("granted", f"{answer.granted} to each (once per member; the ledger awards it at the next tick)"))
+    if answer.invites:
+        rows.append(("invites", f"{len(answer.invites)} codes, one per member (those at the event see theirs now)"))
+    lines = [_labelled(rows)]
+    if answer.invites:
+        lines += table(("name", "wallet", "code"), [(i.name, i.wallet, i.code) for i in answer.invites])
+    return "\n".join(lines)
+
+
+def _criteria(sent: cm.HostTarget) -> str:
+    """An audience's criteria in words."""
+    parts = []
+    if sent.segments:
+        parts.append(" or ".join(sent.segments))
+    if sent.min_tier:
+        parts.append(f"tier {sent.min_tier} and up")
+    if sent.min_streak:
+        parts.append(f"a streak of {sent.min_streak}+ weeks")
+    return ", ".join(parts) if parts else "every member"
+
+
 def done_text(sent: Message) -> str | None:
     """What a community command did, for its ``host_ok``; None for another command."""
     if isinstance(sent, cm.HostDecide):

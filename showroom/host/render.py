@@ -33,6 +33,10 @@ def answer_text(sent: msg.Message, answer: ServerMessage) -> str:
         return community.requests_text(answer)
     if isinstance(answer, cm.Gallery):
         return community.gallery_text(answer)
+    if isinstance(answer, cm.ReportMessage):
+        return community.report_text(answer)
+    if isinstance(answer, cm.Targeted):
+        return community.targeted_text(sent, answer)
     if isinstance(answer, cm.PollState):
         return community.poll_text(sent, answer)
     if not isinstance(answer, HostOk):

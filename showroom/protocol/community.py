@@ -163,6 +163,32 @@ class HostRole(Message):
     role: Ident
 
 
+class HostReport(Message):
+    """Host: the community's members by RFM segment, with loyalty; answered with ``report``."""
+
+    type: Literal["host_report"] = "host_report"
+    community: Ident
+
+
+Segment = Literal["champions", "loyal", "potential_loyalist", "new", "promising", "need_attention", "about_to_sleep",
+                  "at_risk", "cannot_lose", "hibernating", "lost"]
+"""An RFM segment (recency and frequency scores, :mod:`showroom.community.rfm`)."""
+
+
+class HostTarget(Message):
+    """Host: grant an entitlement to an audience (members in these segments, from this tier, on a streak of this
+    many weeks: every criterion given must hold), or give each of them an invite code to hand on."""
+
+    type: Literal["host_target"] = "host_target"
+    community: Ident
+    segments: Annotated[list[Segment], Field(min_length=1, max_length=MAX_POLL_OPTIONS)] | None = None
+    min_tier: Ident | None = None
+    min_streak: Annotated[int, Field(ge=1, le=520)] | None = None
+    grant: Ident | None = None
+    invites: Annotated[int, Field(ge=1, le=100)] | None = None
+    """Uses of the invite code each member of the audience gets."""
+
+
 class HostPhase(Message):
     """Host: move a challenge to a phase now, whatever its calendar says."""
 
@@ -218,7 +244,7 @@ class HostPollClose(Message):
 
 COMMUNITY_CLIENT_MESSAGES = (CommunityJoin, CommunityRequest, CommunityLeave, CommunityAsk, InviteCreate, EntryStart,
                              EntryPart, EntryDone, Vote, GalleryAsk, ImageAsk, PollAnswer)
-COMMUNITY_HOST_MESSAGES = (HostInvite, HostRequests, HostDecide, HostRole, HostPhase, HostModerate, HostEntries, HostFeature,
+COMMUNITY_HOST_MESSAGES = (HostInvite, HostRequests, HostDecide, HostRole, HostReport, HostTarget, HostPhase, HostModerate, HostEntries, HostFeature,
                            HostPoll, HostPollClose)
 
 
@@ -356,6 +382,59 @@ class Requests(ServerMessage):
     requests: list[RequestInfo]
 
 
+class SegmentRow(Plain):
+    """One RFM segment in a ``report``."""
+
+    segment: str
+    members: int
+    share: float
+    recency_days: float | None
+    """Mean days since the last engagement of those who ever engaged."""
+    frequency: float | None
+    """Mean visits (events and residency shows) in the RFM window."""
+    monetary: float | None
+    """Mean value of the vouchers redeemed in the window (in ``currency``)."""
+    tier: str | None
+    """The most common loyalty tier."""
+
+
+class ReportMessage(ServerMessage):
+    """To a host: a community's members by RFM segment (``text``: the same as a readable table)."""
+
+    type: Literal["report"] = "report"
+    community: str
+    at: str
+    """The instant of the figures (RFC 3339, to the microsecond, in the community's time zone)."""
+    members: int
+    currency: str | None
+    segments: list[SegmentRow]
+    text: str
+
+
+class AudienceInvite(Plain):
+    """One member's invite code in a ``targeted`` answer."""
+
+    wallet: str
+    name: str
+    code: str
+
+
+class Targeted(ServerMessage):
+    """To a host: what a ``host_target`` did. Members of the audience who are at the event are also told their
+    invite code (a personal ``invite`` event); the rest get it from the host through ``invites``."""
+
+    type: Literal["targeted"] = "targeted"
+    community: str
+    at: str
+    """The instant the audience was drawn at (its members' figures as of then)."""
+    members: int
+    """Members in the audience."""
+    granted: str | None
+    """The entitlement awarded to each of them (once per member: a repeat wave awards nobody twice)."""
+    invites: list[AudienceInvite]
+    """The invite codes handed out, one per member of the audience."""
+
+
 class PollState(ServerMessage):
     """A poll: to the host that started or closed it (reply), and to visitors as a frame event when it opens."""
 
@@ -445,6 +524,6 @@ class TierReached(ServerMessage):
 
 
 COMMUNITY_REPLIES = (CommunityState, InviteIssued, UploadReady, EntryReceived, VoteRecorded, Gallery, EntryImage,
-                     Requests, PollState)
+                     Requests, ReportMessage, Targeted, PollState)
 COMMUNITY_EVENTS = (PollState, PollResultsEvent, PollAnswered, ChallengePhase, FeaturedEvent, EntryModerated,
-                    MembershipChanged, TierReached)
+                    MembershipChanged, TierReached, InviteIssued)

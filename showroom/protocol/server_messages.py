@@ -314,13 +314,13 @@ class ShowState(BaseModel):
 Reply = Annotated[
     Union[Welcome, ErrorReply, Pong, HostOk, Status, Reload, SceneText, WalletContents, Redeemed,
           cm.CommunityState, cm.InviteIssued, cm.UploadReady, cm.EntryReceived, cm.VoteRecorded, cm.Gallery,
-          cm.EntryImage, cm.Requests, cm.PollState],
+          cm.EntryImage, cm.Requests, cm.ReportMessage, cm.Targeted, cm.PollState],
     Field(discriminator="type"),
 ]
 """Every top-level (map) message a server sends."""
 PersonalEvent = Annotated[
     Union[SelfieQueue, SelfieLeft, Awarded, cm.PollAnswered, cm.EntryModerated, cm.MembershipChanged, cm.TierReached,
-          cm.PollState],
+          cm.PollState, cm.InviteIssued],
     Field(discriminator="type"),
 ]
 """Events in a frame's ``personal.events``."""
@@ -334,7 +334,7 @@ CellEvent = Annotated[
 REPLY: TypeAdapter[Reply] = TypeAdapter(Reply)
 EVENT: TypeAdapter[Union[PersonalEvent, CellEvent]] = TypeAdapter(
     Annotated[Union[SelfieQueue, SelfieLeft, Awarded, cm.PollAnswered, cm.EntryModerated, cm.MembershipChanged,
-                    cm.TierReached,
+                    cm.TierReached, cm.InviteIssued,
                     ReactionCounts, ChatLine, CueStarted, Announcement, SelfieTaken, DropChanged, ShowChanged,
                     SceneChanged, cm.PollState, cm.PollResultsEvent, cm.ChallengePhase, cm.FeaturedEvent],
               Field(discriminator="type")])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from server.event.community.audiences import Audiences
 from server.event.community.hub import Communities
 from server.event.community.membership import HOST
 from server.event.seats import Member
@@ -165,6 +166,23 @@ def host_role(session: Session, m: cm.HostRole, now: float) -> None:
                           _fault(session, m.type, now))
 
 
+def _audiences(session: Session) -> Audiences:
+    audiences = hub(session).audiences
+    if audiences is None:
+        raise ProtocolError(ErrorCode.NO_STORE, "this server keeps no ledger to report on communities from")
+    return audiences
+
+
+def host_report(session: Session, m: cm.HostReport, now: float) -> None:
+    """The community's members by RFM segment, with loyalty."""
+    _audiences(session).report(m.community, session.event.wall_time(now), session.reply, _fault(session, m.type, now))
+
+
+def host_target(session: Session, m: cm.HostTarget, now: float) -> None:
+    """An entitlement or an invite wave for an audience."""
+    _audiences(session).target(m, session.event.wall_time(now), session.reply, _fault(session, m.type, now))
+
+
 def host_phase(session: Session, m: cm.HostPhase, now: float) -> None:
     """Move a challenge to a phase now."""
     hub(session).contests.set_phase(m.community, m.challenge, m.phase, session.event.wall_time(now),
@@ -207,6 +225,8 @@ HOST_HANDLERS: dict[type[Message], Callable[[Session, Any, float], None]] = {
     cm.HostRequests: host_requests,
     cm.HostDecide: host_decide,
     cm.HostRole: host_role,
+    cm.HostReport: host_report,
+    cm.HostTarget: host_target,
     cm.HostPhase: host_phase,
     cm.HostModerate: host_moderate,
     cm.HostEntries: host_entries,

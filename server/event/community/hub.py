@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from server.event.community.audiences import Audiences, ReportOf
 from server.event.community.contests import Contests, received
 from server.event.community.loyalty_live import Loyalty
 from server.event.community.membership import Fault, Membership, Roster
@@ -55,6 +56,8 @@ class Wiring:
     """A personal event for the visitor with this wallet, if present."""
     grant: Callable[[str, str], None]
     """Award a ledger rule to a wallet (through the event's rewards)."""
+    report: ReportOf | None = None
+    """A community's RFM report from the data directory (blocking); without it hosts get no reports or audiences."""
 
 
 class Communities:
@@ -70,6 +73,8 @@ class Communities:
         self.contests = Contests(self.rules, self.membership, store, jobs)
         self.polls = Polls(scene_event.id, store, jobs, wiring.broadcast, self._may_answer)
         self.loyalty = Loyalty(self.rules, store, jobs, self._reached)
+        self.audiences = None if wiring.report is None else Audiences(
+            self.membership, store, jobs, wiring.report, wiring.grant, wiring.personal)
         self.phases: dict[tuple[str, str], str] = {}
 
     def load(self, wall: float) -> None:

@@ -94,10 +94,15 @@ class CommunityRules:
         """The ledger rule id that reaching ``tier`` awards."""
         return f"{self.id}/tier/{tier}"
 
+    def audience_rule(self, entitlement: str) -> str:
+        """The ledger rule id a host's grant of ``entitlement`` to an audience awards."""
+        return f"{self.id}/audience/{entitlement}"
+
     def grants(self) -> dict[str, str]:
         """Every ledger rule this community awards through (rule id -> entitlement id)."""
         rules = {c.feature_rule(self.id): c.feature_grant for c in self.challenges.values() if c.feature_grant}
         rules |= {self.tier_rule(t.id): t.grant for t in self.tiers if t.grant}
+        rules |= {self.audience_rule(e.id): e.id for e in self.model.entitlements}
         return rules  # type: ignore[return-value]
 
     def residency_at(self, at: dt.datetime) -> Residency | None:
