@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -350,6 +352,9 @@ def test_a_whole_ranked_challenge_from_entries_to_featured_awards(tmp_path):
         run(scenario, data_dir, limit_s=120)
         problems, entries, _ = audit_dir(data_dir)
         assert problems == [] and entries >= 3
+        audit = subprocess.run([sys.executable, "-m", "showroom", "ledger", "audit", "--data-dir", str(data_dir)],
+                               capture_output=True, text=True, timeout=60, check=False, cwd=ROOT)
+        assert audit.returncode == 0, audit.stdout + audit.stderr
 
     one_season()
 
