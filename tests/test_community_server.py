@@ -559,3 +559,44 @@ def test_a_visitor_who_arrives_during_a_poll_is_shown_it(tmp_path):
         shown = next(e for e in late.personal if e["type"] == "poll")
         assert (shown["poll"], shown["options"]) == (started["poll"], ["yes", "no"])
     run(scenario, tmp_path / "data")
+
+
+def test_a_banned_member_is_told_loses_the_members_only_show_and_cannot_come_back(tmp_path):
+    """The host bans a member of the circle (a members-only show): they are told, the community
+    says banned, no invite lets them back in (this show or the community), and the ban outlives a
+    restart."""
+    from server.event.rewards import wallet_key
+
+    data_dir = tmp_path / "data"
+    token = "banned-wallet-token-0123456789"
+
+    async def first(server):
+        boss = await host(server)
+        codes = [await invite(boss, uses=5) for _ in range(2)]
+        mal = Client(await websockets.connect(server.url, compression=None, max_size=2**22))
+        await mal.send(join_message("mal", invite=codes[0], wallet=token))
+        assert (await mal.next_message(lambda m: m["type"] in ("welcome", "error")))["type"] == "welcome"
+        wallet = wallet_key(token)
+        assert (await ask(boss, {"type": "host_expel", "community": CIRCLE, "wallet": wallet},
+                          "host_ok"))["type"] == "host_ok"
+        await mal.next_frame(lambda s: any(e["type"] == "membership" for e in mal.personal))
+        told = next(e for e in mal.personal if e["type"] == "membership")
+        assert (told["community"], told["status"], told["role"]) == (CIRCLE, "banned", None)
+        state = await ask(mal, {"type": "community", "community": CIRCLE}, "community")
+        assert (state["status"], state["role"], state["members"]) == ("banned", None, 0)
+        again = await ask(mal, {"type": "community_join", "community": CIRCLE, "invite": codes[1]}, "community")
+        assert again["type"] == "error" and again["message"].startswith("banned:"), again
+        return wallet
+
+    async def after_restart(server):
+        back = await first_answer(server.url, join_message("mal", wallet=token))
+        assert (back["type"], back["code"]) == ("error", "members_only"), back
+        boss = await host(server)
+        code = await invite(boss, uses=5)
+        with_code = await first_answer(server.url, join_message("mal", invite=code, wallet=token))
+        assert with_code["type"] == "error" and with_code["message"].startswith("banned:"), with_code
+        assert server.event.communities.store.count(CIRCLE) == 0
+
+    wallet = run(first, data_dir, members_only=True)
+    run(after_restart, data_dir, members_only=True)
+    assert wallet.startswith("w-")

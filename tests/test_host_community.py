@@ -135,6 +135,7 @@ def test_each_community_command_line_becomes_its_host_message():
     assert wire("poll Ready? yes no --for=1:30")["seconds"] == 90.0
     assert wire(f"close-poll {POLL}") == {"type": "host_poll_close", "poll": POLL}
     assert wire(f"report {CLUB}") == {"type": "host_report", "community": CLUB}
+    assert wire(f"expel {CLUB} {WALLET}") == {"type": "host_expel", "community": CLUB, "wallet": WALLET}
     assert wire(f"target {CLUB} --segment at_risk,cannot_lose --tier regular --grant sketch-kit-refill") == {
         "type": "host_target", "community": CLUB, "segments": ["at_risk", "cannot_lose"], "min_tier": "regular",
         "grant": "sketch-kit-refill"}
@@ -181,6 +182,7 @@ def test_command_line_words_give_the_same_message_as_the_typed_line():
     ("poll Ready? " + " ".join(f"o{k}" for k in range(11)), "poll: expected 2 to 10 options of at most 80 characters"),
     ("close-poll", "close-poll: needs a poll id (usage: close-poll POLL)"),
     ("report", "report: needs a community id (usage: report COMMUNITY)"),
+    (f"expel {CLUB}", "expel: needs a community id and a wallet (usage: expel COMMUNITY WALLET)"),
     (f"target {CLUB}", "target: says what to give: --grant ENTITLEMENT, --invites USES, or both"),
     ("target --grant x", "target: needs a community id first"),
     (f"target {CLUB} --segment sleepy --invites 2", "target: expected --segment with up to 10 of champions, loyal"),
@@ -362,6 +364,7 @@ SAMPLE_ARGS = {
     "role": f"{CLUB} {WALLET} owner", "phase": f"{CLUB} {CARD} voting", "entries": f"{CLUB} {CARD}",
     "accept": "1", "reject": "1 not a card", "feature": f"{CLUB} {CARD}", "poll": "'Free bags?' yes no",
     "close-poll": POLL, "report": CLUB, "target": f"{CLUB} --invites 2",
+    "expel": f"{CLUB} {WALLET}",
 }
 
 

@@ -285,6 +285,7 @@ CONTROL_SAMPLES = {
                     "reason": "not a fan"},
     "host_role": {"type": "host_role", "community": "c", "wallet": "w-" + "1" * 32, "role": "ambassador"},
     "host_report": {"type": "host_report", "community": "c"},
+    "host_expel": {"type": "host_expel", "community": "c", "wallet": "w-" + "1" * 32},
     "host_target": {"type": "host_target", "community": "c", "segments": ["at_risk"], "min_tier": "gold",
                     "min_streak": 2, "grant": "rose-voucher", "invites": 3},
     "host_phase": {"type": "host_phase", "community": "c", "challenge": "rose-sketch-w1", "phase": "voting"},

@@ -108,6 +108,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     _community("approve", "approve COMMUNITY WALLET", "let a pending request in (under the member cap)", cc.approve),
     _community("refuse", "refuse COMMUNITY WALLET [REASON...]", "turn a pending request down", cc.refuse),
     _community("role", "role COMMUNITY WALLET ROLE", "give a member another role of the community file", cc.role),
+    _community("expel", "expel COMMUNITY WALLET",
+               "ban a wallet from the community for good: membership ended, requests refused", cc.expel),
     _community("report", "report COMMUNITY", "members by RFM segment: counts, mean recency, frequency, value, tier",
                cc.report),
     _community("target", "target COMMUNITY [--segment S,S] [--tier T] [--streak WEEKS] [--grant ENT] [--invites USES]",

@@ -88,6 +88,12 @@ def role(rest: str) -> Message:
     return _message(cm.HostRole, community=community, wallet=wallet, role=name)
 
 
+def expel(rest: str) -> Message:
+    """``expel COMMUNITY WALLET``: ban a wallet from the community for good."""
+    community, wallet = arguments.words(rest, "a community id", "a wallet")
+    return _message(cm.HostExpel, community=community, wallet=wallet)
+
+
 def report(rest: str) -> Message:
     """``report COMMUNITY``: the members by RFM segment, with loyalty."""
     (community,) = arguments.words(rest, "a community id")

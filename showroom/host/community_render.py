@@ -114,6 +114,8 @@ def done_text(sent: Message) -> str | None:
         return f"{sent.wallet}'s request to join {sent.community} refused{because}"
     if isinstance(sent, cm.HostRole):
         return f"{sent.wallet} is now {sent.role} in {sent.community}"
+    if isinstance(sent, cm.HostExpel):
+        return f"{sent.wallet} banned from {sent.community}: no longer a member, and refused if they try again"
     if isinstance(sent, cm.HostPhase):
         return f"{sent.challenge} of {sent.community} moved to its {sent.phase} phase"
     if isinstance(sent, cm.HostModerate):

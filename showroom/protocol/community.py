@@ -163,6 +163,15 @@ class HostRole(Message):
     role: Ident
 
 
+class HostExpel(Message):
+    """Host: ban a wallet from a community for good (a member, a former member or a requester): its membership
+    ends, a pending request is refused, and it may not join or ask again."""
+
+    type: Literal["host_expel"] = "host_expel"
+    community: Ident
+    wallet: Wallet
+
+
 class HostReport(Message):
     """Host: the community's members by RFM segment, with loyalty; answered with ``report``."""
 
@@ -244,7 +253,7 @@ class HostPollClose(Message):
 
 COMMUNITY_CLIENT_MESSAGES = (CommunityJoin, CommunityRequest, CommunityLeave, CommunityAsk, InviteCreate, EntryStart,
                              EntryPart, EntryDone, Vote, GalleryAsk, ImageAsk, PollAnswer)
-COMMUNITY_HOST_MESSAGES = (HostInvite, HostRequests, HostDecide, HostRole, HostReport, HostTarget, HostPhase, HostModerate, HostEntries, HostFeature,
+COMMUNITY_HOST_MESSAGES = (HostInvite, HostRequests, HostDecide, HostRole, HostExpel, HostReport, HostTarget, HostPhase, HostModerate, HostEntries, HostFeature,
                            HostPoll, HostPollClose)
 
 
@@ -504,11 +513,11 @@ class EntryModerated(ServerMessage):
 
 
 class MembershipChanged(ServerMessage):
-    """Personal: a host decided my join request, or gave me another role."""
+    """Personal: a host decided my join request, gave me another role, or banned me from the community."""
 
     type: Literal["membership"] = "membership"
     community: str
-    status: Literal["member", "refused"]
+    status: Literal["member", "refused", "banned"]
     role: str | None
     reason: str | None
 

@@ -166,6 +166,12 @@ def host_role(session: Session, m: cm.HostRole, now: float) -> None:
                           _fault(session, m.type, now))
 
 
+def host_expel(session: Session, m: cm.HostExpel, now: float) -> None:
+    """Ban a wallet from a community."""
+    hub(session).expel(m.community, m.wallet, session.event.wall_time(now), _host_ok(session, m.type),
+                       _fault(session, m.type, now))
+
+
 def _audiences(session: Session) -> Audiences:
     audiences = hub(session).audiences
     if audiences is None:
@@ -225,6 +231,7 @@ HOST_HANDLERS: dict[type[Message], Callable[[Session, Any, float], None]] = {
     cm.HostRequests: host_requests,
     cm.HostDecide: host_decide,
     cm.HostRole: host_role,
+    cm.HostExpel: host_expel,
     cm.HostReport: host_report,
     cm.HostTarget: host_target,
     cm.HostPhase: host_phase,

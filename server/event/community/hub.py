@@ -236,6 +236,14 @@ class Communities:
             done()
         self.membership.set_role(community, wallet, role, wall, changed, fault)
 
+    def expel(self, community: str, wallet: str, wall: float, done: Callable[[], None], fault: Fault) -> None:
+        """A host bans a wallet from the community; the wallet is told if present."""
+        def banned(member: object) -> None:
+            self.wiring.personal(wallet, MembershipChanged(community=community, status="banned", role=None,
+                                                           reason=None))
+            done()
+        self.membership.ban(community, wallet, wall, banned, fault)
+
     def open_polls(self, wallet: str) -> list[ServerMessage]:
         """The polls a visitor arriving now may answer (event polls, and the home community's for its members)."""
         return [state_of(live.poll) for live in self.polls.open.values() if not live.closing

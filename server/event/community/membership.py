@@ -173,6 +173,20 @@ class Membership:
             then(outcome.get())
         self._submit(lambda: self.store.leave(community, wallet, wall), left)
 
+    def ban(self, community: str, wallet: str, wall: float, then: Callable[[Member], None], fault: Fault) -> None:
+        """A host bans a wallet for good: its membership ends and a pending request is refused."""
+        roster = self.roster(community)
+
+        def banned(outcome: Outcome[Member]) -> None:
+            if outcome.error is not None:
+                fault(*refused(outcome.error))
+                return
+            roster.members.pop(wallet, None)
+            roster.pending.discard(wallet)
+            roster.banned.add(wallet)
+            then(outcome.get())
+        self._submit(lambda: self.store.ban(community, wallet, HOST, wall), banned)
+
     def set_role(self, community: str, wallet: str, role: str, wall: float, then: Callable[[Member], None],
                  fault: Fault) -> None:
         """A host gives a member another role of the community file."""
