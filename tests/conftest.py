@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,3 +19,14 @@ def anniversary():
     from showroom.scene import load_scene
 
     return load_scene(ANNIVERSARY)
+
+
+def as_editor_sees_it(value: Any) -> Any:
+    """TOML data as a schema-aware editor checks it: dates and times as ISO strings."""
+    if isinstance(value, dict):
+        return {key: as_editor_sees_it(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_editor_sees_it(item) for item in value]
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return value

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from conftest import ANNIVERSARY
 from test_community_report import CID, CIRCLE, seed
+from test_community_server import TOKEN, ask, host
 from wsclient import Client
 
 from server.event.rewards import wallet_key
@@ -30,7 +31,6 @@ from showroom.community import load_community
 from showroom.community.rfm import SEGMENTS
 from showroom.scene import parse_scene
 
-TOKEN = "audience-host-token"
 ADA = "ada-wallet-token-0123456789abcdef"
 """The token of the member the test connects as (she replaced a seeded member who left)."""
 COMMUNITY = load_community(CIRCLE)
@@ -80,17 +80,6 @@ def run(scenario, data_dir: Path, limit_s: float = 60.0):
             await server.stop()
 
     return asyncio.run(main())
-
-
-async def host(server) -> Client:
-    client = await Client.connect(server.url)
-    assert (await client.join("stage", role="host", token=TOKEN))["type"] == "welcome"
-    return client
-
-
-async def ask(client: Client, message: dict[str, Any], *answers: str) -> dict[str, Any]:
-    await client.send(message)
-    return await client.next_message(lambda m: m["type"] in (*answers, "error"), limit_s=30)
 
 
 def members_as_of(data_dir: Path, at: str) -> list[dict[str, Any]]:

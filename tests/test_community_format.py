@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
+import jsonschema
 import pytest
+from conftest import as_editor_sees_it
 
 from showroom.community import Community, CommunityError, load_community, parse_community
 from showroom.community.challenges import PHASES, Challenge, Phase, expand_challenges, weekly_series
@@ -657,29 +659,16 @@ def test_a_scene_says_who_may_enter(link: str, entry: tuple[object, ...]) -> Non
 # ---- JSON Schema and the format document --------------------------------------------------------------
 
 
-def _as_editor_sees_it(value: Any) -> Any:
-    """TOML data as a schema-aware editor checks it: dates and times as ISO strings."""
-    if isinstance(value, dict):
-        return {key: _as_editor_sees_it(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_as_editor_sees_it(item) for item in value]
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    return value
-
-
 @pytest.mark.parametrize("path", sorted(COMMUNITIES.glob("*.toml")), ids=lambda p: p.stem)
 def test_json_schema_accepts_the_example_communities(path: Path) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    data = _as_editor_sees_it(tomllib.loads(path.read_text(encoding="utf-8")))
+    data = as_editor_sees_it(tomllib.loads(path.read_text(encoding="utf-8")))
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in
               jsonschema.Draft202012Validator(Community.model_json_schema()).iter_errors(data)]
     assert errors == []
 
 
 def test_json_schema_refuses_an_unknown_engagement_kind_and_key() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    data = _as_editor_sees_it(tomllib.loads(CLUB.read_text(encoding="utf-8")))
+    data = as_editor_sees_it(tomllib.loads(CLUB.read_text(encoding="utf-8")))
     data["loyalty"]["points"]["likes"] = 1
     data["community"]["colour"] = "red"
     errors = list(jsonschema.Draft202012Validator(Community.model_json_schema()).iter_errors(data))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import re
@@ -10,7 +9,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+from conftest import as_editor_sees_it
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -585,21 +586,9 @@ def test_json_schema_is_a_dict_with_the_top_level_sections() -> None:
     assert schema["additionalProperties"] is False
 
 
-def _as_editor_sees_it(value: Any) -> Any:
-    """TOML data as a schema-aware editor checks it: dates and times as ISO strings."""
-    if isinstance(value, dict):
-        return {key: _as_editor_sees_it(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_as_editor_sees_it(item) for item in value]
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    return value
-
-
 @pytest.mark.parametrize("path", sorted(SCENES.glob("*.toml")), ids=lambda p: p.stem)
 def test_json_schema_accepts_the_example_scenes(path: Path) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    data = _as_editor_sees_it(tomllib.loads(path.read_text(encoding="utf-8")))
+    data = as_editor_sees_it(tomllib.loads(path.read_text(encoding="utf-8")))
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in
               jsonschema.Draft202012Validator(Scene.model_json_schema()).iter_errors(data)]
     assert errors == []

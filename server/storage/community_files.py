@@ -20,6 +20,7 @@ from server.storage import community_schema as rows
 from server.storage.community_store import Answer, Poll
 from server.storage.ledger import DB_FILE as LEDGER_FILE
 from showroom.errors import ShowroomError
+from showroom.ledger import format_time
 
 CSV_COLUMNS = ("poll", "question", "option", "option_text", "wallet", "answered_at")
 """The header of a poll answer export, one row per answer."""
@@ -113,7 +114,7 @@ def poll_answers(data_dir: str | Path, polls: list[Poll]) -> list[Answer]:
 
 def utc_text(at_s: float) -> str:
     """Unix seconds as an ISO 8601 UTC time to the millisecond: ``2026-12-12T11:30:05.123Z``."""
-    return dt.datetime.fromtimestamp(at_s, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_time(dt.datetime.fromtimestamp(at_s, dt.UTC))
 
 
 def write_answers_csv(path: str | Path, polls: list[Poll], answers: list[Answer]) -> int:

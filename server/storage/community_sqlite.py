@@ -282,11 +282,11 @@ class SqliteCommunityStore:
         return rows.entries_of(self._read(), community, challenge, status)
 
     def image(self, entry: int) -> bytes:
-        """The stored image of an entry (PNG); unknown_entry if there is none."""
-        png = rows.image_of(self._read(), entry)
-        if png is None:
+        """The stored image of an entry (the re-encoded JPEG); unknown_entry if there is none."""
+        data = rows.image_of(self._read(), entry)
+        if data is None:
             raise CommunityRefusal("unknown_entry", f"no entry {entry}")
-        return png
+        return data
 
     def vote(self, community: str, challenge: str, wallet: str, choices: tuple[int, ...], now: float) -> Ballot:
         """Record a member's one ballot in a challenge; refuses not_member and already_voted."""

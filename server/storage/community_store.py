@@ -275,7 +275,7 @@ class CommunityStore(Protocol):
         """Entries of a challenge, in submission order."""
 
     def image(self, entry: int) -> bytes:
-        """The stored image of an entry (PNG)."""
+        """The stored image of an entry (the re-encoded JPEG)."""
 
     def vote(self, community: str, challenge: str, wallet: str, choices: tuple[int, ...], now: float) -> Ballot:
         """Record a member's one ballot in a challenge; refuses not_member and already_voted (the

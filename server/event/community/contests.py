@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from server.event.community.images import ImageRefused, StoredImage, reencode
-from server.event.community.membership import HOST, Fault, Membership, refused
+from server.event.community.membership import HOST, Fault, Membership, applied, refused
 from server.event.community.rules import ChallengeRules, CommunityRules
 from server.event.jobs import Jobs, Outcome, hand_over
 from server.storage.community_store import CommunityStore, Entry, Featured
@@ -59,6 +59,10 @@ class Contests:
         """Ballots being written (a second one meanwhile is refused at once)."""
         self.entries: dict[int, Entry] = {}
         """Every entry of the served communities (no image bytes), as stored."""
+        self.voters: dict[tuple[str, str], set[str]] = {}
+        """Wallets whose ballot is stored, per (community, challenge)."""
+        self.ranks: dict[int, int] = {}
+        """The rank of every featured entry, once its challenge's results are published."""
         self._ids = itertools.count(1)
 
     def load(self) -> None:
@@ -69,6 +73,8 @@ class Contests:
             for challenge in rules.challenges:
                 for entry in self.store.entries(community, challenge):
                     self._keep(entry)
+                self.voters[(community, challenge)] = {b.wallet for b in self.store.ballots(community, challenge)}
+                self.ranks |= {f.entry: f.rank for f in self.store.featured(community, challenge)}
 
     def _keep(self, entry: Entry) -> None:
         """Remember a stored entry and count it toward its author's entries in the challenge (unless rejected)."""
@@ -78,6 +84,11 @@ class Contests:
         self.entries[entry.id] = entry
 
     # ---- phases --------------------------------------------------------------------------------
+    def entries_of(self, community: str, challenge: str) -> list[Entry]:
+        """A challenge's entries, in submission order."""
+        return sorted((e for e in self.entries.values() if e.community == community and e.challenge == challenge),
+                      key=lambda e: e.id)
+
     def challenge(self, community: str, challenge: str) -> ChallengeRules:
         """A challenge of a served community, or a ProtocolError naming the known ones."""
         try:
@@ -98,13 +109,11 @@ class Contests:
         """A host moves a challenge to ``phase`` now (kept in the store, so a restart resumes it)."""
         self.challenge(community, challenge)
 
-        def stored(outcome: Outcome[None]) -> None:
-            if outcome.error is not None:
-                fault(*refused(outcome.error))
-                return
+        def stored(_: None) -> None:
             self.overrides[(community, challenge)] = (phase, wall)
             then()
-        hand_over(self.jobs, "store", lambda: self.store.set_phase(community, challenge, phase, HOST, wall), stored)  # type: ignore[arg-type]
+        hand_over(self.jobs, "store", lambda: self.store.set_phase(community, challenge, phase, HOST, wall),  # type: ignore[arg-type]
+                  applied(fault, stored))
 
     # ---- entries ---------------------------------------------------------------------------------
     def start_upload(self, owner: int, community: str, challenge: str, wallet: str, title: str, size: int,
@@ -168,9 +177,13 @@ class Contests:
                 fault(ErrorCode.REFUSED, f"bad_image: {reason}; nothing was kept")
                 return
             image = outcome.get()
-            hand_over(self.jobs, "store", lambda: self.store.submit(
-                upload.community, upload.challenge, upload.wallet, upload.title, image.data, sha256=image.sha256,
-                width=image.width, height=image.height, max_per_member=rules.max_per_member, now=wall), kept)
+            try:
+                hand_over(self.jobs, "store", lambda: self.store.submit(
+                    upload.community, upload.challenge, upload.wallet, upload.title, image.data, sha256=image.sha256,
+                    width=image.width, height=image.height, max_per_member=rules.max_per_member, now=wall), kept)
+            except ProtocolError as exc:  # the store lane is full: answered, and the place given back
+                self.entry_counts[key] -= 1
+                fault(exc.code, exc.message)
         hand_over(self.jobs, "images", lambda: reencode(data), decoded)
 
     def drop_uploads_of(self, owner: int) -> None:
@@ -195,18 +208,15 @@ class Contests:
         if entry not in self.entries:
             raise ProtocolError(ErrorCode.UNKNOWN_TARGET, f"no entry {entry}")
 
-        def moderated(outcome: Outcome[Entry]) -> None:
-            if outcome.error is not None:
-                fault(*refused(outcome.error))
-                return
-            before, after = self.entries[entry], outcome.get()
+        def moderated(after: Entry) -> None:
+            before = self.entries[entry]
             key = (after.community, after.challenge, after.wallet)
             if (before.status == "rejected") != (after.status == "rejected"):  # a rejected entry frees its place
                 self.entry_counts[key] = self.entry_counts.get(key, 0) + (-1 if after.status == "rejected" else 1)
             self.entries[entry] = after
             then(after)
         hand_over(self.jobs, "store", lambda: self.store.moderate(entry, "approve" if approve else "reject", HOST, reason,
-                                                          wall), moderated)
+                                                          wall), applied(fault, moderated))
 
     # ---- voting and results -----------------------------------------------------------------------
     def vote(self, community: str, challenge: str, wallet: str, choices: list[int], wall: float,
@@ -227,8 +237,8 @@ class Contests:
         if any(entries[c].wallet == wallet for c in choices):
             raise ProtocolError(ErrorCode.REFUSED, "own_entry: you may not vote for your own entry")
         key = (community, challenge, wallet)
-        if key in self.voting:
-            raise ProtocolError(ErrorCode.REFUSED, "already_voted: your ballot is being counted")
+        if key in self.voting or wallet in self.voters.get((community, challenge), ()):
+            raise ProtocolError(ErrorCode.REFUSED, "already_voted: you have cast your ballot in this challenge")
         self.voting.add(key)
         ballot = tuple(choices) if rules.ballot == "ranked" else tuple(sorted(choices))
 
@@ -237,6 +247,7 @@ class Contests:
             if outcome.error is not None:
                 fault(*refused(outcome.error))
                 return
+            self.voters.setdefault((community, challenge), set()).add(wallet)
             then(ballot)
         try:
             hand_over(self.jobs, "store", lambda: self.store.vote(community, challenge, wallet, ballot, wall), cast)
@@ -246,7 +257,8 @@ class Contests:
 
     def count(self, community: str, challenge: str) -> list[int]:
         """The ranking of a challenge's approved entries from its ballots, best first: the top
-        ``featured`` places for ranked ballots (sequential instant run-off), every entry for approval."""
+        ``featured`` places for ranked ballots (sequential instant run-off), every entry for approval.
+        Reads the store: for the ``store`` lane."""
         rules = self.challenge(community, challenge)
         order = [str(e.id) for e in self.store.entries(community, challenge, "approved")]
         if not order:
@@ -263,20 +275,15 @@ class Contests:
         if self.phase(community, challenge, wall) != "closed":
             raise ProtocolError(ErrorCode.REFUSED, f"not_closed: {rules.title} is still "
                                                    f"{self.phase(community, challenge, wall)}; results wait for the close")
-        ranking = self.count(community, challenge)[:rules.featured]
 
-        def published(outcome: Outcome[list[Featured]]) -> None:
-            if outcome.error is not None:
-                fault(*refused(outcome.error))
-                return
-            featured = outcome.get()
-            entries = {e.id: e for e in self.store.entries(community, challenge)}
-            names = {m.wallet: m.name for m in self.store.members(community)}
-            shown = [FeaturedEntry(entry=f.entry, title=entries[f.entry].title,
-                                   by=names.get(entries[f.entry].wallet, "a member"), rank=f.rank) for f in featured]
-            then(FeaturedEvent(community=community, challenge=challenge, entries=shown), featured,
-                 [entries[f.entry] for f in featured])
-        hand_over(self.jobs, "store", lambda: self.store.feature(community, challenge, ranking, wall), published)
+        def published(featured: list[Featured]) -> None:
+            self.ranks |= {f.entry: f.rank for f in featured}
+            entries = [self.entries[f.entry] for f in featured]
+            shown = [FeaturedEntry(entry=f.entry, title=e.title, by=self.membership.name(community, e.wallet),
+                                   rank=f.rank) for f, e in zip(featured, entries)]
+            then(FeaturedEvent(community=community, challenge=challenge, entries=shown), featured, entries)
+        hand_over(self.jobs, "store", lambda: self.store.feature(
+            community, challenge, self.count(community, challenge)[:rules.featured], wall), applied(fault, published))
 
 
 

@@ -107,7 +107,7 @@ def gallery(session: Session, m: cm.GalleryAsk, now: float) -> None:
 
 def entry_image(session: Session, m: cm.ImageAsk, now: float) -> None:
     """An entry's image (approved ones and my own; every entry for a host, who moderates them)."""
-    session.reply(hub(session).image(m.entry, _viewer(session)))
+    hub(session).image(m.entry, _viewer(session), session.reply, _fault(session, m.type, now))
 
 
 def poll_answer(session: Session, m: cm.PollAnswer, member: Member, shard: Shard, now: float) -> None:

@@ -267,23 +267,30 @@ class Communities:
     def gallery(self, community: str, challenge: str, wallet: str | None, wall: float) -> Gallery:
         """A challenge's entries: approved ones and my own (everything for a host, ``wallet`` None)."""
         rules = self.contests.challenge(community, challenge)
-        names = {m.wallet: m.name for m in self.store.members(community)}
-        featured = {f.entry: f.rank for f in self.store.featured(community, challenge)}
-        shown = [GalleryEntry(entry=e.id, title=e.title, by=names.get(e.wallet, "a member"), status=e.status,
-                              mine=e.wallet == wallet, width=e.width, height=e.height, rank=featured.get(e.id),
+        names = self.membership.name
+        ranks = self.contests.ranks
+        shown = [GalleryEntry(entry=e.id, title=e.title, by=names(community, e.wallet), status=e.status,
+                              mine=e.wallet == wallet, width=e.width, height=e.height, rank=ranks.get(e.id),
                               reason=e.reason if wallet is None or e.wallet == wallet else None)
-                 for e in self.store.entries(community, challenge)
+                 for e in self.contests.entries_of(community, challenge)
                  if wallet is None or e.status == "approved" or e.wallet == wallet]
-        voted = wallet is not None and any(b.wallet == wallet for b in self.store.ballots(community, challenge))
+        voted = wallet is not None and wallet in self.contests.voters.get((community, challenge), ())
         return Gallery(community=community, challenge=challenge, phase=self.contests.phase(community, challenge, wall),  # type: ignore[arg-type]
                        ballot=rules.ballot, entries=shown, voted=voted)  # type: ignore[arg-type]
 
-    def image(self, entry: int, wallet: str | None) -> EntryImage:
-        """An entry's image: approved entries for anyone, pending or rejected ones for their author and hosts."""
+    def image(self, entry: int, wallet: str | None, reply: Reply, fault: Fault) -> None:
+        """An entry's image (read on the store lane): approved entries for anyone, pending or rejected ones for
+        their author and hosts."""
         found = self.contests.entries.get(entry)
         if found is None or (wallet is not None and found.status != "approved" and found.wallet != wallet):
             raise ProtocolError(ErrorCode.UNKNOWN_TARGET, f"no entry {entry} to show")
-        return EntryImage(entry=entry, image=self.store.image(entry))
+
+        def read(outcome: Outcome[bytes]) -> None:
+            if outcome.error is not None:
+                fault(ErrorCode.REFUSED, f"store: {outcome.error}")
+            else:
+                reply(EntryImage(entry=entry, image=outcome.get()))
+        hand_over(self.membership.jobs, "store", lambda: self.store.image(entry), read)
 
     def moderate(self, entry: int, approve: bool, reason: str | None, wall: float, done: Callable[[], None],
                  fault: Fault) -> None:

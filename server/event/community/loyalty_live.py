@@ -33,8 +33,12 @@ class Ledgerbook:
     rules: CommunityRules
     points: dict[str, float] = field(default_factory=dict)
     tier: dict[str, str | None] = field(default_factory=dict)
-    seen: set[int] = field(default_factory=set)
-    """Log rows already counted (logging the same happening twice returns the first row)."""
+    counted: int = -1
+    """The last log row counted. Rows come back in the order they were written (one store lane), and logging
+    the same happening again returns its first row, so a row at or below this one is already counted."""
+    last_ref: dict[tuple[str, str], str] = field(default_factory=dict)
+    """The last ref logged per (wallet, kind), so a repeat (another reaction in the same minute) is not written
+    again: at most one entry per member and kind."""
     standings: tuple[float, list[str], Standings] | None = None
     """When streaks were last computed (Unix seconds), the wallets in their order, and the standings."""
 
@@ -66,21 +70,24 @@ class Loyalty:
     def engage(self, community: str, wallet: str, kind: str, amount: float, ref: str, wall: float) -> None:
         """Log one engagement (a repeat of the same (wallet, kind, ref) counts once)."""
         book = self.books.get(community)
-        if book is None or amount <= 0:
+        if book is None or amount <= 0 or book.last_ref.get((wallet, kind)) == ref:
             return
+        book.last_ref[(wallet, kind)] = ref
 
         def logged(outcome: Outcome[Engagement]) -> None:
             if outcome.error is None:
                 self._count(book, outcome.get(), tell=True)
+            elif book.last_ref.get((wallet, kind)) == ref:  # not written: the next repeat may try again
+                del book.last_ref[(wallet, kind)]
         try:
             self.jobs.submit("store", lambda: self.store.log(community, wallet, kind, amount, ref, wall), logged)
-        except Busy:
-            pass  # engagement is best effort under overload; awards and votes are not
+        except Busy:  # engagement is best effort under overload; awards and votes are not
+            book.last_ref.pop((wallet, kind), None)
 
     def _count(self, book: Ledgerbook, row: Engagement, tell: bool) -> None:
-        if row.seq in book.seen:  # a repeated log returns the first row: count it once
+        if row.seq <= book.counted:  # a repeated log returns the first row: count it once
             return
-        book.seen.add(row.seq)
+        book.counted = row.seq
         per_unit = book.rules.points.get(row.kind, 0)  # type: ignore[call-overload]
         book.points[row.wallet] = book.points.get(row.wallet, 0.0) + per_unit * row.amount
         tier = book.rules.tier_at(book.points[row.wallet])

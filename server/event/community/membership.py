@@ -45,6 +45,16 @@ def refused(exc: BaseException) -> tuple[ErrorCode, str]:
     return ErrorCode.REFUSED, f"store: {exc}"
 
 
+def applied(fault: Fault, apply: Callable[[T], None]) -> Callable[[Outcome[T]], None]:
+    """An outcome handler: ``apply`` the stored result, or answer the refusal through ``fault``."""
+    def done(outcome: Outcome[T]) -> None:
+        if outcome.error is not None:
+            fault(*refused(outcome.error))
+        else:
+            apply(outcome.get())
+    return done
+
+
 class Membership:
     """Joins, requests, leaving, bans and invites of every community the event serves."""
 
@@ -71,6 +81,11 @@ class Membership:
         """Whether ``wallet`` is a current member (from the cache)."""
         roster = self.rosters.get(community)
         return roster is not None and wallet in roster.members
+
+    def name(self, community: str, wallet: str) -> str:
+        """A member's display name (``a member`` for a wallet that is no longer one)."""
+        member = self.rosters[community].members.get(wallet)
+        return "a member" if member is None else member.name
 
     def status(self, community: str, wallet: str) -> str:
         """member, pending, left, banned or none."""
@@ -144,11 +159,7 @@ class Membership:
         """A host approves (the wallet joins, under the cap) or refuses a pending request."""
         roster = self.roster(community)
 
-        def decided(outcome: Outcome[JoinRequest]) -> None:
-            if outcome.error is not None:
-                fault(*refused(outcome.error))
-                return
-            request = outcome.get()
+        def decided(request: JoinRequest) -> None:
             roster.pending.discard(wallet)
             if request.status == "approved":
                 member = self.store.member(community, wallet)
@@ -157,7 +168,7 @@ class Membership:
             then(request)
         self._submit(lambda: self.store.decide_request(community, wallet, approve=approve, by=HOST, reason=reason,
                                                        cap=roster.rules.cap, role=roster.rules.default_role,
-                                                       now=wall), decided)
+                                                       now=wall), applied(fault, decided))
 
     def leave(self, community: str, wallet: str, wall: float, then: Callable[[Member], None], fault: Fault) -> None:
         """End a membership."""
@@ -165,27 +176,21 @@ class Membership:
         if wallet not in roster.members:
             raise ProtocolError(ErrorCode.REFUSED, f"not_member: you are not a member of {roster.rules.name}")
 
-        def left(outcome: Outcome[Member]) -> None:
-            if outcome.error is not None:
-                fault(*refused(outcome.error))
-                return
+        def left(member: Member) -> None:
             roster.members.pop(wallet, None)
-            then(outcome.get())
-        self._submit(lambda: self.store.leave(community, wallet, wall), left)
+            then(member)
+        self._submit(lambda: self.store.leave(community, wallet, wall), applied(fault, left))
 
     def ban(self, community: str, wallet: str, wall: float, then: Callable[[Member], None], fault: Fault) -> None:
         """A host bans a wallet for good: its membership ends and a pending request is refused."""
         roster = self.roster(community)
 
-        def banned(outcome: Outcome[Member]) -> None:
-            if outcome.error is not None:
-                fault(*refused(outcome.error))
-                return
+        def banned(member: Member) -> None:
             roster.members.pop(wallet, None)
             roster.pending.discard(wallet)
             roster.banned.add(wallet)
-            then(outcome.get())
-        self._submit(lambda: self.store.ban(community, wallet, HOST, wall), banned)
+            then(member)
+        self._submit(lambda: self.store.ban(community, wallet, HOST, wall), applied(fault, banned))
 
     def set_role(self, community: str, wallet: str, role: str, wall: float, then: Callable[[Member], None],
                  fault: Fault) -> None:
@@ -197,13 +202,10 @@ class Membership:
         if wallet not in roster.members:
             raise ProtocolError(ErrorCode.UNKNOWN_TARGET, f"{wallet} is not a member of {roster.rules.name}")
 
-        def changed(outcome: Outcome[Member]) -> None:
-            if outcome.error is not None:
-                fault(*refused(outcome.error))
-                return
-            roster.members[wallet] = outcome.get()
-            then(outcome.get())
-        self._submit(lambda: self.store.set_role(community, wallet, role, wall), changed)
+        def changed(member: Member) -> None:
+            roster.members[wallet] = member
+            then(member)
+        self._submit(lambda: self.store.set_role(community, wallet, role, wall), applied(fault, changed))
 
     # ---- invites ----------------------------------------------------------------------------
     def invite(self, community: str, issued_by: str, max_uses: int | None, days: float | None, wall: float,

@@ -43,7 +43,7 @@ class LivePoll:
 
 def iso(at: float) -> str:
     """Unix seconds as RFC 3339 UTC."""
-    return dt.datetime.fromtimestamp(at, dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def state_of(poll: Poll, counts: list[int] | None = None) -> PollState:
