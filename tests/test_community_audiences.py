@@ -39,8 +39,10 @@ EARLY = "spring-capsule-preview"
 
 
 def scene_text() -> str:
-    """The anniversary scene as an event of the circle."""
-    return ANNIVERSARY.read_text().replace("shard_capacity =", f'community = "{CID}"\nshard_capacity =', 1)
+    """The anniversary scene (an event of the circle)."""
+    text = ANNIVERSARY.read_text()
+    assert f'community = "{CID}"' in text
+    return text
 
 
 @pytest.fixture(scope="module")

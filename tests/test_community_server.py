@@ -30,10 +30,11 @@ COMMUNITIES = [load_community(ROOT / "communities" / f"{name}.toml") for name in
 
 
 def scene_text(capacity: int = 1500, members_only: bool = False) -> str:
-    """The anniversary scene as an event of the Maison Lumen Circle."""
+    """The anniversary scene (an event of the Maison Lumen Circle), for members only if asked."""
     text = ANNIVERSARY.read_text().replace("shard_capacity = 1500", f"shard_capacity = {capacity}", 1)
-    link = f'community = "{CIRCLE}"\n' + ("members_only = true\n" if members_only else "")
-    return text.replace("shard_capacity =", link + "shard_capacity =", 1)
+    link = f'community = "{CIRCLE}"\n'
+    assert link in text
+    return text.replace(link, link + ("members_only = true\n" if members_only else ""), 1)
 
 
 def run(scenario, data_dir, *, capacity: int = 1500, members_only: bool = False, limit_s: float = 90.0):

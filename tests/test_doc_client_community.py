@@ -241,8 +241,7 @@ def server_url(tmp_path: Path) -> Iterator[str]:
     from showroom.community import load_community
     from showroom.scene import parse_scene
 
-    text = SCENE.read_text().replace("shard_capacity =", f'community = "{CIRCLE}"\nmembers_only = true\nshard_capacity =',
-                                     1)
+    text = SCENE.read_text().replace(f'community = "{CIRCLE}"', f'community = "{CIRCLE}"\nmembers_only = true', 1)
     scene = parse_scene(text, str(SCENE))
     assert scene.event.community == CIRCLE and scene.event.members_only
     communities = [load_community(path) for path in sorted((ROOT / "communities").glob("*.toml"))]

@@ -136,6 +136,8 @@ def test_each_community_command_line_becomes_its_host_message():
     assert wire(f"close-poll {POLL}") == {"type": "host_poll_close", "poll": POLL}
     assert wire(f"report {CLUB}") == {"type": "host_report", "community": CLUB}
     assert wire(f"expel {CLUB} {WALLET}") == {"type": "host_expel", "community": CLUB, "wallet": WALLET}
+    assert wire(f"members {CLUB}") == {"type": "host_members", "community": CLUB}
+    assert wire(f"revoke {CLUB} rau1e1pmS3EN") == {"type": "host_revoke", "community": CLUB, "code": "rau1e1pmS3EN"}
     assert wire(f"target {CLUB} --segment at_risk,cannot_lose --tier regular --grant sketch-kit-refill") == {
         "type": "host_target", "community": CLUB, "segments": ["at_risk", "cannot_lose"], "min_tier": "regular",
         "grant": "sketch-kit-refill"}
@@ -396,3 +398,59 @@ def test_every_community_command_in_the_hosting_guide_is_well_written():
     for line in typed:
         if line != "quit":
             parse_line(line)
+
+
+def test_members_revoke_and_the_status_a_dashboard_reads(tmp_path, capsys):
+    async def scenario(server):
+        code, out, err = await asyncio.to_thread(console, server, ["invite", CLUB, "5"], capsys, as_json=True)
+        assert code == OK, err
+        invite = json.loads(out)["code"]
+        artists = [await visitor(server, f"artist{k}") for k in range(2)]
+        for artist in artists:
+            joined = await ask(artist, {"type": "community_join", "community": CLUB, "invite": invite}, "community")
+            assert joined["status"] == "member", joined
+
+        code, out, err = await asyncio.to_thread(console, server, ["members", CLUB], capsys)
+        assert code == OK, err
+        shown = out.splitlines()
+        assert shown[0] == f"2 members of {CLUB}"
+        assert shown[1].split() == ["name", "wallet", "role", "tier", "points", "joined"]
+        assert sorted(line.split()[0] for line in shown[2:4]) == ["artist0", "artist1"]
+        assert shown[4] == "1 invite code"
+        assert shown[6].split()[:4] == [invite, "host", "2/5", shown[6].split()[3]] and shown[6].endswith("open")
+
+        code, out, err = await asyncio.to_thread(console, server, ["revoke", CLUB, invite], capsys)
+        assert (code, out) == (OK, f"ok: invite {invite} of {CLUB} withdrawn: nobody joins with it any more\n"), err
+        late = await visitor(server, "late")
+        refused = await ask(late, {"type": "community_join", "community": CLUB, "invite": invite}, "error")
+        assert "revoked" in refused["message"], refused
+        code, out, err = await asyncio.to_thread(console, server, ["revoke", CLUB, "nosuchcode"], capsys)
+        assert code == REFUSED and "no invite 'nosuchcode'" in out + err, (out, err)
+        code, out, err = await asyncio.to_thread(console, server, ["members", CLUB], capsys, as_json=True)
+        answer = json.loads(out)
+        assert answer["type"] == "members" and len(answer["members"]) == 2
+        assert answer["invites"][0]["revoked"] is True
+
+        code, out, err = await asyncio.to_thread(console, server, ["phase", CLUB, CARD, "submissions"], capsys)
+        assert code == OK, err
+        await enter(artists[0], "Card by artist0", png(0))
+        code, out, err = await asyncio.to_thread(
+            console, server, ["poll", "Which prompt next week?", "owls", "night trains", "--on-close"], capsys)
+        assert code == OK, err
+        await artists[1].send({"type": "poll_answer", "poll": POLL, "option": 1})
+        await artists[1].next_frame(lambda s: any(e["type"] == "poll_answered" for e in artists[1].personal))
+
+        code, out, err = await asyncio.to_thread(console, server, ["status"], capsys, as_json=True)
+        status = json.loads(out)
+        scene = parse_scene(TEXT, "weekend-residency.toml")
+        assert [c["index"] for c in status["cues"]] == list(range(len(scene.timeline)))
+        assert all(c["what"] for c in status["cues"])
+        assert status["polls"] == [{"poll": POLL, "question": "Which prompt next week?",
+                                    "options": ["owls", "night trains"], "results": "on_close", "closes_at": None,
+                                    "community": None, "counts": [0, 1]}]
+        club = next(c for c in status["communities"] if c["community"] == CLUB)
+        assert (club["members"], club["requests"], club["entry"]) == (2, 0, "request")
+        card = next(c for c in club["challenges"] if c["id"] == CARD)
+        assert (card["phase"], card["entries"], card["pending"], card["approved"], card["featured"]) == (
+            "submissions", 1, 1, 0, False)
+    run(scenario, tmp_path / "data")

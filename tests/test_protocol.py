@@ -286,6 +286,8 @@ CONTROL_SAMPLES = {
     "host_role": {"type": "host_role", "community": "c", "wallet": "w-" + "1" * 32, "role": "ambassador"},
     "host_report": {"type": "host_report", "community": "c"},
     "host_expel": {"type": "host_expel", "community": "c", "wallet": "w-" + "1" * 32},
+    "host_members": {"type": "host_members", "community": "c"},
+    "host_revoke": {"type": "host_revoke", "community": "c", "code": "rau1e1pmS3EN"},
     "host_target": {"type": "host_target", "community": "c", "segments": ["at_risk"], "min_tier": "gold",
                     "min_streak": 2, "grant": "rose-voucher", "invites": 3},
     "host_phase": {"type": "host_phase", "community": "c", "challenge": "rose-sketch-w1", "phase": "voting"},

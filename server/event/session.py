@@ -352,7 +352,7 @@ class Session:
         self.reply(HostOk(ref=message.type, t=round(self.event.show_t, 3), cue=self.event.cue_now()))
 
     def _host_status(self, message: msg.HostStatus, now: float) -> None:
-        self.reply(host_status(self.event))
+        self.reply(host_status(self.event, self.event.wall_time(now)))
 
 
 def _host(action: Callable[[Event, Any], object]) -> Callable[[Session, Any, float], None]:

@@ -163,14 +163,18 @@ def community_grants(communities: Sequence[Community]) -> dict[str, str]:
 
 
 def _check_communities(scene: Scene, communities: Sequence[Community], data_dir: Path | None) -> None:
-    """The scene's community is among those served, and nothing two of them define clashes."""
+    """A members-only event's community is served (any other event runs without its community's features, with a
+    warning), and nothing two of them define clashes."""
     ids = [c.community.id for c in communities]
     wanted = scene.event.community
-    if wanted is not None and wanted not in ids:
+    if wanted is not None and wanted not in ids and (scene.event.members_only or scene.event.min_tier is not None):
         raise ServeError(f"the scene's event belongs to community {wanted!r}, but no community file of that id "
                          f"is served (served: {', '.join(ids) or 'none'})")
     if communities and data_dir is None:
         raise ServeError("communities keep their members in the data directory: give one (--data-dir)")
+    if wanted is not None and wanted not in ids:
+        log.warning("the scene's event belongs to community %r, which is not served: its members' perks, challenges "
+                    "and featured wall are off (serve it with --communities)", wanted)
     seen = {e.id: "the scene" for e in scene.entitlements}
     for community in communities:
         for ent in community.entitlements:

@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
                "             kick VISITOR, ban VISITOR, status\n"
                "  community: invite COMMUNITY [USES] [DAYS], requests COMMUNITY, approve COMMUNITY WALLET,\n"
                "             refuse COMMUNITY WALLET [REASON...], role COMMUNITY WALLET ROLE,\n"
-               "             expel COMMUNITY WALLET,\n"
+               "             expel COMMUNITY WALLET, members COMMUNITY, revoke COMMUNITY CODE,\n"
                "             phase COMMUNITY CHALLENGE draft|submissions|review|voting|closed,\n"
                "             entries COMMUNITY CHALLENGE, accept ENTRY, reject ENTRY REASON...,\n"
                "             feature COMMUNITY CHALLENGE, close-poll POLL,\n"

@@ -110,6 +110,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     _community("role", "role COMMUNITY WALLET ROLE", "give a member another role of the community file", cc.role),
     _community("expel", "expel COMMUNITY WALLET",
                "ban a wallet from the community for good: membership ended, requests refused", cc.expel),
+    _community("members", "members COMMUNITY", "the members (role, tier, points) and the invite codes", cc.members),
+    _community("revoke", "revoke COMMUNITY CODE", "withdraw an invite code (who joined with it stays)", cc.revoke),
     _community("report", "report COMMUNITY", "members by RFM segment: counts, mean recency, frequency, value, tier",
                cc.report),
     _community("target", "target COMMUNITY [--segment S,S] [--tier T] [--streak WEEKS] [--grant ENT] [--invites USES]",

@@ -94,6 +94,18 @@ def expel(rest: str) -> Message:
     return _message(cm.HostExpel, community=community, wallet=wallet)
 
 
+def members(rest: str) -> Message:
+    """``members COMMUNITY``: the members with role, tier and points, and the invite codes."""
+    (community,) = arguments.words(rest, "a community id")
+    return _message(cm.HostMembers, community=community)
+
+
+def revoke(rest: str) -> Message:
+    """``revoke COMMUNITY CODE``: withdraw an invite code."""
+    community, code = arguments.words(rest, "a community id", "an invite code")
+    return _message(cm.HostRevoke, community=community, code=code)
+
+
 def report(rest: str) -> Message:
     """``report COMMUNITY``: the members by RFM segment, with loyalty."""
     (community,) = arguments.words(rest, "a community id")

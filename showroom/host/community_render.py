@@ -36,6 +36,24 @@ def requests_text(answer: cm.Requests) -> str:
     return "\n".join([head, *table(("name", "wallet", "asked"), rows)])
 
 
+def members_text(answer: cm.Members) -> str:
+    """The members (name, wallet, role, tier, points, joined) and the invite codes (uses, expiry, state)."""
+    count = len(answer.members)
+    lines = [f"{count} member{'s' if count != 1 else ''} of {answer.community}"]
+    if count:
+        lines += table(("name", "wallet", "role", "tier", "points", "joined"),
+                       [(m.name, m.wallet, m.role, m.tier or "-", f"{m.points:g}", when(m.joined_at))
+                        for m in answer.members])
+    if not answer.invites:
+        lines.append("no invite codes")
+        return "\n".join(lines)
+    lines.append(f"{len(answer.invites)} invite code{'s' if len(answer.invites) != 1 else ''}")
+    lines += table(("code", "issued by", "used", "expires", "state"),
+                   [(i.code, i.issued_by, f"{i.uses}/{i.max_uses}", when(i.expires_at),
+                     "revoked" if i.revoked else "open") for i in answer.invites])
+    return "\n".join(lines)
+
+
 def gallery_text(gallery: cm.Gallery) -> str:
     """Every entry of a challenge as a table: id, title, author, status, rank, reason."""
     statuses = [e.status for e in gallery.entries]
@@ -116,6 +134,8 @@ def done_text(sent: Message) -> str | None:
         return f"{sent.wallet} is now {sent.role} in {sent.community}"
     if isinstance(sent, cm.HostExpel):
         return f"{sent.wallet} banned from {sent.community}: no longer a member, and refused if they try again"
+    if isinstance(sent, cm.HostRevoke):
+        return f"invite {sent.code} of {sent.community} withdrawn: nobody joins with it any more"
     if isinstance(sent, cm.HostPhase):
         return f"{sent.challenge} of {sent.community} moved to its {sent.phase} phase"
     if isinstance(sent, cm.HostModerate):

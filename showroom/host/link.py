@@ -36,7 +36,7 @@ from showroom.protocol.server_messages import (
 
 ANSWER_TIMEOUT_S = 10.0
 """How long a command waits for its answer."""
-ANSWERS = (HostOk, ErrorReply, Status, SceneText, Pong, cm.InviteIssued, cm.Requests, cm.Gallery, cm.PollState,
+ANSWERS = (HostOk, ErrorReply, Status, SceneText, Pong, cm.InviteIssued, cm.Requests, cm.Members, cm.Gallery, cm.PollState,
            cm.ReportMessage, cm.Targeted)
 """Messages that answer a request; anything else the server sends is a notice."""
 

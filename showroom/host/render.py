@@ -31,6 +31,8 @@ def answer_text(sent: msg.Message, answer: ServerMessage) -> str:
         return community.invite_text(answer)
     if isinstance(answer, cm.Requests):
         return community.requests_text(answer)
+    if isinstance(answer, cm.Members):
+        return community.members_text(answer)
     if isinstance(answer, cm.Gallery):
         return community.gallery_text(answer)
     if isinstance(answer, cm.ReportMessage):

@@ -163,8 +163,8 @@ ClientMessage = Annotated[
           HostPause, HostSeek, HostCue, HostAnnounce, HostKick, HostBan, HostDrop, HostNext, HostStatus,
           cm.CommunityJoin, cm.CommunityRequest, cm.CommunityLeave, cm.CommunityAsk, cm.InviteCreate, cm.EntryStart,
           cm.EntryPart, cm.EntryDone, cm.Vote, cm.GalleryAsk, cm.ImageAsk, cm.PollAnswer, cm.HostInvite,
-          cm.HostRequests, cm.HostDecide, cm.HostRole, cm.HostExpel, cm.HostReport, cm.HostTarget, cm.HostPhase, cm.HostModerate, cm.HostEntries, cm.HostFeature, cm.HostPoll,
-          cm.HostPollClose],
+          cm.HostRequests, cm.HostDecide, cm.HostRole, cm.HostExpel, cm.HostMembers, cm.HostRevoke, cm.HostReport,
+          cm.HostTarget, cm.HostPhase, cm.HostModerate, cm.HostEntries, cm.HostFeature, cm.HostPoll, cm.HostPollClose],
     Field(discriminator="type"),
 ]
 """Every control message a client may send."""

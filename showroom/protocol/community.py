@@ -172,6 +172,21 @@ class HostExpel(Message):
     wallet: Wallet
 
 
+class HostMembers(Message):
+    """Host: a community's members (with role, tier and points) and its invite codes; answered with ``members``."""
+
+    type: Literal["host_members"] = "host_members"
+    community: Ident
+
+
+class HostRevoke(Message):
+    """Host: withdraw an invite code (nobody joins with it any more; who joined with it stays)."""
+
+    type: Literal["host_revoke"] = "host_revoke"
+    community: Ident
+    code: Code
+
+
 class HostReport(Message):
     """Host: the community's members by RFM segment, with loyalty; answered with ``report``."""
 
@@ -253,8 +268,9 @@ class HostPollClose(Message):
 
 COMMUNITY_CLIENT_MESSAGES = (CommunityJoin, CommunityRequest, CommunityLeave, CommunityAsk, InviteCreate, EntryStart,
                              EntryPart, EntryDone, Vote, GalleryAsk, ImageAsk, PollAnswer)
-COMMUNITY_HOST_MESSAGES = (HostInvite, HostRequests, HostDecide, HostRole, HostExpel, HostReport, HostTarget, HostPhase, HostModerate, HostEntries, HostFeature,
-                           HostPoll, HostPollClose)
+COMMUNITY_HOST_MESSAGES = (HostInvite, HostRequests, HostDecide, HostRole, HostExpel, HostMembers, HostRevoke,
+                           HostReport, HostTarget, HostPhase, HostModerate, HostEntries, HostFeature, HostPoll,
+                           HostPollClose)
 
 
 # ---- server -> client --------------------------------------------------------------------------
@@ -391,6 +407,39 @@ class Requests(ServerMessage):
     requests: list[RequestInfo]
 
 
+class MemberRow(Plain):
+    """One member in a ``members`` answer."""
+
+    wallet: str
+    name: str
+    role: str
+    tier: str | None
+    points: float
+    joined_at: str
+    """RFC 3339 UTC."""
+
+
+class InviteRow(Plain):
+    """One invite code in a ``members`` answer."""
+
+    code: str
+    issued_by: str
+    """``host``, or the wallet of the member who asked for it."""
+    max_uses: int
+    uses: int
+    expires_at: str
+    revoked: bool
+
+
+class Members(ServerMessage):
+    """To a host: a community's current members (newest first) and its invite codes (newest first)."""
+
+    type: Literal["members"] = "members"
+    community: str
+    members: list[MemberRow]
+    invites: list[InviteRow]
+
+
 class SegmentRow(Plain):
     """One RFM segment in a ``report``."""
 
@@ -456,6 +505,48 @@ class PollState(ServerMessage):
     community: str | None
     counts: list[int] | None = None
     """The final counts, in the host's answer to ``host_poll_close`` (None while the poll is open)."""
+
+
+class ChallengeBrief(Plain):
+    """One challenge in a host's ``status``."""
+
+    id: str
+    title: str
+    phase: Phase
+    ballot: Literal["approval", "ranked"]
+    entries: int
+    """Entries kept (pending, approved and rejected)."""
+    pending: int
+    """Entries waiting for moderation."""
+    approved: int
+    featured: bool
+    """Whether its results are published."""
+
+
+class CommunityBrief(Plain):
+    """One served community in a host's ``status``."""
+
+    community: str
+    name: str
+    entry: Literal["invite", "request", "open"]
+    members: int
+    cap: int
+    requests: int
+    """Join requests waiting for a decision."""
+    challenges: list[ChallengeBrief]
+
+
+class LivePollRow(Plain):
+    """One open poll in a host's ``status``, with its counts so far (hosts see them whatever the poll shows
+    visitors)."""
+
+    poll: str
+    question: str
+    options: list[str]
+    results: PollResults
+    closes_at: str | None
+    community: str | None
+    counts: list[int]
 
 
 # ---- frame events ----------------------------------------------------------------------------------
@@ -533,6 +624,6 @@ class TierReached(ServerMessage):
 
 
 COMMUNITY_REPLIES = (CommunityState, InviteIssued, UploadReady, EntryReceived, VoteRecorded, Gallery, EntryImage,
-                     Requests, ReportMessage, Targeted, PollState)
+                     Requests, Members, ReportMessage, Targeted, PollState)
 COMMUNITY_EVENTS = (PollState, PollResultsEvent, PollAnswered, ChallengePhase, FeaturedEvent, EntryModerated,
                     MembershipChanged, TierReached, InviteIssued)

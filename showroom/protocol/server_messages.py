@@ -119,6 +119,18 @@ class StockLevel(BaseModel):
     open: bool
 
 
+class CueRow(BaseModel):
+    """One cue of the timeline in a ``status``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    index: int
+    at: float
+    """Show second it starts at."""
+    kind: str
+    what: str
+    """What it does, in a few words."""
+
+
 class Status(ServerMessage):
     """To a host: the live status of the event (the answer to ``host_status``)."""
 
@@ -140,6 +152,12 @@ class Status(ServerMessage):
     awards: int | None
     awarded: dict[str, int] | None
     stock: list[StockLevel]
+    cues: list[CueRow] = []
+    """The timeline, for a cue list (``host_cue`` takes the index)."""
+    polls: list[cm.LivePollRow] = []
+    """Open polls with their counts so far."""
+    communities: list[cm.CommunityBrief] = []
+    """The served communities: members, requests waiting, each challenge's phase and moderation queue."""
 
 
 class Reload(ServerMessage):
@@ -314,7 +332,7 @@ class ShowState(BaseModel):
 Reply = Annotated[
     Union[Welcome, ErrorReply, Pong, HostOk, Status, Reload, SceneText, WalletContents, Redeemed,
           cm.CommunityState, cm.InviteIssued, cm.UploadReady, cm.EntryReceived, cm.VoteRecorded, cm.Gallery,
-          cm.EntryImage, cm.Requests, cm.ReportMessage, cm.Targeted, cm.PollState],
+          cm.EntryImage, cm.Requests, cm.Members, cm.ReportMessage, cm.Targeted, cm.PollState],
     Field(discriminator="type"),
 ]
 """Every top-level (map) message a server sends."""

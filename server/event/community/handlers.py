@@ -172,6 +172,18 @@ def host_expel(session: Session, m: cm.HostExpel, now: float) -> None:
                        _fault(session, m.type, now))
 
 
+def host_members(session: Session, m: cm.HostMembers, now: float) -> None:
+    """The members and invite codes of a community."""
+    hub(session).members(m.community, session.reply, _fault(session, m.type, now))
+
+
+def host_revoke(session: Session, m: cm.HostRevoke, now: float) -> None:
+    """Withdraw an invite code."""
+    done = _host_ok(session, m.type)
+    hub(session).membership.revoke(m.community, m.code, session.event.wall_time(now), lambda invite: done(),
+                                   _fault(session, m.type, now))
+
+
 def _audiences(session: Session) -> Audiences:
     audiences = hub(session).audiences
     if audiences is None:
@@ -232,6 +244,8 @@ HOST_HANDLERS: dict[type[Message], Callable[[Session, Any, float], None]] = {
     cm.HostDecide: host_decide,
     cm.HostRole: host_role,
     cm.HostExpel: host_expel,
+    cm.HostMembers: host_members,
+    cm.HostRevoke: host_revoke,
     cm.HostReport: host_report,
     cm.HostTarget: host_target,
     cm.HostPhase: host_phase,

@@ -20,18 +20,24 @@ from server.event.community.membership import Fault, Membership, Roster
 from server.event.community.polls import Polls, iso, state_of
 from server.event.community.rules import CommunityRules
 from server.event.jobs import Jobs, Outcome, hand_over
-from server.storage.community_store import CommunityStore, Entry, Poll
+from server.storage.community_store import CommunityStore, Entry, Invite, Poll
 from showroom.community.model import Community
 from showroom.community.schedule import next_occurrence
 from showroom.protocol.community import (
+    ChallengeBrief,
     ChallengeInfo,
     ChallengePhase,
+    CommunityBrief,
     CommunityState,
     EntryImage,
     EntryModerated,
     Gallery,
     GalleryEntry,
     InviteIssued,
+    InviteRow,
+    LivePollRow,
+    MemberRow,
+    Members,
     MembershipChanged,
     RequestInfo,
     Requests,
@@ -44,6 +50,8 @@ from showroom.protocol.server_messages import ServerMessage
 from showroom.scene.model import Event as SceneEvent
 
 Reply = Callable[[ServerMessage], None]
+MAX_INVITES_LISTED = 200
+"""A ``members`` answer lists at most this many invite codes (the newest)."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +251,50 @@ class Communities:
                                                            reason=None))
             done()
         self.membership.ban(community, wallet, wall, banned, fault)
+
+    def members(self, community: str, reply: Reply, fault: Fault) -> None:
+        """Answer a host with the members (from memory) and the invite codes (read on the store lane)."""
+        roster = self.membership.roster(community)
+
+        def listed(invites: list[Invite]) -> None:
+            members = sorted(roster.members.values(), key=lambda m: (-m.joined_at, m.wallet))
+            reply(Members(community=community, members=[
+                MemberRow(wallet=m.wallet, name=m.name, role=m.role, tier=self.loyalty.tier(community, m.wallet),
+                          points=round(self.loyalty.points(community, m.wallet), 2), joined_at=iso(m.joined_at))
+                for m in members], invites=[
+                InviteRow(code=i.code, issued_by=i.issued_by, max_uses=i.max_uses, uses=i.uses,
+                          expires_at=iso(i.expires_at), revoked=i.revoked) for i in invites[:MAX_INVITES_LISTED]]))
+        self.membership.invites(community, listed, fault)
+
+    def briefs(self, wall: float) -> list[CommunityBrief]:
+        """Every served community in brief, for a host's status (from memory: no store reads)."""
+        by_challenge: dict[tuple[str, str], list[Entry]] = {}
+        for entry in self.contests.entries.values():
+            by_challenge.setdefault((entry.community, entry.challenge), []).append(entry)
+        briefs = []
+        for cid, rules in self.rules.items():
+            roster = self.membership.rosters[cid]
+            challenges = []
+            for ch in rules.challenges.values():
+                entries = by_challenge.get((cid, ch.id), [])
+                challenges.append(ChallengeBrief(
+                    id=ch.id, title=ch.title, phase=self.contests.phase(cid, ch.id, wall),  # type: ignore[arg-type]
+                    ballot=ch.ballot, entries=len(entries),  # type: ignore[arg-type]
+                    pending=sum(e.status == "pending" for e in entries),
+                    approved=sum(e.status == "approved" for e in entries),
+                    featured=any(e.id in self.contests.ranks for e in entries)))
+            briefs.append(CommunityBrief(community=cid, name=rules.name, entry=rules.entry,  # type: ignore[arg-type]
+                                         members=len(roster.members), cap=rules.cap, requests=len(roster.pending),
+                                         challenges=challenges))
+        return briefs
+
+    def live_polls(self) -> list[LivePollRow]:
+        """The open polls with their counts so far, for a host's status."""
+        return [LivePollRow(poll=pid, question=live.poll.question, options=list(live.poll.options),
+                            results=live.poll.results, closes_at=None if live.poll.closes_at is None
+                            else iso(live.poll.closes_at), community=live.poll.owner if live.poll.scope == "community"
+                            else None, counts=list(live.counts))
+                for pid, live in self.polls.open.items()]
 
     def open_polls(self, wallet: str) -> list[ServerMessage]:
         """The polls a visitor arriving now may answer (event polls, and the home community's for its members)."""

@@ -228,6 +228,16 @@ class Membership:
         self._submit(lambda: self.store.create_invite(community, code, issued_by=issued_by, max_uses=uses,
                                                       expires_at=expires, now=wall), issued)
 
+    def revoke(self, community: str, code: str, wall: float, then: Callable[[Invite], None], fault: Fault) -> None:
+        """Withdraw an invite code (who joined with it stays a member)."""
+        self.roster(community)
+        self._submit(lambda: self.store.revoke_invite(community, code, wall), applied(fault, then))
+
+    def invites(self, community: str, then: Callable[[list[Invite]], None], fault: Fault) -> None:
+        """The community's invite codes, newest first, read on the store lane."""
+        self.roster(community)
+        self._submit(lambda: self.store.invites(community), applied(fault, then))
+
     def _once(self, roster: Roster, wallet: str) -> None:
         if wallet in roster.joining:
             raise ProtocolError(ErrorCode.RATE_LIMITED, "your last join or request is still being written")
