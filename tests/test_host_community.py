@@ -367,6 +367,8 @@ SAMPLE_ARGS = {
     "accept": "1", "reject": "1 not a card", "feature": f"{CLUB} {CARD}", "poll": "'Free bags?' yes no",
     "close-poll": POLL, "report": CLUB, "target": f"{CLUB} --invites 2",
     "expel": f"{CLUB} {WALLET}",
+    "members": CLUB,
+    "revoke": f"{CLUB} rau1e1pmS3EN",
 }
 
 
@@ -379,8 +381,8 @@ def test_every_community_host_command_from_a_visitor_connection_is_forbidden(rol
     async def scenario(server):
         intruder = await visitor(server, "mallory", role=role)
         for message in messages:
-            answer = await ask(intruder, message.wire(), "host_ok", "invite", "requests", "gallery", "poll",
-                               "report", "targeted")
+            answer = await ask(intruder, message.wire(), "host_ok", "invite", "requests", "members", "gallery",
+                               "poll", "report", "targeted")
             assert (answer["type"], answer.get("code"), answer.get("ref")) == ("error", "forbidden", message.type)
         communities = server.event.communities
         assert communities.store.invites(CLUB) == [] and communities.polls.open == {}
