@@ -3,7 +3,9 @@
 Sans-I/O: :meth:`Bot.receive` takes one whole server message, :meth:`Bot.step` is called
 by the swarm's driver loop; both hand bytes to ``self.out`` (a transport's send). The
 behaviour is one of ``wander``, ``watch`` and ``selfie``; every bot reacts during looks,
-chats rarely, asks for its wallet and redeems the vouchers it is awarded.
+chats rarely, asks for its wallet and redeems the vouchers it is awarded. A bot given a community
+plan also answers polls, joins the event's community with an invite, submits an entry and votes
+(:mod:`showroom.bots.community`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from showroom.bots.community import COMMUNITY_REFS, EVENTS, REPLIES, Participant
+from showroom.bots.community_plan import Plan
+from showroom.bots.invites import InvitePool
 from showroom.bots.scene_info import SceneInfo, scene_info
 from showroom.bots.stats import Stats
 from showroom.protocol import client_messages as msg
@@ -30,6 +35,7 @@ from showroom.protocol.server_messages import (
     Redeemed,
     SelfieLeft,
     SelfieTaken,
+    ServerMessageError,
     WalletContents,
     Welcome,
     read_event,
@@ -45,6 +51,9 @@ PING_EVERY_S = 2.0
 WATCH_HZ = 1.0
 REACT_PER_S = 0.3
 CHAT_PER_S = 0.005
+CELL_EVENTS = (SelfieTaken,)
+PERSONAL_EVENTS = (Awarded, SelfieLeft)
+"""The frame events every bot reads; a community participant reads :data:`~showroom.bots.community.EVENTS` too."""
 
 
 def discard(data: bytes) -> None:
@@ -71,7 +80,8 @@ def parse_mix(text: str) -> dict[str, float]:
 class Bot:
     """A visitor's client-side state and decisions (no sockets)."""
 
-    def __init__(self, index: int, behaviour: str, stats: Stats, rng: random.Random, move_hz: float = 10.0) -> None:
+    def __init__(self, index: int, behaviour: str, stats: Stats, rng: random.Random, move_hz: float = 10.0,
+                 plan: Plan | None = None, pool: InvitePool | None = None) -> None:
         self.index = index
         self.behaviour = behaviour
         self.stats = stats
@@ -103,6 +113,14 @@ class Bot:
         self.leaving = False
         self.unseen: bytes | dict[str, Any] | None = None
         """The newest frame that carried no events, decoded only when a decision needs what it shows."""
+        self.acts: Participant | None = None
+        """What the bot does in the event's community (None: nothing, as a plain load test)."""
+        if plan is not None and plan.active:
+            self.acts = Participant(f"bot-{index}", plan, stats, random.Random(f"{rng.random()}/community"),
+                                    pool if pool is not None else InvitePool(), self.send,
+                                    lambda: self.scene.palette if self.scene else ())
+        self.cell_events = (*CELL_EVENTS, *EVENTS) if self.acts else CELL_EVENTS
+        self.personal_events = (*PERSONAL_EVENTS, *EVENTS) if self.acts else PERSONAL_EVENTS
 
     # ---- sending --------------------------------------------------------------------------
     def send(self, message: msg.Message) -> None:
@@ -115,8 +133,9 @@ class Bot:
         self.stats.sent(len(data))
 
     def join_message(self) -> msg.Join:
-        """The ``join`` this bot opens with."""
-        return msg.Join(v=PROTOCOL_VERSION, name=f"bot-{self.index}", role="bot")
+        """The ``join`` this bot opens with (with an invite code when its plan joins the community)."""
+        invite = self.acts.join_code(self.index) if self.acts is not None else None
+        return msg.Join(v=PROTOCOL_VERSION, name=f"bot-{self.index}", role="bot", invite=invite)
 
     def ask_wallet(self) -> None:
         """Ask the server for everything this bot holds."""
@@ -149,7 +168,12 @@ class Bot:
             self._count_frame(st, now)
             self.unseen = data
             return
-        value = decode_server(data)
+        try:
+            self._message(decode_server(data), now)
+        except ServerMessageError:  # a field this bot cannot read: counted, never the end of the bot
+            self.stats.errors["bad_server_message"] += 1
+
+    def _message(self, value: Any, now: float) -> None:
         if isinstance(value, list):
             self.unseen = value[1]
             self._count_frame(float(value[1]["st"]), now)
@@ -168,6 +192,8 @@ class Bot:
             self.stats.joins_ok += 1
             self.send(msg.Ping(t=time.time()))
             self.next_ping = now + PING_EVERY_S
+            if self.acts is not None:
+                self.acts.welcomed(self.scene.community, now)
         elif isinstance(message, Pong):
             self._pong(message.t, message.st, time.time())
         elif isinstance(message, ErrorReply):
@@ -176,12 +202,21 @@ class Bot:
             self.wallet = [item.entitlement for item in message.items]
         elif isinstance(message, Redeemed):
             self.stats.redeemed += 1
+        elif self.acts is not None and isinstance(message, REPLIES):
+            self.acts.receive(message, now)
 
     def _error(self, error: ErrorReply) -> None:
         code = str(error.code)
         self.stats.errors[code] += 1
         if error.ref == "join":
-            self.stats.joins_failed += 1
+            again, invite = self.acts.join_refused(error, self.index) if self.acts is not None else (False, None)
+            if again:  # the connection stays open for another join
+                self.send(msg.Join(v=PROTOCOL_VERSION, name=f"bot-{self.index}", role="bot", invite=invite))
+            else:
+                self.stats.joins_failed += 1
+        elif error.ref in COMMUNITY_REFS:
+            if self.acts is not None:
+                self.acts.refused(error)
         elif error.ref == "redeem":
             self.stats.refused[error.message.split(":", 1)[0]] += 1
         elif error.ref == "selfie":
@@ -221,14 +256,19 @@ class Bot:
 
     def _frame(self, personal: dict[str, Any], cell: dict[str, Any], now: float) -> None:
         for raw in cell["events"]:
-            event = read_event(raw, SelfieTaken)
-            if isinstance(event, SelfieTaken) and event.visitor == self.you and not self.leaving:
-                self.selfies[event.mascot] += 1
-                self.done_mascots.add(event.mascot)
-                self.queued = None
+            event = read_event(raw, *self.cell_events)
+            if isinstance(event, SelfieTaken):
+                if event.visitor == self.you and not self.leaving:
+                    self.selfies[event.mascot] += 1
+                    self.done_mascots.add(event.mascot)
+                    self.queued = None
+            elif event is not None and self.acts is not None:
+                self.acts.receive(event, now)
         for raw in personal["events"]:
-            event = read_event(raw, Awarded, SelfieLeft)
-            if isinstance(event, Awarded):
+            event = read_event(raw, *self.personal_events)
+            if event is not None and self.acts is not None and isinstance(event, EVENTS):
+                self.acts.receive(event, now)
+            elif isinstance(event, Awarded):
                 self.awards[event.entitlement] += 1
                 if event.kind == "voucher":
                     self.award_seqs.append((now + self.rng.uniform(0.3, 1.5), event.seq))
@@ -245,6 +285,8 @@ class Bot:
             self.next_ping = now + PING_EVERY_S
             self.send(msg.Ping(t=time.time()))
         self.redeem_due(now)
+        if self.acts is not None and self.acts.agenda:
+            self.acts.due(now)
         if now >= self.next_social:
             self._look_at_latest()
             self._social(now)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from showroom.bots.bot import parse_mix
+from showroom.bots.community_plan import parse_acts
+from showroom.bots.invites import check_code
 from showroom.bots.probe import probe_server
 from showroom.bots.report import build_report, check_thresholds
 from showroom.bots.swarm import SwarmConfig, run_swarm
@@ -28,6 +30,15 @@ def run_loadtest(config: SwarmConfig, *, workers: int = 1, report_path: str | No
         parse_mix(config.mix)
     except ValueError as exc:
         raise ShowroomError(f"loadtest: --behaviour: {exc}") from None
+    try:
+        parse_acts(config.community_mix)
+    except ValueError as exc:
+        raise ShowroomError(f"loadtest: --community-mix: {exc}") from None
+    for code in config.invites:
+        try:
+            check_code(code)
+        except ValueError as exc:
+            raise ShowroomError(f"loadtest: --invite: {exc}") from None
     probe_server(config.url)
     if workers > 1:
         from showroom.bots.workers import run_workers
@@ -90,7 +101,25 @@ def _print_summary(r: dict) -> None:
     print(f"awards            {received}: {_counts(by_entitlement)}" if by_entitlement else f"awards            {received}")
     print(f"selfie audit      {'passed' if audit['passed'] else 'FAILED'}: {audit['selfies_taken']} selfies, "
           f"{audit['awarded_ok']} rewarded, {audit['refused_sold_out']} refused (sold out)")
+    _print_community(r["community"])
     print(f"plot              {r['plot']}")
+
+
+def _print_community(c: dict) -> None:
+    """The community lines of the summary (only for a run that asked the bots to take part)."""
+    if not c["plan"] and not c["invites_given"] and not c["members"]["codes_issued"]:
+        return
+    polls, members, entries, votes = c["polls"], c["members"], c["entries"], c["votes"]
+    print(f"polls             {polls['seen']} seen, {polls['answers_sent']} answers sent, "
+          f"{polls['answers_confirmed']} confirmed")
+    print(f"community         {members['joined']} joined of {members['join_attempts']} tries (codes: "
+          f"{c['invites_given']} given, {members['codes_issued']} issued as host, "
+          f"{members['invites_received']} handed to members)")
+    print(f"entries           {entries['sent']} sent, {entries['confirmed']} confirmed, {entries['approved']} approved, "
+          f"{entries['rejected']} rejected, {entries['featured']} featured")
+    print(f"votes             {votes['sent']} sent, {votes['confirmed']} confirmed, "
+          f"{votes['nothing_to_vote_for']} with nothing to vote for")
+    print(f"community refused {_counts(c['refused']) or 'none'}")
 
 
 def _counts(counts: dict[str, int]) -> str:

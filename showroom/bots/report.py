@@ -1,4 +1,4 @@
-"""The load-test report: figures from the bots and ``/metrics``, the award audit, thresholds."""
+"""The load-test report: figures from the bots and ``/metrics``, the award audit, community actions, thresholds."""
 
 from __future__ import annotations
 
@@ -95,8 +95,29 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
         "errors": _errors(stats),
         "vouchers": {"redeemed": stats.redeemed, "refused": dict(stats.refused)},
         "award_audit": audit_awards(bots),
+        "community": community_figures(result),
         "history": result.history,
         "plot": "not asked for (--plot FILE.png)",
+    }
+
+
+def community_figures(result: SwarmResult) -> dict[str, Any]:
+    """What the bots did in the event's community: poll answers, joins, entries and votes sent and confirmed,
+    and every refusal by message and reason."""
+    done = result.stats.community
+    return {
+        "plan": result.config.community_mix,
+        "invites_given": len(result.config.invites),
+        "polls": {"seen": done["polls_seen"], "answers_sent": done["poll_answers_sent"],
+                  "answers_confirmed": done["poll_answers_confirmed"]},
+        "members": {"join_attempts": done["join_attempts"], "joined": done["members_joined"],
+                    "codes_issued": done["codes_issued"], "invites_received": done["invites_received"]},
+        "entries": {"sent": done["entries_sent"], "confirmed": done["entries_confirmed"],
+                    "approved": done["entries_approved"], "rejected": done["entries_rejected"],
+                    "featured": done["entries_featured"]},
+        "votes": {"sent": done["votes_sent"], "confirmed": done["votes_confirmed"],
+                  "nothing_to_vote_for": done["votes_skipped"]},
+        "refused": dict(result.stats.community_refused),
     }
 
 

@@ -1,4 +1,4 @@
-"""What a bot needs from the scene TOML of its ``welcome``: floor, audience zones, selfie rewards."""
+"""What a bot needs from the scene TOML of its ``welcome``: floor, audience zones, selfie rewards, its community."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ class SceneInfo:
     selfie_grant: dict[str, str]
     stock: dict[str, int | None]
     voucher: frozenset[str]
+    community: str | None = None
+    """The event's home community (``event.community``)."""
+    palette: tuple[str, ...] = ()
+    """The colours of the community's brand: the brand whose id the community's id names, else the first brand."""
 
 
 def scene_info(text: str) -> SceneInfo:
@@ -48,4 +52,8 @@ def _read(text: str) -> SceneInfo | SceneError:
     stock = {e.id: getattr(e, "stock", None) for e in scene.entitlements}
     vouchers = frozenset(e.id for e in scene.entitlements if e.kind == "voucher")
     size = (float(scene.venue.size[0]), float(scene.venue.size[1]))
-    return SceneInfo(size, tuple(boxes), tuple(m.id for m in scene.mascots), grants, stock, vouchers)
+    community = scene.event.community
+    brands = [b for b in scene.brands if community and b.id in community.split("-")] or list(scene.brands[:1])
+    palette = tuple(brands[0].palette) if brands else ()
+    return SceneInfo(size, tuple(boxes), tuple(m.id for m in scene.mascots), grants, stock, vouchers, community,
+                     palette)

@@ -35,6 +35,10 @@ class Stats:
     window_latency_s: array = field(default_factory=lambda: array("d"))
     redeemed: int = 0
     refused: Counter = field(default_factory=Counter)
+    community: Counter = field(default_factory=Counter)
+    """Community actions and their confirmations (``poll_answers_sent``, ``votes_confirmed``, …)."""
+    community_refused: Counter = field(default_factory=Counter)
+    """Refused community messages by ``"message: reason"``."""
 
     def sent(self, size: int) -> None:
         """One message sent by a bot."""

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from showroom.bots.bot import Bot, discard, parse_mix
+from showroom.bots.community_plan import THINK_S, draw_plan, parse_acts
+from showroom.bots.invites import InvitePool
 from showroom.bots.stats import Stats
 from showroom.protocol.limits import MAX_SERVER_FRAME_BYTES, TICK_HZ
 
@@ -50,6 +52,16 @@ class SwarmConfig:
     progress: bool = True
     first_index: int = 0
     """Bots are named ``bot-<first_index + i>`` (workers get disjoint ranges)."""
+    community_mix: str = ""
+    """What bots do in the event's community, ``poll:P,join:P,submit:P,vote:P`` (shares from 0 to 1; see
+    :func:`~showroom.bots.community_plan.parse_acts`); empty: nothing."""
+    invites: tuple[str, ...] = ()
+    """Invite codes of the event's community, shared round-robin by the bots that join it (codes alone, without
+    ``community_mix``, make every bot join and do nothing more)."""
+    think_s: tuple[float, float] = THINK_S
+    """The pause before a community action (answering a poll, submitting, voting), seconds, at least and at most."""
+    host_token: str = ""
+    """When given, the run first asks the server, as its host, for the invite codes its joining bots need."""
 
 
 @dataclass
@@ -133,12 +145,21 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, Any]],
     rng = random.Random(config.seed)
     weights = parse_mix(config.mix)
     names, probs = list(weights), list(weights.values())
-    bots = [Bot(config.first_index + i, rng.choices(names, probs)[0], stats, random.Random(rng.random()), config.move_hz)
+    shares = parse_acts(config.community_mix) or ({"join": 1.0} if config.invites else {})
+    pool = InvitePool(config.invites)
+    plans = random.Random(f"{config.seed}/community")  # its own stream: the movement of plain runs is unchanged
+    bots = [Bot(config.first_index + i, rng.choices(names, probs)[0], stats, random.Random(rng.random()), config.move_hz,
+                draw_plan(shares, plans, config.think_s) if shares else None, pool)
             for i in range(config.clients)]
     listeners: list[BotListener] = []
     history: list[dict[str, Any]] = []
     wall0, cpu0 = time.perf_counter(), time.process_time()
     metrics_before = await fetch_metrics(config.url)
+    if config.host_token and shares.get("join"):
+        from showroom.bots.host_invites import host_invites
+
+        for code in await host_invites(config.url, config.host_token, round(config.clients * shares["join"]), stats):
+            pool.give(code)
 
     async def connect(bot: Bot) -> None:
         listener = BotListener(bot, stats)

@@ -90,6 +90,8 @@ def _merge(config: SwarmConfig, results: list[SwarmResult], history: list[dict[s
             setattr(stats, name, getattr(stats, name) + getattr(s, name))
         stats.errors.update(s.errors)
         stats.refused.update(s.refused)
+        stats.community.update(s.community)
+        stats.community_refused.update(s.community_refused)
         stats.latency_s.extend(s.latency_s)
     bots = [bot for r in results for bot in r.bots]
     metrics_before = min((r.metrics_before for r in results if r.metrics_before), key=lambda m: m.get("ticks", 0),
