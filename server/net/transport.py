@@ -3,8 +3,8 @@
 One :class:`Listener` per connection hands each whole binary message, with the time it
 arrived, to a :class:`~server.event.session.Session`; a :class:`PicowsLink` moves bytes out,
 skipping snapshots for a reader whose socket buffer is full (latest wins) instead of
-queueing them. Nothing here judges a message. ``/healthz`` and ``/metrics`` are plain HTTP
-answers from the listener factory.
+queueing them. Nothing here judges a message. ``/healthz``, ``/metrics`` and the host dashboard's
+files (``/host``, :mod:`server.net.dashboard`) are plain HTTP answers from the listener factory.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from picows import (
 
 from server.event.event import Event
 from server.event.session import Session
+from server.net.dashboard import Dashboard
 
 log = logging.getLogger("showroom.server")
 
@@ -172,13 +173,15 @@ class Listener(WSListener):
 
 
 class Routes:
-    """picows' listener factory: WebSocket on ``/`` (and ``/ws``), plain HTTP on ``/healthz`` and
-    ``/metrics``. Until :attr:`event` is set (the socket is bound before storage is opened)
-    every request is answered 503."""
+    """picows' listener factory: WebSocket on ``/`` (and ``/ws``), plain HTTP on ``/healthz``, ``/metrics``
+    and the host dashboard (``/host`` and its files, read into memory here, once). Until :attr:`event`
+    is set (the socket is bound before storage is opened) every request is answered 503. picows
+    itself answers any method but GET with 400."""
 
-    def __init__(self) -> None:
+    def __init__(self, dashboard: Dashboard | None = None) -> None:
         self.event: Event | None = None
         self.frames = FrameBuffer()
+        self.dashboard = dashboard if dashboard is not None else Dashboard()
 
     def __call__(self, request: WSUpgradeRequest) -> WSListener | WSUpgradeResponseWithListener | None:
         event = self.event
@@ -193,4 +196,11 @@ class Routes:
             return WSUpgradeResponseWithListener(response, None)
         if path in (b"/", b"/ws"):
             return Listener(event, self.frames)
+        if self.dashboard.wants(path):
+            page = self.dashboard.find(path)
+            if page is None:
+                response = WSUpgradeResponse.create_error_response(404, b"not found\n", {"Connection": "close"})
+            else:
+                response = WSUpgradeResponse.create_ok_response(page.body, page.headers)
+            return WSUpgradeResponseWithListener(response, None)
         return None
