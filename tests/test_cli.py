@@ -142,8 +142,12 @@ def test_serve_answers_health_and_stops_cleanly_on_sigint(tmp_path):
         match = re.search(r"ws://127\.0\.0\.1:(\d+)/", first)
         assert match, first
         assert proc.stdout.readline().strip() == "host token: secret"
+        dashboard = proc.stdout.readline().strip()
+        assert dashboard == f"host dashboard: http://127.0.0.1:{match.group(1)}/host"
         with urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/healthz", timeout=5) as response:
             assert response.read().strip() == b"ok"
+        with urllib.request.urlopen(dashboard.split(": ", 1)[1], timeout=5) as response:
+            assert b"<title>" in response.read()
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=15)
         assert proc.returncode == 0

@@ -63,6 +63,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"serving '{scene.event.title}' on {running.url} at {settings.tick_hz} ticks/s  "
               f"(health: http://{settings.host}:{running.port}/healthz)", flush=True)
         print(f"host token: {token}", flush=True)
+        print(f"host dashboard: http://{settings.host}:{running.port}/host", flush=True)
         if communities:
             print(f"communities: {', '.join(c.community.id for c in communities)}", flush=True)
         await serve_until_signal(running)
