@@ -21,7 +21,36 @@ def add_view_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=window_size, default=(1280, 720), help="window size (default 1280x720)")
     p.add_argument("--follow", default="me", help="camera: me (default), mascot:N, free")
     p.add_argument("--autopilot", action="store_true",
-                   help="let the tour guide walk you: watch, queue for selfies, open the wallet")
+                   help="let the tour guide walk you: watch, queue for selfies, open the wallet, take part in the "
+                        "community (join with --invite, enter, vote, answer polls, look at the featured wall)")
+    p.add_argument("--invite", default=None, metavar="CODE", type=invite_code,
+                   help="an invite code of the event's community: join it on arrival")
+    p.add_argument("--entry", default=None, metavar="FILE", type=entry_file,
+                   help="a PNG or JPEG to enter in the community's challenge (default: your last selfie photo)")
+
+
+def invite_code(text: str) -> str:
+    """An invite code as the protocol takes it: 4-32 letters, digits, ``-`` or ``_``."""
+    import re
+
+    code = text.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_-]{4,32}", code):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an invite code (4-32 letters, digits, - or _)")
+    return code
+
+
+def entry_file(text: str) -> str:
+    """A challenge entry: an existing PNG or JPEG file of at most 4 MiB."""
+    from showroom.client.upload import EntryFileError, check_entry_file
+
+    path = Path(text).expanduser()
+    try:
+        check_entry_file(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"{text}: {exc.strerror or exc}") from None
+    except EntryFileError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return str(path)
 
 
 def register(sub: Any) -> None:
@@ -51,7 +80,8 @@ def view_options(args: argparse.Namespace, url: str, default_out: str) -> Any:
     return ClientOptions(url=url, name=args.name or "visitor", offscreen=offscreen, seconds=args.seconds,
                          screenshot=args.screenshot, screenshot_every=args.screenshot_every,
                          out_dir=str(Path(args.out or default_out)), size=args.size, follow=args.follow,
-                         autopilot=args.autopilot, photos_dir=str(settings.photos), display=settings.display)
+                         autopilot=args.autopilot, photos_dir=str(settings.photos), display=settings.display,
+                         invite=getattr(args, "invite", None), entry_file=getattr(args, "entry", None))
 
 
 def _client(args: argparse.Namespace) -> int:

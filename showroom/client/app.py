@@ -15,7 +15,9 @@ from direct.showbase.ShowBase import ShowBase
 from panda3d.core import ClockObject, Filename, Vec3
 
 from showroom.client.autopilot import Autopilot
+from showroom.client.autopilot_community import CommunityGuide
 from showroom.client.camera import OrbitCamera
+from showroom.client.community_ui import CommunityUi
 from showroom.client.controls import Controls
 from showroom.client.crowd_view import CrowdView
 from showroom.client.display import configure, supports_shaders
@@ -51,6 +53,10 @@ class ClientOptions:
     autopilot: bool = False
     follow: str = "me"
     display: str | None = None
+    invite: str | None = None
+    """An invite code of the event's community: join it on arrival (the tour guide types it in the panel)."""
+    entry_file: str | None = None
+    """A PNG or JPEG to enter in the community's challenge instead of the last selfie photo."""
     shots: list[str] = field(default_factory=list)
     """Files written (screenshots and photos), for the caller to report."""
 
@@ -69,7 +75,7 @@ class ClientApp(ShowBase):
         self.state = ClientState()
         self.cam_ctl = OrbitCamera()
         self.cam_ctl.follow_target(options.follow)
-        self.autopilot = Autopilot() if options.autopilot else None
+        self.autopilot = Autopilot(guide=CommunityGuide(invite=options.invite)) if options.autopilot else None
         self.venue: VenueView | None = None
         self.mascots: MascotsView | None = None
         self.crowd: CrowdView | None = None
@@ -79,7 +85,7 @@ class ClientApp(ShowBase):
             "bottom_left": self.a2dBottomLeft, "bottom_right": self.a2dBottomRight,
             "bottom_center": self.a2dBottomCenter,
         }, on_selfie=self.ask_selfie, on_leave_queue=self.leave_queue, on_wallet=self.open_wallet,
-            on_redeem=self.redeem, on_chat=self.chat, on_react=self.react)
+            on_redeem=self.redeem, on_chat=self.chat, on_react=self.react, on_community=self.open_community)
         self.camLens.setFov(60)
         self.camLens.setNear(0.3)
         self.started = time.monotonic()
@@ -93,6 +99,7 @@ class ClientApp(ShowBase):
         self.bad_messages = 0
         self.lights_shown: dict | None = None
         self.aimed = False
+        self.community = CommunityUi(self)
         self.controls = Controls(self)
         self.taskMgr.add(self._frame, "showroom-frame", sort=-10)
 
@@ -146,7 +153,25 @@ class ClientApp(ShowBase):
         """Toggle the wallet panel (asking the server for the latest wallet)."""
         self.wallet_open = self.hud.toggle_wallet()
         if self.wallet_open:
+            self.community.toggle_panel(False)
             self.conn.send(msg.Wallet())
+
+    def open_community(self) -> None:
+        """Toggle the community panel (C)."""
+        self.community.toggle_panel()
+
+    def close_panels(self) -> None:
+        """Close the wallet and the community panel and give the keyboard back (Esc)."""
+        self.wallet_open = self.hud.toggle_wallet(False)
+        self.community.toggle_panel(False)
+
+    def number_key(self, index: int) -> None:
+        """Number key ``index + 1``: answers a waiting poll, else reacts."""
+        self.community.number_key(index)
+
+    def photos_folder(self) -> Path:
+        """Where selfie photos go (one folder per event inside)."""
+        return Path(self.options.photos_dir) if self.options.photos_dir else Path(self.options.out_dir) / "photos"
 
     def redeem(self, seq: int) -> None:
         """Redeem a voucher."""
@@ -172,6 +197,7 @@ class ClientApp(ShowBase):
             self._update_world(now)
             self._take_photos()
             self._drive(now)
+        self.community.frame(now)
         self._refresh_hud(now)
         self.frames += 1
         self._screenshots(now)
@@ -188,6 +214,7 @@ class ClientApp(ShowBase):
         self.venue = VenueView(scene, self.render)
         self.mascots = MascotsView(scene, self.render)
         self.crowd = CrowdView(self.render, capacity=2048, shaders=self.shaders, me=self.state.you)
+        self.community.build(scene, self.render)
         self.lights_shown = None
         w, d = scene.venue.size
         self.cam_ctl.target = (w / 2, d / 2, 1.0)
@@ -260,6 +287,7 @@ class ClientApp(ShowBase):
             self.next_dir_send = now + 1.0 / WASD_HZ
         if self.autopilot is None:
             return
+        self.autopilot.photo = bool(self.options.entry_file) or self.community.last_photo is not None
         for action in self.autopilot.step(self.state, now):
             if action.kind == "move":
                 self.conn.move_to(action.x, action.y)
@@ -274,6 +302,8 @@ class ClientApp(ShowBase):
                 self.wallet_open = self.hud.toggle_wallet(False)
             elif action.kind == "redeem":
                 self.redeem(action.seq)
+            else:
+                self.community.carry_out(action)
 
     def _take_photos(self) -> None:
         scene = self.state.scene
@@ -293,10 +323,10 @@ class ClientApp(ShowBase):
             mz = scene.venue.runway.height if on_runway else 0.0
             eye, look = selfie_pose(np.asarray(me, float), latest.pos[index], mz)
             self._pose_for_photo(index, (mx, my, mz), eye)
-            folder = Path(self.options.photos_dir) if self.options.photos_dir else Path(self.options.out_dir) / "photos"
             png, tex = self.studio.take(info, eye=eye, look=look, palette=brand.palette,
-                                        folder=folder / scene.event.id)
+                                        folder=self.photos_folder() / scene.event.id)
             self.options.shots.append(str(png))
+            self.community.last_photo = png
             self.hud.show_photo(tex, f"Selfie with {mascot.name}")
             self.state.toast = (f"photo saved: {png}", time.monotonic() + 6)
             self.conn.send(msg.Wallet())

@@ -1,7 +1,9 @@
 """The demo's tour guide: when nobody is at the keyboard (``showroom demo`` offscreen, or
 ``--autopilot``), it walks the visitor through the event the way a person would: watch the
 show from the front of the runway, queue for a selfie with each mascot whose session is
-open, cheer during looks, open the wallet when an award arrives and redeem a voucher.
+open, cheer during looks, open the wallet when an award arrives and redeem a voucher; with a
+community guide (:mod:`showroom.client.autopilot_community`) it also joins the event's
+community, enters and votes in its challenge, answers polls and looks at the featured wall.
 
 Pure decisions over :class:`showroom.client.state.ClientState`; the app carries them out.
 """
@@ -9,11 +11,15 @@ Pure decisions over :class:`showroom.client.state.ClientState`; the app carries 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from showroom.client.state import ClientState
 from showroom.protocol.codes import REACTIONS, Activity
+
+if TYPE_CHECKING:
+    from showroom.client.autopilot_community import CommunityGuide
 
 ASK_WITHIN_M = 6.0
 """Ask for a selfie this close to the mascot (the server accepts up to 8 m)."""
@@ -26,7 +32,10 @@ WALLET_OPEN_S = 15.0
 @dataclass(frozen=True)
 class Action:
     """One thing to do now: ``move`` (x, y), ``selfie`` (mascot id), ``react`` (name),
-    ``wallet`` (ask for it and open the panel), ``wallet_close``, ``redeem`` (award seq)."""
+    ``wallet`` (ask for it and open the panel), ``wallet_close``, ``redeem`` (award seq);
+    community ones: ``panel`` (name ``open`` or ``close``), ``type_invite`` (name: the code),
+    ``join``, ``submit``, ``pick`` (seq: entry id), ``vote``, ``poll`` (seq: option index),
+    ``look_wall`` (turn the camera to the featured wall), ``look_done``."""
 
     kind: str
     x: float = 0.0
@@ -48,6 +57,9 @@ class Autopilot:
     redeemed: set[int] = field(default_factory=set)
     wallet_at: float | None = None
     wallet_shown: bool = False
+    guide: CommunityGuide | None = None
+    photo: bool = False
+    """An entry for the community challenge is at hand (the app says so)."""
 
     def step(self, state: ClientState, now: float) -> list[Action]:
         """Actions due at local time ``now`` (seconds)."""
@@ -56,6 +68,10 @@ class Autopilot:
         if scene is None or me is None or not state.mascots:
             return []
         out: list[Action] = []
+        if self.guide is not None:
+            out += self.guide.step(state, now, photo=self.photo)
+            if self.guide.busy(now):
+                return out  # standing before the featured wall
         mascots = state.mascots[-1]
         open_ = [i for i in range(len(scene.mascots))
                  if mascots.activity[i] == Activity.SELFIE and scene.mascots[i].id not in self.done]

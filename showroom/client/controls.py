@@ -3,8 +3,10 @@
 Click the floor to walk there; W A S D (or the arrows) walk relative to the camera;
 right-drag or Q / E orbit the camera, the mouse wheel or - / = zoom; F cycles the camera
 between you, each mascot and a free view; 1-6 react; Enter chats; P asks the nearest mascot
-in a selfie session for a selfie; L leaves the queue; Tab opens the wallet, Esc closes it.
-Keys do nothing while the chat box has the keyboard.
+in a selfie session for a selfie; L leaves the queue; Tab opens the wallet, C the community
+panel, Esc closes them (and gives the keyboard back from a text box). While a live poll's
+overlay waits for an answer, 1-9 answer it instead of reacting.
+Keys do nothing while the chat box or the invite code box has the keyboard.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from showroom.protocol.codes import REACTIONS
 
 MOVE_KEYS = ("w", "a", "s", "d", "arrow_up", "arrow_down", "arrow_left", "arrow_right", "q", "e")
 ORBIT_DEG_PER_S = 60.0
+POLL_KEYS = 9
+"""Number keys 1-9 answer a waiting poll (a tenth option is answered with a click)."""
 
 
 class Controls:
@@ -32,8 +36,8 @@ class Controls:
         for key in MOVE_KEYS:
             app.accept(key, self._key, [key, True])
             app.accept(f"{key}-up", self._key, [key, False])
-        for i in range(len(REACTIONS)):
-            app.accept(str(i + 1), self._unless_typing, [app.react, i])
+        for i in range(max(len(REACTIONS), POLL_KEYS)):
+            app.accept(str(i + 1), self._unless_typing, [app.number_key, i])
         app.accept("mouse1", self._click)
         app.accept("mouse3", self._drag_start)
         app.accept("mouse3-up", self._drag_end)
@@ -43,8 +47,9 @@ class Controls:
         app.accept("p", self._unless_typing, [app.ask_selfie])
         app.accept("l", self._unless_typing, [app.leave_queue])
         app.accept("tab", app.open_wallet)
+        app.accept("c", self._unless_typing, [app.open_community])
         app.accept("enter", self._enter)
-        app.accept("escape", app.hud.toggle_wallet, [False])
+        app.accept("escape", app.close_panels)
 
     def _unless_typing(self, fn: Callable[..., None], *args: Any) -> None:
         if not self.app.hud.typing:

@@ -40,9 +40,11 @@ class Hud:
     def __init__(self, aspect2d: NodePath, a2d: dict[str, NodePath], *, on_selfie: Callable[[], None],
                  on_leave_queue: Callable[[], None], on_wallet: Callable[[], None],
                  on_redeem: Callable[[int], None], on_chat: Callable[[str], None],
-                 on_react: Callable[[int], None]) -> None:
+                 on_react: Callable[[int], None], on_community: Callable[[], None] | None = None) -> None:
         self.on_redeem = on_redeem
         self.on_chat = on_chat
+        self.typing_elsewhere: list[Callable[[], bool]] = []
+        """Other text boxes (the community panel's invite code): while one has the keyboard, keys are not moves."""
         top, bottom = a2d["top_left"], a2d["bottom_left"]
         right_top, right_bottom = a2d["top_right"], a2d["bottom_right"]
         self.status = _text(top, (0.05, -0.07), 0.045)
@@ -73,6 +75,11 @@ class Hud:
         self.wallet_button = DirectButton(parent=right_top, text="Wallet", scale=0.05, pos=(-0.2, 0, -0.1),
                                           command=on_wallet, frameColor=(0.2, 0.17, 0.05, 0.9), text_fg=GOLD,
                                           pad=(0.3, 0.25))
+        self.community_button = DirectButton(parent=right_top, text="Community (C)", scale=0.05, pos=(-0.72, 0, -0.1),
+                                             command=on_community, frameColor=(0.22, 0.12, 0.3, 0.9),
+                                             text_fg=(0.92, 0.85, 1, 1), pad=(0.3, 0.25))
+        if on_community is None:
+            self.community_button.hide()
         self.panel = DirectFrame(parent=right_top, frameColor=PANEL, frameSize=(-1.25, -0.02, -1.4, -0.33))
         self.panel_title = _text(self.panel, (-1.2, -0.41), 0.055, fg=GOLD)
         self.panel_sub = _text(self.panel, (-1.2, -0.46), 0.032, fg=(0.75, 0.75, 0.8, 1))
@@ -110,8 +117,8 @@ class Hud:
 
     @property
     def typing(self) -> bool:
-        """Whether the chat box has the keyboard (so keys are not movement)."""
-        return bool(self.chat_entry["focus"])
+        """Whether the chat box (or another text box) has the keyboard (so keys are not movement)."""
+        return bool(self.chat_entry["focus"]) or any(typing() for typing in self.typing_elsewhere)
 
     def focus_chat(self) -> None:
         """Give the keyboard to the chat box."""

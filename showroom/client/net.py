@@ -42,7 +42,8 @@ class Connection:
             raise ConnectError(f"cannot reach {url}: {exc}") from None
         except Exception as exc:  # websockets' handshake errors (InvalidURI, InvalidStatus, ...)
             raise ConnectError(f"{url}: {exc}") from None
-        self.ws.send(encode(msg.Join(v=PROTOCOL_VERSION, name=name, role=role, token=token, wallet=wallet or None)))
+        self.wallet = wallet or None
+        self.ws.send(encode(msg.Join(v=PROTOCOL_VERSION, name=name, role=role, token=token, wallet=self.wallet)))
         self.inbox: queue.Queue[tuple[Any, float]] = queue.Queue(maxsize=INBOX_MAX)
         self.closed_reason: str | None = None
         self.seq = 0

@@ -12,7 +12,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from showroom.client.community import COMMUNITY_REFS, CommunityBook
 from showroom.client.interp import SnapshotBuffer
+from showroom.client.polls import PollBook
+from showroom.protocol import community as cm
 from showroom.protocol.codes import Activity
 from showroom.protocol.limits import TICK_HZ
 from showroom.protocol.server_messages import (
@@ -37,6 +40,8 @@ from showroom.protocol.snapshot import unpack_cell
 from showroom.scene import Scene
 from showroom.scene.load import parse_scene
 
+COMMUNITY_REPLIES = (cm.CommunityState, cm.Gallery, cm.EntryImage, cm.UploadReady, cm.EntryReceived, cm.VoteRecorded)
+"""Replies about the event's community (:class:`showroom.client.community.CommunityBook` takes them)."""
 BANNER_S = 8.0
 TOAST_S = 4.0
 
@@ -105,6 +110,10 @@ class ClientState:
     frames: int = 0
     errors: deque[ErrorReply] = field(default_factory=lambda: deque(maxlen=20))
     closed: str | None = None
+    community: CommunityBook = field(default_factory=CommunityBook)
+    polls: PollBook = field(default_factory=PollBook)
+    join_refused: ErrorReply | None = None
+    """The server refused our ``join`` (``members_only``: the app may join again with an invite code)."""
 
     # ---- receiving ------------------------------------------------------------------------
     def receive(self, value: Any, arrival_s: float) -> None:
@@ -120,6 +129,14 @@ class ClientState:
             self.toast = (f"{message.code}: {message.message}", arrival_s + TOAST_S)
             if message.ref == "selfie":
                 self.selfie = None
+            elif message.ref == "join":
+                self.join_refused = message
+            elif message.ref == "poll_answer":
+                self.polls.refused(message.message)
+            elif message.ref in COMMUNITY_REFS:
+                self.community.refused(message.ref, message.message, message.code)
+        elif isinstance(message, COMMUNITY_REPLIES):
+            self._notice(self.community.receive(message), arrival_s)
         elif isinstance(message, WalletContents):
             self.wallet = [item.model_dump() for item in message.items]
             self.wallet_name = message.visitor
@@ -142,12 +159,16 @@ class ClientState:
         self.event = welcome.event.model_dump()
         self.show_t = welcome.t
         self.scene_version = welcome.scene_version
+        self.join_refused = None
         text = welcome.scene
         if text and text != self.scene_text:
             self.scene = parse_scene(text, "welcome.scene")
             self.scene_text = text
             self.crowd = SnapshotBuffer(tuple(self.scene.venue.size))
             self.mascots.clear()
+        if self.scene is not None:
+            self.community = CommunityBook(community=self.scene.event.community)
+            self.community.start()
 
     def _new_scene(self, text: str, version: int) -> None:
         """A host's edit of the timeline is live: keep the crowd, take the new looks and cues."""
@@ -192,6 +213,12 @@ class ClientState:
         elif isinstance(event, DropChanged):
             state = "open" if event.open else "closed"
             self.toast = (f"voucher drop {event.entitlement} is {state}", arrival_s + TOAST_S)
+        elif isinstance(event, cm.PollState):
+            self.polls.opened(event, arrival_s)
+        elif isinstance(event, cm.PollResultsEvent):
+            self.polls.results(event, arrival_s)
+        elif isinstance(event, (cm.ChallengePhase, cm.FeaturedEvent)):
+            self._notice(self.community.receive(event), arrival_s)
 
     def _personal_event(self, raw: dict[str, Any], arrival_s: float) -> None:
         event = read_event(raw)
@@ -203,6 +230,16 @@ class ClientState:
         elif isinstance(event, Awarded):
             self.awards.append(event.model_dump())
             self.toast = (f"awarded: {event.name}", arrival_s + TOAST_S)
+        elif isinstance(event, cm.PollState):
+            self.polls.opened(event, arrival_s)
+        elif isinstance(event, cm.PollAnswered):
+            self.polls.answered(event)
+        elif isinstance(event, (cm.EntryModerated, cm.MembershipChanged, cm.TierReached)):
+            self._notice(self.community.receive(event), arrival_s)
+
+    def _notice(self, text: str | None, arrival_s: float) -> None:
+        if text:
+            self.toast = (text, arrival_s + TOAST_S)
 
     # ---- reading --------------------------------------------------------------------------
     def me(self) -> NDArray[np.float32] | None:

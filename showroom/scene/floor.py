@@ -93,6 +93,14 @@ def _placed(scene: Scene) -> Iterator[tuple[str, str, np.ndarray]]:
         yield f"venue.selfie_spots[{index}].queue", outside, _point(selfie_spot.queue)
     for index, mascot in enumerate(scene.mascots):
         yield f"mascots[{index}].home", outside, _point(mascot.home)
+    if venue.featured_wall is not None:
+        yield "venue.featured_wall", "the featured wall reaches outside the {floor} at {at}", _featured_wall(scene)
+
+
+def _featured_wall(scene: Scene) -> np.ndarray:
+    """The featured wall's foot every 0.25 m."""
+    assert scene.venue.featured_wall is not None
+    return geo.sample_polyline(geo.as_points(list(scene.venue.featured_wall.ends())), 0.25)
 
 
 def check_floor(scene: Scene) -> Iterator[Problem]:
@@ -144,6 +152,10 @@ def check_runway(scene: Scene) -> Iterator[Problem]:
             yield path, f"{item.name!r} has no area"
     for index, mascot in enumerate(scene.mascots):
         yield from _stands_on_runway(scene, f"mascots[{index}].home", mascot.home)
+    if venue.featured_wall is not None:
+        points = _featured_wall(scene)
+        if on_floor(scene, points).all() and on_runway(scene, points).any():
+            yield "venue.featured_wall", f"the featured wall stands on the runway at {fmt(points[on_runway(scene, points)][0])}"
 
 
 def _floor_and_runway(scene: Scene, point: Point) -> tuple[bool, bool]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
@@ -89,6 +90,29 @@ class SelfieSpot(SceneModel):
     spacing: Metres = 0.8
 
 
+class FeaturedWall(SceneModel):
+    """Where the featured entries of the event community's latest challenge hang: a board standing on the floor.
+
+    Drawing only (visitors are not kept off it): stand it against a wall or where nobody needs to walk.
+    """
+
+    at: Point
+    """The middle of the board's foot, metres."""
+    heading: Annotated[float, Field(ge=-360, le=360)] = 180.0
+    """The way its face looks, degrees (0 faces +y, counter-clockwise positive; 180 faces the entrance)."""
+    width: Annotated[float, Field(ge=2, le=60, allow_inf_nan=False)] = 8.0
+    height: Annotated[float, Field(ge=1.5, le=12, allow_inf_nan=False)] = 4.0
+    title: Text = "Featured"
+    """Shown across its top, above the challenge's title."""
+
+    def ends(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The floor points of its two ends (left, right as seen from in front), metres."""
+        h = math.radians(self.heading)
+        dx, dy = math.cos(h) * self.width / 2, math.sin(h) * self.width / 2
+        x, y = self.at
+        return (x + dx, y + dy), (x - dx, y - dy)
+
+
 class Venue(SceneModel):
     """The whole floor plan; the floor spans ``[0, size[0]] x [0, size[1]]`` metres."""
 
@@ -103,3 +127,5 @@ class Venue(SceneModel):
     exits: list[Spot] = Field(min_length=1, max_length=64)
     paths: list[MascotPath] = Field(min_length=1, max_length=256)
     selfie_spots: list[SelfieSpot] = Field(default_factory=list, max_length=64)
+    featured_wall: FeaturedWall | None = None
+    """Where the client hangs the featured challenge entries (only for an event with a community)."""
