@@ -335,3 +335,17 @@ def test_a_server_without_the_community_is_asked_once_and_the_wall_stays_away():
     st.community.refresh()
     assert sent(st.community, 200.0) == []
     assert panel_text(st.community, "x").membership == "This server does not run the event's community."
+
+
+def test_the_panel_gives_the_challenge_brief_while_it_takes_entries_and_leaves_room_for_the_gallery_later():
+    brief = ("Draw a look inspired by the rose silk gown Teddy Lumen wore in the Golden Hour walk: keep one element "
+             "of the rose (its colour, its petals, its drape) and make the rest your own. Any medium.")
+    book = CommunityBook(community=CIRCLE)
+    state = community_state("submissions")
+    book.receive(state.model_copy(update={"challenges": [state.challenges[0].model_copy(update={"brief": brief})]}))
+    shown = panel_text(book, "x").brief
+    assert shown.startswith("Draw a look inspired by the rose silk gown") and shown.endswith("...")
+    assert len(shown) <= 150
+    voting = community_state("voting")
+    book.receive(voting.model_copy(update={"challenges": [voting.challenges[0].model_copy(update={"brief": brief})]}))
+    assert panel_text(book, "x").brief == ""

@@ -28,7 +28,8 @@ TOP, BOTTOM = -0.33, -1.2
 """Below the wallet and community buttons, above the selfie thumbnail (top-right corner units)."""
 LEFT = X0 + 0.05
 THUMBS = 6
-THUMB_W, THUMB_H = 0.17, 0.125
+THUMB_W, THUMB_H = 0.16, 0.12
+"""Six thumbnails and their gaps fit inside the panel (LEFT to X1)."""
 BUTTON = {"text_fg": (1, 1, 1, 1), "pad": (0.3, 0.2), "scale": 0.036}
 WRAP = 32
 """Characters a line of small text holds before it wraps (about 1.1 units at scale 0.034)."""
@@ -61,6 +62,7 @@ class CommunityPanel:
                                  frameColor=(0.2, 0.5, 0.3, 0.95), **BUTTON)
         self.challenge = _text(f, 0.042, (1, 1, 1, 1), wrap=26)
         self.phase = _text(f, 0.034, SOFT)
+        self.brief = _text(f, 0.032, (0.9, 0.86, 0.78, 1), wrap=WRAP + 2)
         self.entry = _text(f, 0.034, (0.75, 1, 0.85, 1), wrap=WRAP)
         self.submit = DirectButton(parent=f, text="Submit", command=on_submit, frameColor=(0.55, 0.3, 0.6, 0.95),
                                    **BUTTON)
@@ -138,6 +140,8 @@ class CommunityPanel:
             rows.append(("invite", 0.09))
         if text.challenge:
             rows += [("gap", 0.025), (self.challenge, 0.065 * lines(text.challenge) - 0.005), (self.phase, LINE)]
+        if text.brief:
+            rows.append((self.brief, 0.047 * lines(text.brief) + 0.01))
         if text.entry:
             rows.append((self.entry, LINE * lines(text.entry)))
         if text.can_submit:
@@ -152,7 +156,8 @@ class CommunityPanel:
             rows.append((self.results[k], LINE))
         for widget, value in ((self.title, text.title), (self.membership, text.membership),
                               (self.loyalty, text.loyalty), (self.residency, text.residency),
-                              (self.challenge, text.challenge), (self.phase, text.phase), (self.entry, text.entry),
+                              (self.challenge, text.challenge), (self.phase, text.phase), (self.brief, text.brief),
+                              (self.entry, text.entry),
                               (self.hint, text.gallery_hint),
                               *zip(self.results, text.results + [""] * RESULTS)):
             self._set(widget, value)
@@ -175,7 +180,7 @@ class CommunityPanel:
         placed = {id(w) for w, _ in rows}
         inviting = "invite" in [w for w, _ in rows]
         for widget in (self.title, self.membership, self.loyalty, self.residency, self.challenge, self.phase,
-                       self.entry, self.submit, self.hint, self.vote, *self.results):
+                       self.brief, self.entry, self.submit, self.hint, self.vote, *self.results):
             widget.show() if id(widget) in placed else widget.hide()
         for widget in (self.invite_label, self.invite, self.join):
             widget.show() if inviting else widget.hide()

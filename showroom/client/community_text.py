@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from showroom.client.community import CommunityBook
+from showroom.client.featured import short
 
 PHASE_WORDS = {
     "draft": "opens for entries",
@@ -16,6 +17,8 @@ PHASE_WORDS = {
     "voting": "voting open",
     "closed": "closed",
 }
+BRIEF_CHARS = 150
+"""The challenge's brief in the panel is cut to this (about four lines)."""
 NEXT_WORDS = {"draft": "opens", "submissions": "entries close", "review": "voting opens", "voting": "voting closes"}
 TIER_COLORS = {
     "bronze": (0.72, 0.45, 0.2, 0.95), "silver": (0.62, 0.64, 0.7, 0.95), "gold": (0.85, 0.66, 0.12, 0.95),
@@ -61,6 +64,7 @@ class PanelText:
     can_join: bool
     challenge: str
     phase: str
+    brief: str
     entry: str
     can_submit: bool
     gallery_hint: str
@@ -72,13 +76,14 @@ def panel_text(book: CommunityBook, submit_what: str) -> PanelText:
     """The panel's lines; ``submit_what`` names what the submit button sends (``your last selfie``)."""
     st = book.state
     if book.community is None:
-        return PanelText("No community", "This event belongs to no community.", "", "", False, "", "", "", False,
-                         "", False, [])
+        return PanelText("No community", "This event belongs to no community.", "", "", False, "", "", "", "",
+                         False, "", False, [])
     if book.unserved:
         return PanelText(book.community, "This server does not run the event's community.", "", "", False, "", "",
-                         "", False, "", False, [])
+                         "", "", False, "", False, [])
     if st is None:
-        return PanelText(book.community, "asking the server...", "", "", False, "", "", "", False, "", False, [])
+        return PanelText(book.community, "asking the server...", "", "", False, "", "", "", "", False, "", False,
+                         [])
     status = {"member": f"Member ({st.role or 'member'})", "pending": "Your request waits for a host",
               "left": "You left", "banned": "Banned", "none": "Not a member"}.get(st.status, st.status)
     entry_way = {"invite": "invite only", "request": "by request", "open": "open to all"}.get(st.entry, st.entry)
@@ -89,13 +94,15 @@ def panel_text(book: CommunityBook, submit_what: str) -> PanelText:
     residency = f"Next residency: {st.residency.title}, {when(st.residency.start)}" if st.residency else ""
     can_join = st.status in ("none", "left")
     ch = book.challenge
-    challenge = phase = entry = hint = ""
+    challenge = phase = brief = entry = hint = ""
     can_submit = can_vote = False
     results: list[str] = []
     if ch is not None:
         challenge = f"Challenge: {ch.title}"
         nxt = f"  |  {NEXT_WORDS[ch.phase]} {when(ch.next_at)}" if ch.next_at and ch.phase in NEXT_WORDS else ""
         phase = f"{PHASE_WORDS.get(ch.phase, ch.phase)} ({ch.ballot} ballot){nxt}"
+        if ch.phase in ("draft", "submissions", "review"):  # while it matters; the gallery needs the room later
+            brief = short(" ".join(ch.brief.split()), BRIEF_CHARS)
         mine = book.my_entry()
         if book.upload is not None:
             entry = f"Uploading '{book.upload.title}': {book.upload.progress:.0%}"
@@ -120,8 +127,8 @@ def panel_text(book: CommunityBook, submit_what: str) -> PanelText:
             results = [f"#{e.rank}  {e.title}  by {e.by}" for e in ranked[:5]]
             if not ranked:
                 hint = "Closed: results once the host features them"
-    return PanelText(st.name, membership, loyalty, residency, can_join, challenge, phase, entry, can_submit, hint,
-                     can_vote, results)
+    return PanelText(st.name, membership, loyalty, residency, can_join, challenge, phase, brief, entry, can_submit,
+                     hint, can_vote, results)
 
 
 def ballot_mark(book: CommunityBook, entry: int) -> str:

@@ -27,6 +27,9 @@ LOOK_CAMERA = (13.5, 8.0)
 between the captions at the top and the chat at the bottom, over the visitor's head."""
 LOOK_AT = (2.0, 2.4)
 """The camera aims this far in front of the wall's middle (m), this high (m)."""
+LOOK_LEFT = 0.2
+"""...and this share of the wall's width to the viewer's left of its middle, so the board sits right of centre,
+clear of the poll overlay and the chat on the left of the screen."""
 
 
 def entry_title(path: Path) -> str:
@@ -150,7 +153,7 @@ class CommunityUi:
             if self.camera_before is None:
                 self.camera_before = (cam.yaw_deg, cam.pitch_deg, cam.distance_m, cam.follow, cam.target)
             cam.follow_target("free")
-            cam.target = face_to_world(self.wall.wall, 0.0, LOOK_AT[1], LOOK_AT[0])
+            cam.target = face_to_world(self.wall.wall, -LOOK_LEFT * self.wall.wall.width, LOOK_AT[1], LOOK_AT[0])
             cam.yaw_deg = camera_yaw_deg(self.wall.wall)
             cam.distance_m, cam.pitch_deg = LOOK_CAMERA
         elif not on and self.camera_before is not None:

@@ -24,6 +24,8 @@ from showroom.protocol.server_messages import ErrorReply, ServerMessage, Status
 
 APPROVE_EVERY_S = 3.0
 """How often the demo's host looks at the moderation queue while entries come."""
+HOST_PACE_S = 0.15
+"""Pause between the host's moderation messages (the server takes at most 10 control messages a second)."""
 INVITE_USES = 100
 """People the demo's invite code admits (the invites section of the community file caps it)."""
 
@@ -32,10 +34,11 @@ INVITE_USES = 100
 class Timing:
     """When each step happens, in seconds after :meth:`DemoHost.start` (the client's start)."""
 
-    approve_from: float = 8.0
-    voting: float = 22.0
-    closed: float = 30.0
-    poll: float = 34.0
+    approve_from: float = 5.0
+    voting: float = 14.0
+    closed: float = 20.0
+    poll: float = 50.0
+    """Late enough that the tour guide has walked to the featured wall: it answers standing before it."""
     poll_seconds: float = 20.0
 
 
@@ -161,11 +164,14 @@ class DemoHost:
         entries = self._ask(cm.HostEntries(community=rnd.community, challenge=rnd.challenge))
         if not isinstance(entries, cm.Gallery):
             return
-        pending = [e for e in entries.entries if e.status == "pending"]
-        for entry in pending:
-            self._ask(cm.HostModerate(entry=entry.entry, approve=True))
-        if pending:
-            self.say(f"host: approved {len(pending)} entr{'y' if len(pending) == 1 else 'ies'}")
+        approved = 0
+        for entry in (e for e in entries.entries if e.status == "pending"):
+            if self._stop.wait(HOST_PACE_S):
+                return
+            if not isinstance(self._ask(cm.HostModerate(entry=entry.entry, approve=True)), ErrorReply):
+                approved += 1
+        if approved:
+            self.say(f"host: approved {approved} entr{'y' if approved == 1 else 'ies'}")
 
     def _phase(self, rnd: Round, phase: str) -> None:
         self._ask(cm.HostPhase(community=rnd.community, challenge=rnd.challenge, phase=phase))  # type: ignore[arg-type]

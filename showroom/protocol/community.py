@@ -283,6 +283,8 @@ class ChallengeInfo(Plain):
     ballot: Literal["approval", "ranked"]
     next_at: str | None
     """When the next phase starts (RFC 3339), None when closed."""
+    brief: str = ""
+    """What the challenge asks for, as its community file says."""
 
 
 class ResidencyInfo(Plain):

@@ -183,7 +183,7 @@ class Communities:
                 continue  # long closed: not worth a line
             nxt = challenge.next_at(wall)
             challenges.append(ChallengeInfo(id=challenge.id, title=challenge.title, phase=phase, ballot=challenge.ballot,  # type: ignore[arg-type]
-                                            next_at=None if nxt is None else iso(nxt)))
+                                            next_at=None if nxt is None else iso(nxt), brief=challenge.brief))
         return CommunityState(
             community=community, name=rules.name, entry=rules.entry, members=len(roster.members), cap=rules.cap,  # type: ignore[arg-type]
             status=self.membership.status(community, wallet), role=None if member is None else member.role,  # type: ignore[arg-type]

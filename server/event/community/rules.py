@@ -26,6 +26,7 @@ class ChallengeRules:
     max_per_member: int
     starts: tuple[float, float, float, float]
     """Start of submissions, review, voting and closed."""
+    brief: str = ""
 
     def calendar_phase(self, wall: float) -> Phase:
         """The phase the calendar gives at Unix time ``wall``."""
@@ -71,7 +72,8 @@ class CommunityRules:
         info = model.community
         challenges = {c.id: ChallengeRules(c.id, c.title, c.ballot, c.featured, c.feature_grant,
                                            c.max_entries_per_member,
-                                           tuple(when.timestamp() for _, when in c.phase_starts()))  # type: ignore[arg-type]
+                                           tuple(when.timestamp() for _, when in c.phase_starts()),  # type: ignore[arg-type]
+                                           c.brief.strip())
                       for c in model.all_challenges()}
         return cls(model, info.id, info.name, info.cap, info.entry, model.zone(), model.default_role().id,
                    {role.id: frozenset(role.can) for role in model.roles}, model.invites.max_uses,
