@@ -91,6 +91,9 @@ def test_seeking_the_show_moves_the_status_clock(page, served):
     page.get_by_role("button", name="Seek", exact=True).click()
     expect(page.locator("[data-status-clock]")).to_have_text("5:00")
     expect(page.get_by_role("status")).to_contain_text("Moved to 5:00")
+    current = page.locator("tr[aria-current=true]")
+    expect(current).to_be_in_viewport()  # the cue list keeps the current cue (far down the list) in view
+    assert int(current.locator("td").first.inner_text()) > 20
     page.get_by_role("button", name=re.compile(r"^Go to cue 5:")).click()  # the cue list jumps too
     expect(page.locator("[data-status-clock]")).to_have_text("0:20")
     expect(page.locator("tr[aria-current=true]")).to_contain_text("walk")

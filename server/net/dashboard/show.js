@@ -1,7 +1,7 @@
 // The show: the clock and its controls (start, pause, next, seek), the cue list, announcements,
 // removing a visitor, and the live figures (visitors per shard, selfie queues, awards, stock).
 
-import { html, useState, useAction, Outcome, timecode, parseTimecode } from "./ui.js";
+import { html, useState, useEffect, useRef, useAction, Outcome, timecode, parseTimecode } from "./ui.js";
 
 function Clock({ link, status, refresh }) {
   const act = useAction();
@@ -50,6 +50,12 @@ function Clock({ link, status, refresh }) {
 function Cues({ link, status, refresh }) {
   const act = useAction();
   const cues = status.cues || [];
+  const scroller = useRef(null);
+  useEffect(() => {  // keep the current cue in view as the show moves on (inside the list only, not the page)
+    const box = scroller.current;
+    const row = box && box.querySelector("tr.current");
+    if (row) box.scrollTop = Math.max(0, row.offsetTop - box.clientHeight / 3);
+  }, [status.cue, cues.length]);
   const fire = (index) => act.run(async () => { const r = await link.ask({ type: "host_cue", index }); refresh(); return r; },
     (r) => `Jumped to cue #${index} (${timecode(r.t)})`);
   return html`<article class="cues" aria-labelledby="cues-title">
@@ -57,7 +63,7 @@ function Cues({ link, status, refresh }) {
     <${Outcome} action=${act} />
     ${cues.length === 0
       ? html`<p class="note">The server does not list the timeline (an older server): use Next cue or Seek.</p>`
-      : html`<div class="scroll"><table class="striped compact">
+      : html`<div class="scroll" ref=${scroller}><table class="striped compact">
         <thead><tr><th scope="col">#</th><th scope="col">At</th><th scope="col">Kind</th><th scope="col">What</th><th scope="col"><span class="visually-hidden">Go</span></th></tr></thead>
         <tbody>${cues.map((c) => html`<tr key=${c.index} class=${c.index === status.cue ? "current" : c.index === status.next_cue ? "next" : ""}
                                            aria-current=${c.index === status.cue ? "true" : undefined}>
