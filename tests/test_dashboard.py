@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from dashboard_harness import CHALLENGE, CHROMIUM, TOKEN, Served, launch, png
-
 from playwright import sync_api as playwright_api
 
 expect = playwright_api.expect

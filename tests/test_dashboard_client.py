@@ -6,7 +6,6 @@ wall's first picture hangs.
 
 from __future__ import annotations
 
-
 import numpy as np
 from dashboard_harness import CHROMIUM, launch
 from playwright import sync_api as playwright_api

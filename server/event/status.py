@@ -12,17 +12,7 @@ from server.event.reload import next_cue_start
 from showroom.protocol.server_messages import CueRow, PendingEdit, SelfieLine, ShardStatus, Status, StockLevel
 from showroom.scene.model import Scene
 from showroom.scene.rewards import Voucher
-from showroom.scene.show import (
-    AnnounceCue,
-    Cue,
-    LightsCue,
-    MusicCue,
-    PauseCue,
-    PoseCue,
-    SelfieCue,
-    TurnCue,
-    WalkCue,
-)
+from showroom.scene.show import AnnounceCue, Cue, LightsCue, MusicCue, PauseCue, PoseCue, SelfieCue, TurnCue, WalkCue
 
 if TYPE_CHECKING:
     from server.event.event import Event

@@ -86,7 +86,7 @@ class RunningServer:
             pass
         try:
             await asyncio.wait_for(self.server.wait_closed(), STOP_GRACE_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("some connections did not close within %.0f s", STOP_GRACE_S)
         if self.jobs is not None:
             await asyncio.to_thread(self.jobs.close)  # acknowledged writes are done; queued ones finish

@@ -57,7 +57,7 @@ class FrameBuffer:
     serves every link: a tick sends one cell's subscribers after another.
     """
 
-    __slots__ = ("shared", "buf")
+    __slots__ = ("buf", "shared")
 
     def __init__(self) -> None:
         self.shared: bytes | None = None
@@ -72,7 +72,7 @@ class FrameBuffer:
 class PicowsLink:
     """A connection as the shard and session see it."""
 
-    __slots__ = ("transport", "metrics", "frames", "buffered")
+    __slots__ = ("buffered", "frames", "metrics", "transport")
 
     def __init__(self, transport: WSTransport, event: Event, frames: FrameBuffer | None = None) -> None:
         self.transport = transport

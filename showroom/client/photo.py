@@ -10,7 +10,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ class PhotoInfo:
             "brand": self.brand,
             "show_time_s": round(self.show_t, 2),
             "show_time": f"{int(self.show_t // 60)}:{int(self.show_t % 60):02d}",
-            "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "taken_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "visitor": self.visitor,
             "visitor_name": self.visitor_name,
             "shard": self.shard,
@@ -71,7 +71,7 @@ class PhotoInfo:
 
 def photo_name(info: PhotoInfo) -> str:
     """``selfie-<event>-<mascot>-<mmss>-v<visitor>`` (safe for any file system)."""
-    safe = lambda s: re.sub(r"[^A-Za-z0-9_-]+", "-", s)[:40]  # noqa: E731
+    safe = lambda s: re.sub(r"[^A-Za-z0-9_-]+", "-", s)[:40]
     t = int(info.show_t)
     return f"selfie-{safe(info.event)}-{safe(info.mascot)}-{t // 60:02d}{t % 60:02d}-v{info.visitor}"
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 KIND_LABEL = {"metapass": "Meta-Pass", "voucher": "Voucher", "early_access": "Early access", "badge": "Badge"}
@@ -45,7 +45,7 @@ def time_left(seconds: float) -> str:
 
 def wallet_rows(items: list[dict[str, Any]], now: datetime | None = None) -> list[WalletRow]:
     """The panel rows for the wallet ``items``, newest award first."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     rows = []
     for item in sorted(items, key=lambda i: int(i.get("seq", 0)), reverse=True):
         kind = str(item.get("kind", ""))

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from showroom.host.link import HostLink, HostLinkError
-from showroom.protocol import community as cm
 from showroom.protocol import client_messages as msg
+from showroom.protocol import community as cm
 from showroom.protocol.server_messages import ErrorReply, ServerMessage, Status
 
 APPROVE_EVERY_S = 3.0
