@@ -94,3 +94,18 @@ def test_every_mascot_is_drawn_where_the_timeline_puts_it():
         assert checked >= 12
     finally:
         stage.close()
+
+
+def test_a_preview_never_draws_more_visitors_than_the_scene_holds_unless_asked():
+    from conftest import RESIDENCY
+
+    from showroom.cli import build_parser
+    from showroom.client.preview import PREVIEW_VISITORS, audience
+
+    assert build_parser().parse_args(["scene", "preview", str(RESIDENCY)]).visitors is None  # the scene decides
+
+    loft = load_scene(RESIDENCY)
+    assert loft.event.shard_capacity == 150
+    assert audience(loft, None) == 150  # was 800 people drawn into a 150-visitor loft
+    assert audience(load_scene(ANNIVERSARY), None) == PREVIEW_VISITORS
+    assert audience(loft, 40) == 40

@@ -39,7 +39,8 @@ def register(sub: Any) -> None:
     preview.add_argument("--contact-sheet", action="store_true",
                          help="one labelled frame per cue, a sheet of them all and an overview image")
     preview.add_argument("--out", default="preview", help="folder for the images (default ./preview)")
-    preview.add_argument("--visitors", type=count, default=800, help="ambient audience drawn (default 800)")
+    preview.add_argument("--visitors", type=count, default=None,
+                         help="ambient audience drawn (default: 800, or the scene's shard capacity when smaller)")
     preview.set_defaults(handler=_preview)
 
 

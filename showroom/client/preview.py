@@ -82,10 +82,20 @@ def facing_runway(scene: Scene, pos: np.ndarray) -> np.ndarray:
     return np.arctan2(-d[:, 0], d[:, 1])
 
 
+PREVIEW_VISITORS = 800
+"""The ambient audience a preview draws, at most (never more than one shard of the scene holds)."""
+
+
+def audience(scene: Scene, visitors: int | None) -> int:
+    """How many visitors a preview draws: as asked, else a full house up to :data:`PREVIEW_VISITORS` within the
+    scene's shard capacity (a 150-seat loft is not shown with 800 people in it)."""
+    return min(PREVIEW_VISITORS, scene.event.shard_capacity) if visitors is None else visitors
+
+
 class PreviewStage:
     """An offscreen Panda3D stage with the client's views of one scene."""
 
-    def __init__(self, scene: Scene, *, visitors: int = 800, size: tuple[int, int] = FRAME_SIZE,
+    def __init__(self, scene: Scene, *, visitors: int | None = None, size: tuple[int, int] = FRAME_SIZE,
                  display: str | None = None) -> None:
         configure(offscreen=True, size=size, display=display)
         from direct.gui.OnscreenText import OnscreenText
@@ -97,6 +107,8 @@ class PreviewStage:
         from showroom.client.venue_view import VenueView
         from showroom.sim.world import World
 
+        visitors = audience(scene, visitors)
+        self.visitors = visitors
         self.scene = scene
         self.show = compile_show(scene)
         self.base = ShowBase()
@@ -189,7 +201,7 @@ class PreviewStage:
         self.base.destroy()
 
 
-def render_frames(scene: Scene, times: list[float], out: Path, *, visitors: int = 800,
+def render_frames(scene: Scene, times: list[float], out: Path, *, visitors: int | None = None,
                   display: str | None = None) -> list[Path]:
     """One full-size frame per show time, framing the runway."""
     stage = PreviewStage(scene, visitors=visitors, display=display)
@@ -207,7 +219,8 @@ def render_frames(scene: Scene, times: list[float], out: Path, *, visitors: int 
         stage.close()
 
 
-def render_contact_sheet(scene: Scene, out: Path, *, visitors: int = 800, display: str | None = None) -> list[Path]:
+def render_contact_sheet(scene: Scene, out: Path, *, visitors: int | None = None, display: str | None = None
+                         ) -> list[Path]:
     """One labelled frame per cue, a contact sheet of them all, an overview of the venue, and
     ``contact-sheet.json``: each frame's time, cue and where each mascot is in the picture."""
     from panda3d.core import PNMImage
