@@ -109,3 +109,42 @@ def test_a_preview_never_draws_more_visitors_than_the_scene_holds_unless_asked()
     assert audience(loft, None) == 150  # was 800 people drawn into a 150-visitor loft
     assert audience(load_scene(ANNIVERSARY), None) == PREVIEW_VISITORS
     assert audience(loft, 40) == 40
+
+
+def test_no_lights_cue_burns_the_runway_to_white():
+    """After every lights cue of the weekend residency (its "all, ×1.2" cue once washed the runway to white), the
+    runway top still shows its shading: almost none of it is pure white, and the brightest cue is still the
+    brightest."""
+    from conftest import RESIDENCY
+
+    from showroom.client.preview import PreviewStage
+    from showroom.scene.show import LightsCue
+
+    scene = load_scene(RESIDENCY)
+    rw = scene.venue.runway
+    pts = np.asarray(rw.centerline, float)
+    stage = PreviewStage(scene, visitors=0, size=(640, 360))
+    try:
+        means = {}
+        for cue in (c for c in scene.timeline if isinstance(c, LightsCue)):
+            t = float(cue.at) + float(cue.duration) + 0.5
+            stage.pose(t)
+            stage.aim(*stage.frame_camera(None))
+            stage.label.setText("")
+            stage.caption.setText("")
+            image = _grab(stage.base)
+            patches = []
+            for a, b in zip(pts, pts[1:]):
+                for f in np.linspace(0.05, 0.95, 12):
+                    p = a + (b - a) * f
+                    at = stage.project((float(p[0]), float(p[1]), rw.height))
+                    if at is not None and 2 <= at[0] < 638 and 2 <= at[1] < 358:
+                        x, y = int(at[0]), int(at[1])
+                        patches.append(image[y - 2:y + 3, x - 2:x + 3].reshape(-1, 3))
+            runway = np.concatenate(patches)
+            white = float(np.mean(np.all(runway >= 250, axis=1)))
+            assert white < 0.02, f"{white:.0%} of the runway is white after the lights cue at {cue.at} ({cue.color} ×{cue.intensity})"
+            means[(cue.target, cue.intensity)] = runway.mean()
+        assert means[("all", 1.2)] > means[("house", 0.5)]  # a brighter cue still reads brighter
+    finally:
+        stage.close()

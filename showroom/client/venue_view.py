@@ -52,6 +52,36 @@ def floor_texture(size: tuple[float, float], tile_m: float = 2.0) -> Texture:
     return tex
 
 
+HOUSE_PEAK = 0.85
+"""The most the house lights (ambient and key) put on a floor facing up, per colour channel: bright looks stay
+short of white."""
+STAGE_PEAK = 1.0
+"""The most house and runway spots together put on the runway top: a bright cue never burns it to white."""
+SUN_ON_FLOOR = math.sin(math.radians(60))
+"""How much of the key light (60 degrees above the horizon) a floor facing up takes."""
+SPOT_ON_RUNWAY = 0.5
+"""How much of a runway spot's colour reaches the runway top where it is brightest (the spots shine at a slant from
+9 m and fall off across their cone; measured on the example scenes' previews)."""
+
+
+def _peak(light: Vec4) -> float:
+    return max(light.x, light.y, light.z)
+
+
+def exposed(ambient: Vec4, sun: Vec4, spot: Vec4) -> tuple[Vec4, Vec4, Vec4]:
+    """The lights scaled so that no surface saturates: the house lights to :data:`HOUSE_PEAK` on the floor, the
+    runway spots to what is left of :data:`STAGE_PEAK` on the runway (hues kept, a brighter cue still brighter until
+    the limit)."""
+    house = _peak(ambient + sun * SUN_ON_FLOOR)
+    if house > HOUSE_PEAK:
+        ambient, sun = ambient * (HOUSE_PEAK / house), sun * (HOUSE_PEAK / house)
+        house = HOUSE_PEAK
+    room = max(STAGE_PEAK - house, 0.0) / SPOT_ON_RUNWAY
+    if _peak(spot) > room:
+        spot = spot * (room / _peak(spot))
+    return Vec4(ambient.x, ambient.y, ambient.z, 1), Vec4(sun.x, sun.y, sun.z, 1), Vec4(spot.x, spot.y, spot.z, 1)
+
+
 class VenueView:
     """Every static piece of the venue, plus the house and runway lights."""
 
@@ -225,10 +255,14 @@ class VenueView:
         house = Vec4(hr, hg, hb, 1) * float(hl)
         runway = Vec4(rr, rg, rb, 1) * float(rl)
         # a dimmed house stays readable: the floor, zones and crowd never go black
-        self.ambient.setColor(house * 0.4 + Vec4(0.2, 0.2, 0.24, 1))
-        self.sun.setColor(house * 0.5 + Vec4(0.12, 0.12, 0.14, 1))
+        ambient = house * 0.4 + Vec4(0.2, 0.2, 0.24, 1)
+        sun = house * 0.5 + Vec4(0.12, 0.12, 0.14, 1)
+        spot_light = runway * 0.9
+        ambient, sun, spot_light = exposed(ambient, sun, spot_light)
+        self.ambient.setColor(ambient)
+        self.sun.setColor(sun)
         for spot in self.spots:
-            spot.node().setColor(runway * 0.9)
+            spot.node().setColor(spot_light)
         glow = Vec4(rr, rg, rb, 1) * (0.25 + 0.75 * min(float(rl), 1.5))
         self.edge_lights.setColorScale(glow.x, glow.y, glow.z, 1)
         self.house_color = Vec3(house.x, house.y, house.z)
