@@ -186,3 +186,37 @@ def test_screenshot_shows_the_mascot_the_camera_follows(session):
     r, g, b = centre[..., 0], centre[..., 1], centre[..., 2]
     teddy = (r > 0.35) & (r > g * 1.15) & (g > b * 1.3)  # Teddy's honey-brown fur
     assert teddy.mean() > 0.03, f"no mascot in the middle of the frame ({teddy.mean():.3%})"
+
+
+def test_hud_names_the_camera_mode_and_drops_the_selfie_button_after_the_photo(session):
+    app = session["app"]
+    assert app.state.photographed == {"teddy"} and app.state.selfie is None
+    assert app.hud.selfie.isHidden(), app.hud.selfie["text"]
+    assert app.hud.camera_mode.getText() == "Camera: Teddy Lumen (F)"
+    app.messenger.send("f")
+    app.taskMgr.step()
+    assert app.hud.camera_mode.getText() == "Camera: Ember the Fox (F)"
+    assert " visitors in view" in app.hud.status.getText() or " 1 visitor in view" in app.hud.status.getText()
+
+
+def test_chat_gives_the_keyboard_back_after_sending_and_on_escape(session):
+    app = session["app"]
+    app.taskMgr.step()
+    app.messenger.send("enter")  # Enter opens the chat box: keys type, they do not walk
+    assert app.hud.typing
+    app.messenger.send("w")
+    assert not app.controls.keys.get("w")
+    app.hud._chat("hello runway")  # the box's own Enter sends the line, then the same key reaches the venue
+    app.messenger.send("enter")
+    assert not app.hud.typing
+    app.messenger.send("w")
+    assert app.controls.keys.get("w")
+    app.messenger.send("w-up")
+    app.taskMgr.step()
+    app.messenger.send("enter")  # a later Enter opens it again
+    assert app.hud.typing
+    app.messenger.send("escape")
+    assert not app.hud.typing
+    app.messenger.send("e")
+    assert app.controls.keys.get("e")
+    app.messenger.send("e-up")

@@ -104,7 +104,7 @@ def test_state_follows_the_server_queue_photo_awards_and_scene_edits():
         {"type": "selfie_queue", "mascot": "teddy", "position": 2, "size": 5}])), 0.1)
     assert st.selfie is not None and (st.selfie.position, st.selfie.size) == (2, 5)
     assert st.me().tolist() == [31, 12]
-    assert st.look_caption() == "Maison Lumen: Golden Hour   Music: Overture"
+    assert st.look_caption() == "Maison Lumen: Golden Hour  \u2014  Music: Overture"
     st.receive(decode_server(_frame_bytes([1001], [[31, 12]], tick=4, personal_events=[
         {"type": "selfie_queue", "mascot": "teddy", "position": 0, "size": 4},
         {"type": "awarded", "seq": 4, "entitlement": "lumen-scarf", "kind": "voucher", "name": "Scarf", "valid_until": None},

@@ -256,11 +256,12 @@ async def _tick_forever(event: Event) -> None:
             last_checkpoint = now
 
 
-async def serve_until_signal(running: RunningServer) -> None:
-    """Serve until SIGINT or SIGTERM, then stop cleanly."""
+async def serve_until_signal(running: RunningServer,
+                             signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)) -> None:
+    """Serve until one of ``signals`` (SIGINT or SIGTERM), then stop cleanly."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in signals:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("stopping")

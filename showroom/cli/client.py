@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import Any
 
@@ -99,12 +100,23 @@ def _client(args: argparse.Namespace) -> int:
                             "without a window with --offscreen --seconds S --screenshot shot.png")
     host = (urlsplit(args.url).hostname or "server").replace(":", "_")
     options.wallet_file = args.wallet_file or str(load_settings().wallet_dir / f"wallet-{host}.token")
+    started = time.monotonic()
     try:
         run_client(options)
     except ConnectionError as exc:
         raise ShowroomError(str(exc)) from None
+    except KeyboardInterrupt:  # before the client's frame loop took Ctrl-C over
+        options.interrupted, options.ran_s = True, time.monotonic() - started
+    if options.interrupted:
+        print(f"client stopped with Ctrl-C after {format_duration(options.ran_s)}")
     print_written(options.shots)
     return 0
+
+
+def format_duration(seconds: float) -> str:
+    """``42 s`` or ``3 min 05 s``."""
+    whole = round(seconds)
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
 
 
 def print_written(shots: list[str]) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from showroom.cli.args import add_scene, count
-from showroom.cli.client import add_view_flags, print_written, view_options
+from showroom.cli.client import add_view_flags, format_duration, print_written, view_options
 from showroom.errors import ShowroomError
 
 DEMO_SECONDS = 90.0
@@ -62,8 +62,12 @@ def _parse_at(text: str | None) -> float | None:
 
 
 def _serve(scene_path: str, data_dir: str, token: str, at: float | None, communities: str, pipe: Any) -> None:
-    """The embedded server (in its own process), serving the community files in ``communities``."""
+    """The embedded server (in its own process), serving the community files in ``communities``. Ctrl-C is the
+    demo's to handle: the server stops when the demo terminates it (SIGTERM), after the client has left."""
     import asyncio
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     from server.net.app import serve_until_signal, start_server
     from showroom.cli.serve import load_communities
@@ -77,15 +81,19 @@ def _serve(scene_path: str, data_dir: str, token: str, at: float | None, communi
         if at is not None:
             running.event.seek(at)
         pipe.send(running.url)
-        await serve_until_signal(running)
+        await serve_until_signal(running, (signal.SIGTERM,))
 
     asyncio.run(main())
 
 
 def _bots(url: str, count: int, token: str) -> None:
     """The ambient crowd: bots that wander and watch (the selfie queues are left to you); some join the event's
-    community (with codes they ask for as host), enter its challenge, vote and answer polls."""
+    community (with codes they ask for as host), enter its challenge, vote and answer polls. Ctrl-C is the demo's to
+    handle: it terminates them."""
     import asyncio
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     from showroom.bots.swarm import SwarmConfig, run_swarm
 
@@ -154,10 +162,13 @@ def run_demo(args: argparse.Namespace) -> int:
         options.screenshot_every = DEMO_SHOT_EVERY
     if host is not None:
         host.start()
+    started = time.monotonic()
     try:
         run_client(options)
     except ConnectionError as exc:
         raise ShowroomError(str(exc)) from None
+    except KeyboardInterrupt:  # before the client's frame loop took Ctrl-C over
+        options.interrupted, options.ran_s = True, time.monotonic() - started
     finally:
         if host is not None:
             host.stop()
@@ -165,7 +176,8 @@ def run_demo(args: argparse.Namespace) -> int:
             if proc is not None and proc.is_alive():
                 proc.terminate()
                 proc.join(5)
+    how = "stopped with Ctrl-C" if options.interrupted else "finished"
     where = "offscreen, " if options.offscreen else ""
-    print(f"demo finished ({where}{options.seconds or 0:.0f} s)")
+    print(f"demo {how} after {format_duration(options.ran_s)} ({where}{args.bots} ambient visitors)")
     print_written(options.shots)
     return 0

@@ -22,9 +22,11 @@ from showroom.client.controls import Controls
 from showroom.client.crowd_view import CrowdView
 from showroom.client.display import configure, supports_shaders
 from showroom.client.hud import Hud
+from showroom.client.hud_text import camera_label, status_line
 from showroom.client.mascot_view import MascotsView
 from showroom.client.net import Connection
 from showroom.client.photo import PhotoInfo, PhotoStudio, facing, in_the_shot, selfie_pose
+from showroom.client.selfie_guide import SelfieGuide, selfie_label
 from showroom.client.state import ClientState
 from showroom.client.venue_view import VenueView
 from showroom.client.wallet import wallet_rows
@@ -59,6 +61,10 @@ class ClientOptions:
     """A PNG or JPEG to enter in the community's challenge instead of the last selfie photo."""
     shots: list[str] = field(default_factory=list)
     """Files written (screenshots and photos), for the caller to report."""
+    ran_s: float = 0.0
+    """How long the client ran (set by :func:`run_client`)."""
+    interrupted: bool = False
+    """Whether Ctrl-C ended it (set by :func:`run_client`)."""
 
 
 class ClientApp(ShowBase):
@@ -73,6 +79,7 @@ class ClientApp(ShowBase):
         self.setBackgroundColor(0.02, 0.02, 0.03, 1)
         self.shaders = supports_shaders(self)
         self.state = ClientState()
+        self.selfie_guide = SelfieGuide()
         self.cam_ctl = OrbitCamera()
         self.cam_ctl.follow_target(options.follow)
         self.autopilot = Autopilot(guide=CommunityGuide(invite=options.invite)) if options.autopilot else None
@@ -139,10 +146,15 @@ class ClientApp(ShowBase):
         self.conn.send(msg.Chat(text=text[:MAX_CHAT_CHARS]))
 
     def ask_selfie(self) -> None:
-        """Ask the nearest mascot holding a selfie session for a selfie."""
-        k = self.state.nearest_selfie_mascot()
-        if k is not None and self.state.scene is not None:
-            self.conn.send(msg.SelfieRequest(mascot=self.state.scene.mascots[k].id))
+        """P: ask the mascot near you for a selfie, else say where a session is open and, on P again, walk there."""
+        now = time.monotonic()
+        step = self.selfie_guide.press(self.state, now)
+        if step.kind == "ask":
+            self.conn.send(msg.SelfieRequest(mascot=step.mascot))
+        elif step.kind == "walk":
+            self.conn.move_to(step.x, step.y)
+        if step.text:
+            self.state.toast = (step.text, now + 6.0)
 
     def leave_queue(self) -> None:
         """Leave the selfie queue."""
@@ -164,6 +176,7 @@ class ClientApp(ShowBase):
         """Close the wallet and the community panel and give the keyboard back (Esc)."""
         self.wallet_open = self.hud.toggle_wallet(False)
         self.community.toggle_panel(False)
+        self.hud.release_keyboard()
 
     def number_key(self, index: int) -> None:
         """Number key ``index + 1``: answers a waiting poll, else reacts."""
@@ -355,25 +368,15 @@ class ClientApp(ShowBase):
         self.fps_window.append(dt)
         del self.fps_window[:-60]
         fps = len(self.fps_window) / max(sum(self.fps_window), 1e-6)
-        title = st.event.get("title", "connecting...")
-        t = st.show_t
         seen = len(self.crowd_frame) if hasattr(self, "crowd_frame") else 0
-        status = f"{title}  |  {int(t // 60)}:{int(t % 60):02d}{'' if st.show.get('playing', True) else ' (paused)'}" \
-                 f"  |  {seen} visitors in view  |  shard {st.shard}  |  {fps:.0f} fps"
-        if self.conn.closed_reason:
-            status += f"  |  {self.conn.closed_reason}"
-        selfie_label = None
-        if st.selfie is not None and st.scene is not None:
-            name = next((m.name for m in st.scene.mascots if m.id == st.selfie.mascot), st.selfie.mascot)
-            selfie_label = f"Selfie with {name}: now!" if st.selfie.position == 0 else \
-                f"Selfie queue for {name}: {st.selfie.position} of {st.selfie.size}"
-        elif st.scene is not None:
-            k = st.nearest_selfie_mascot()
-            if k is not None:
-                selfie_label = f"Ask {st.scene.mascots[k].name} for a selfie (P)"
+        status = status_line(title=st.event.get("title", "connecting..."), show_t=st.show_t,
+                             playing=st.show.get("playing", True), seen=seen, shard=st.shard, fps=fps,
+                             closed=self.conn.closed_reason)
         self.hud.refresh(status=status, banner=st.banner_text(now), caption=st.look_caption(),
-                         toast=st.toast_text(now), chat=list(st.chat), selfie_label=selfie_label,
-                         in_queue=st.selfie is not None, wallet_count=len(st.wallet) or len(st.awards))
+                         toast=st.toast_text(now), chat=list(st.chat),
+                         selfie_label=selfie_label(st, self.selfie_guide, now), in_queue=st.selfie is not None,
+                         wallet_count=len(st.wallet) or len(st.awards),
+                         camera=camera_label(self.cam_ctl.follow, st.scene))
         if self.wallet_open:
             self.hud.show_wallet(wallet_rows(st.wallet), st.wallet_name)
 
@@ -404,13 +407,24 @@ class ClientApp(ShowBase):
 
 
 def run_client(options: ClientOptions) -> int:
-    """Run the client until the window closes or ``options.seconds`` pass; returns an exit code."""
+    """Run the client until the window closes, ``options.seconds`` pass or Ctrl-C; returns an exit code.
+
+    How long it ran and whether Ctrl-C ended it are left in ``options.ran_s`` and ``options.interrupted``.
+    """
     app = ClientApp(options)
+    started = time.monotonic()
+
+    def interrupted(signum: int, frame: object) -> None:  # instead of Panda3D's "* interrupt by keyboard"
+        options.interrupted = True
+        app.taskMgr.fKeyboardInterrupt = 1  # the task manager stops at the end of this frame
+
+    app.taskMgr.keyboardInterruptHandler = interrupted  # type: ignore[method-assign]
     try:
         app.run()
     except SystemExit:
         pass
     finally:
+        options.ran_s = time.monotonic() - started
         app.leave_event()
     if app.state.scene is None:
         reason = app.conn.closed_reason or "no welcome from the server"

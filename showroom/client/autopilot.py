@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from showroom.client.selfie_guide import queue_point
 from showroom.client.state import ClientState
 from showroom.protocol.codes import REACTIONS, Activity
 
@@ -89,7 +90,7 @@ class Autopilot:
                 out.append(Action("selfie", name=scene.mascots[k].id))
                 self.asked, self.asked_at = scene.mascots[k].id, now
             if state.selfie is None and now >= self.next_move:  # in the queue, the line moves by itself
-                goal = self._queue_point(state, mascots.pos[k])
+                goal = queue_point(state.scene, mascots.pos[k])
         elif now >= self.next_move:
             goal = self._watch_spot(state)
         if goal is not None:
@@ -117,16 +118,6 @@ class Autopilot:
                 self.redeemed.add(seq)
                 return [Action("redeem", seq=seq)]
         return []
-
-    @staticmethod
-    def _queue_point(state: ClientState, mascot_pos: np.ndarray) -> np.ndarray:
-        """The queue start of the selfie spot the mascot stands at."""
-        spots = state.scene.venue.selfie_spots if state.scene else []
-        if not spots:
-            return mascot_pos
-        at = np.array([s.at for s in spots], float)
-        k = int(np.argmin(np.hypot(*(at - mascot_pos).T)))
-        return np.asarray(spots[k].queue, float)
 
     @staticmethod
     def _watch_spot(state: ClientState) -> np.ndarray | None:

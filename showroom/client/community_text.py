@@ -9,6 +9,7 @@ from datetime import datetime
 
 from showroom.client.community import CommunityBook
 from showroom.client.featured import short
+from showroom.client.hud_text import plural
 
 PHASE_WORDS = {
     "draft": "opens for entries",
@@ -90,7 +91,7 @@ def panel_text(book: CommunityBook, submit_what: str) -> PanelText:
     membership = f"{status}  |  {st.members} of {st.cap} members  |  {entry_way}"
     loyalty = ""
     if book.member:
-        loyalty = f"{tier_label(book)}  |  {st.points:,.0f} points  |  streak {st.streak} week{'s' * (st.streak != 1)}"
+        loyalty = f"{tier_label(book)}  |  {plural(round(st.points), 'point')}  |  streak {plural(st.streak, 'week')}"
     residency = f"Next residency: {st.residency.title}, {when(st.residency.start)}" if st.residency else ""
     can_join = st.status in ("none", "left")
     ch = book.challenge

@@ -2,9 +2,11 @@
 
 Click the floor to walk there; W A S D (or the arrows) walk relative to the camera;
 right-drag or Q / E orbit the camera, the mouse wheel or - / = zoom; F cycles the camera
-between you, each mascot and a free view; 1-6 react; Enter chats; P asks the nearest mascot
-in a selfie session for a selfie; L leaves the queue; Tab opens the wallet, C the community
-panel, Esc closes them (and gives the keyboard back from a text box). While a live poll's
+between you, each mascot and a free view (the HUD names the mode); 1-6 react; Enter opens the
+chat box, Enter again sends the line and gives the keyboard back; P asks the nearest mascot
+in a selfie session for a selfie, and away from one says where a session is open (P again
+walks you to its queue); L leaves the queue; Tab opens the wallet, C the community panel,
+Esc closes them (and gives the keyboard back from a text box). While a live poll's
 overlay waits for an answer, 1-9 answer it instead of reacting.
 Keys do nothing while the chat box or the invite code box has the keyboard.
 """

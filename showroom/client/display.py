@@ -33,6 +33,7 @@ def configure(*, offscreen: bool, size: tuple[int, int] = (1280, 720), title: st
         "notify-level-egldisplay error",
         "notify-level-glgsg error",
         "default-directnotify-level warning",
+        "print-pipe-types false",
     ]
     if offscreen:
         lines.append("window-type offscreen")

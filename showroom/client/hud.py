@@ -1,6 +1,6 @@
 """The visitor's on-screen interface (DirectGUI): status line, announcement banner, look and
-music caption, notices, chat, reactions bar, selfie button with queue position, the wallet
-panel with redeem buttons, and the last selfie's thumbnail.
+music caption, camera mode, notices, chat, reactions bar, selfie button with queue position,
+the wallet panel with redeem buttons, and the last selfie's thumbnail.
 
 The HUD only draws what :class:`showroom.client.state.ClientState` holds and calls back
 into the app (``on_*`` callables) for anything that sends a message.
@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 from direct.gui.DirectGui import DirectButton, DirectEntry, DirectFrame, OnscreenImage
 from direct.gui.OnscreenText import OnscreenText
-from panda3d.core import NodePath, TextNode, Texture, TransparencyAttrib
+from panda3d.core import ClockObject, NodePath, TextNode, Texture, TransparencyAttrib
 
+from showroom.client.hud_text import wallet_label
 from showroom.client.wallet import WalletRow
 from showroom.protocol.codes import REACTIONS
 
@@ -21,6 +22,9 @@ PANEL = (0.06, 0.06, 0.09, 0.82)
 GOLD = (0.95, 0.78, 0.3, 1)
 WHITE = (1, 1, 1, 1)
 MAX_WALLET_ROWS = 8
+CHAT_HINT = "Enter: chat"
+RIGHT_MARGIN = -0.05
+"""Right-corner elements end this far from the window's right edge (aspect2d units)."""
 
 
 def _text(parent: NodePath, pos: tuple[float, float], scale: float, align: int = TextNode.ALeft,
@@ -52,6 +56,8 @@ class Hud:
                                         frameSize=(-1.2, 1.2, -0.2, -0.1))
         self.banner = _text(self.banner_frame, (0, -0.165), 0.05, TextNode.ACenter, wordwrap=44)
         self.caption = _text(a2d["top_center"], (0, -0.27), 0.06, TextNode.ACenter, fg=GOLD)
+        self.camera_mode = _text(right_top, (-0.05, -0.23), 0.04, TextNode.ARight, fg=(0.8, 0.85, 0.95, 1))
+        """Below the wallet and community buttons, above their panels, right of the banner."""
         self.toast = _text(a2d["bottom_center"], (0, 0.42), 0.05, TextNode.ACenter, fg=(0.7, 1, 0.8, 1))
         self.chat_lines = _text(bottom, (0.05, 0.52), 0.038, wordwrap=34)
         self.chat_entry = DirectEntry(parent=bottom, pos=(0.05, 0, 0.13), scale=0.045, width=26,
@@ -59,7 +65,9 @@ class Hud:
                                       frameColor=(0.1, 0.1, 0.14, 0.85), text_fg=WHITE,
                                       focusInCommand=self._clear_hint)
         self.chat_hint = _text(bottom, (0.06, 0.135), 0.04, fg=(0.6, 0.6, 0.7, 1))
-        self.chat_hint.setText("Enter: chat")
+        self.chat_hint.setText(CHAT_HINT)
+        self._sent_frame = -1
+        """The frame a chat line was sent in: that frame's Enter must not open the box again."""
         self.reactions = []
         for i, name in enumerate(REACTIONS):
             b = DirectButton(parent=a2d["bottom_center"], text=f"{i + 1} {name}", scale=0.04,
@@ -69,9 +77,10 @@ class Hud:
         self.selfie = DirectButton(parent=right_bottom, text="Ask for a selfie", scale=0.05, pos=(-0.45, 0, 0.3),
                                    command=on_selfie, frameColor=(0.85, 0.35, 0.55, 0.95), text_fg=WHITE,
                                    pad=(0.4, 0.3))
-        self.leave = DirectButton(parent=right_bottom, text="Leave queue", scale=0.04, pos=(-0.45, 0, 0.2),
+        self.leave = DirectButton(parent=right_bottom, text="Leave queue (L)", scale=0.04, pos=(-0.45, 0, 0.14),
                                   command=on_leave_queue, frameColor=(0.2, 0.2, 0.25, 0.9), text_fg=WHITE,
                                   pad=(0.3, 0.2))
+        self.leave.setX(RIGHT_MARGIN - self.leave.getBounds()[1] * self.leave.getScale()[0])
         self.wallet_button = DirectButton(parent=right_top, text="Wallet", scale=0.05, pos=(-0.2, 0, -0.1),
                                           command=on_wallet, frameColor=(0.2, 0.17, 0.05, 0.9), text_fg=GOLD,
                                           pad=(0.3, 0.25))
@@ -106,7 +115,8 @@ class Hud:
         if text:
             self.on_chat(text)
         self.chat_entry.enterText("")
-        self.chat_entry["focus"] = 0
+        self.release_keyboard()
+        self._sent_frame = ClockObject.getGlobalClock().getFrameCount()
 
     def _clear_hint(self) -> None:
         self.chat_hint.setText("")
@@ -121,15 +131,24 @@ class Hud:
         return bool(self.chat_entry["focus"]) or any(typing() for typing in self.typing_elsewhere)
 
     def focus_chat(self) -> None:
-        """Give the keyboard to the chat box."""
+        """Give the keyboard to the chat box (Enter), unless that Enter just sent a line from it."""
+        if self.typing or ClockObject.getGlobalClock().getFrameCount() == self._sent_frame:
+            return
         self.chat_entry["focus"] = 1
         self.chat_hint.setText("")
 
+    def release_keyboard(self) -> None:
+        """Take the keyboard from the chat box (after sending, and on Esc); a half-typed line stays."""
+        self.chat_entry["focus"] = 0
+        if not self.chat_entry.get():
+            self.chat_hint.setText(CHAT_HINT)
+
     # ---- drawing --------------------------------------------------------------------------
     def refresh(self, *, status: str, banner: str, caption: str, toast: str, chat: list[tuple[str, str]],
-                selfie_label: str | None, in_queue: bool, wallet_count: int) -> None:
+                selfie_label: str | None, in_queue: bool, wallet_count: int, camera: str = "") -> None:
         """Redraw the per-frame texts and buttons (a text is rebuilt only when it changed)."""
         _set(self.status, status)
+        _set(self.camera_mode, camera)
         if banner:
             _set(self.banner, banner)
             self.banner_frame.show()
@@ -142,11 +161,13 @@ class Hud:
             if self.selfie["text"] != selfie_label:
                 self.selfie["text"] = selfie_label
                 self.selfie.resetFrameSize()
+                right = self.selfie.getBounds()[1]  # keep its right edge inside the window, whatever the length
+                self.selfie.setX(RIGHT_MARGIN - right * self.selfie.getScale()[0])
             self.selfie.show()
         else:
             self.selfie.hide()
         self.leave.show() if in_queue else self.leave.hide()
-        label = f"Wallet ({wallet_count})" if wallet_count else "Wallet"
+        label = wallet_label(wallet_count)
         if self.wallet_button["text"] != label:
             self.wallet_button["text"] = label
             self.wallet_button.resetFrameSize()

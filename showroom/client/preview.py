@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from showroom.client.display import configure, supports_shaders
+from showroom.client.hud_text import look_caption
 from showroom.scene import Scene
 from showroom.scene.show import MASCOT_CUES
 from showroom.scene.timecode import format_clock
@@ -149,10 +150,7 @@ class PreviewStage:
             self.venue.show_brand(brand.name, brand.palette[min(1, len(brand.palette) - 1)])
         else:
             self.venue.show_brand(self.scene.event.title, "#b0a0ff")
-        parts = [self.scene.looks[state.look].name] if 0 <= state.look < len(self.scene.looks) else []
-        if state.music:
-            parts.append(f"Music: {state.music}")
-        self.caption.setText("   ".join(parts))
+        self.caption.setText(look_caption(self.scene, {"look": state.look, "music": state.music}))
         return frame.pos
 
     def aim(self, target: tuple[float, float, float], eye: tuple[float, float, float]) -> None:

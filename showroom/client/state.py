@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from showroom.client.community import COMMUNITY_REFS, CommunityBook
+from showroom.client.hud_text import look_caption
 from showroom.client.interp import SnapshotBuffer
 from showroom.client.polls import PollBook
 from showroom.protocol import community as cm
@@ -101,6 +102,8 @@ class ClientState:
     banner: tuple[str, float] | None = None
     toast: tuple[str, float] | None = None
     selfie: SelfieStatus | None = None
+    photographed: set[str] = field(default_factory=set)
+    """Mascots (ids) the visitor has a selfie photo with."""
     photos_due: deque[PhotoRequest] = field(default_factory=lambda: deque(maxlen=8))
     awards: list[dict[str, Any]] = field(default_factory=list)
     wallet: list[dict[str, Any]] = field(default_factory=list)
@@ -206,6 +209,7 @@ class ClientState:
             self.reactions = dict(event.counts)
         elif isinstance(event, SelfieTaken) and event.visitor == self.you:
             self.photos_due.append(PhotoRequest(event.mascot, event.t, tuple(event.visible), self.you))
+            self.photographed.add(event.mascot)
             self.selfie = None
         elif isinstance(event, SceneChanged) and event.version > self.scene_version:
             self.scene_due = event.version  # the app fetches the text with a `scene` request
@@ -290,11 +294,5 @@ class ClientState:
         return self.toast[0] if self.toast is not None and now_s < self.toast[1] else ""
 
     def look_caption(self) -> str:
-        """The current look's name and the music mark, for the caption line."""
-        parts = []
-        look = int(self.show.get("look", -1))
-        if self.scene is not None and 0 <= look < len(self.scene.looks):
-            parts.append(self.scene.looks[look].name)
-        if self.show.get("music"):
-            parts.append(f"Music: {self.show['music']}")
-        return "   ".join(parts)
+        """The current look's name, and the music mark when it says something else (for the caption line)."""
+        return look_caption(self.scene, self.show)
