@@ -174,7 +174,10 @@ def test_wallet_shows_the_voucher_the_selfie_earned(session):
     scarf = [r for r in rows if r.title.startswith("Maison Lumen anniversary scarf voucher")]
     assert len(scarf) == 1 and scarf[0].kind == "Voucher"
     assert scarf[0].status in ("valid", "redeemed")
-    assert not session["app"].hud.panel.isHidden()
+    panel = session["app"].hud.panel
+    assert not panel.isHidden()
+    top, bottom = panel["frameSize"][3], panel["frameSize"][2]
+    assert top - bottom < 0.25 + 0.105 * len(rows)  # sized to its rows, not a box over a third of the view
 
 
 def test_screenshot_shows_the_mascot_the_camera_follows(session):

@@ -106,3 +106,12 @@ def test_selfie_button_goes_once_the_photo_is_taken():
     st.mascots[-1].pos[0] = (31, 14.5)  # still near teddy, whose session is still open
     assert st.photographed == {"teddy"} and st.selfie is None
     assert selfie_label(st, SelfieGuide(), 0.0) is None
+
+
+def test_the_wallet_panel_is_as_tall_as_its_rows():
+    from showroom.client.hud_text import WALLET_MAX_ROWS, wallet_panel_bottom
+
+    heights = [-0.33 - wallet_panel_bottom(n) for n in range(WALLET_MAX_ROWS + 3)]
+    assert heights[0] < heights[1] < heights[2]  # an empty wallet is a title; each row adds its height
+    assert heights[1] < 0.35  # one voucher: a small panel (it was 1.07 units, over a third of the view, always)
+    assert heights[WALLET_MAX_ROWS] == heights[WALLET_MAX_ROWS + 2]  # no taller than the rows it can show

@@ -14,14 +14,14 @@ from direct.gui.DirectGui import DirectButton, DirectEntry, DirectFrame, Onscree
 from direct.gui.OnscreenText import OnscreenText
 from panda3d.core import ClockObject, NodePath, TextNode, Texture, TransparencyAttrib
 
-from showroom.client.hud_text import wallet_label
+from showroom.client.hud_text import WALLET_MAX_ROWS, WALLET_ROW_H, wallet_label, wallet_panel_bottom
 from showroom.client.wallet import WalletRow
 from showroom.protocol.codes import REACTIONS
 
 PANEL = (0.06, 0.06, 0.09, 0.82)
 GOLD = (0.95, 0.78, 0.3, 1)
 WHITE = (1, 1, 1, 1)
-MAX_WALLET_ROWS = 8
+MAX_WALLET_ROWS = WALLET_MAX_ROWS
 CHAT_HINT = "Enter: chat"
 RIGHT_MARGIN = -0.05
 """Right-corner elements end this far from the window's right edge (aspect2d units)."""
@@ -94,7 +94,7 @@ class Hud:
         self.panel_sub = _text(self.panel, (-1.2, -0.46), 0.032, fg=(0.75, 0.75, 0.8, 1))
         self.rows: list[tuple[OnscreenText, OnscreenText, DirectButton]] = []
         for r in range(MAX_WALLET_ROWS):
-            y = -0.55 - r * 0.105
+            y = -0.55 - r * WALLET_ROW_H
             title = _text(self.panel, (-1.2, y), 0.038, wordwrap=22)
             detail = _text(self.panel, (-1.2, y - 0.043), 0.032, fg=(0.75, 0.85, 0.95, 1))
             button = DirectButton(parent=self.panel, text="Redeem", scale=0.035, pos=(-0.14, 0, y - 0.02),
@@ -196,6 +196,7 @@ class Hud:
             else:
                 button.hide()
         self._rows_shown = rows
+        self.panel["frameSize"] = (-1.25, -0.02, wallet_panel_bottom(len(rows)), -0.33)  # as tall as its rows
 
     def show_photo(self, texture: Texture, label: str) -> None:
         """Show the newest selfie photo as a thumbnail."""

@@ -61,3 +61,15 @@ def camera_label(follow: str, scene: Scene | None) -> str:
 def wallet_label(count: int) -> str:
     """The wallet button: how many passes and vouchers it holds."""
     return f"Wallet ({count})" if count else "Wallet"
+
+
+WALLET_ROW_H = 0.105
+"""Height of one wallet row (title and detail lines), in the HUD's corner units."""
+WALLET_MAX_ROWS = 8
+
+
+def wallet_panel_bottom(rows: int) -> float:
+    """Where the wallet panel ends (its top is at -0.33): below the title and holder lines and the rows it shows,
+    and no further (an empty wallet is a title only)."""
+    shown = min(max(rows, 0), WALLET_MAX_ROWS)
+    return -0.5 if shown == 0 else -0.55 - (shown - 1) * WALLET_ROW_H - 0.09
