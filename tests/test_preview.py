@@ -148,3 +148,36 @@ def test_no_lights_cue_burns_the_runway_to_white():
         assert means[("all", 1.2)] > means[("house", 0.5)]  # a brighter cue still reads brighter
     finally:
         stage.close()
+
+
+def test_a_camera_outside_the_hall_looks_through_its_outer_walls():
+    """A visitor who arrives at the entrance has the orbit camera behind them, outside the hall: the first frame
+    was the back of the entrance wall over 40 % of the screen. The hall's own walls face inward only, so from
+    outside they hide nothing (inside they stand as before)."""
+    from showroom.client.preview import PreviewStage
+
+    scene = load_scene(ANNIVERSARY)
+    stage = PreviewStage(scene, visitors=0, size=(640, 360))
+    try:
+        stage.pose(0.0)
+        stage.label.setText("")
+        stage.caption.setText("")
+        walls = stage.venue.root.find("walls")
+        assert not walls.isEmpty()
+
+        def floor_pixel(eye, point):
+            stage.aim(point, eye)
+            x, y = (int(v) for v in stage.project(point))
+            shown = _grab(stage.base)[y - 2:y + 3, x - 2:x + 3].mean(axis=(0, 1))
+            walls.hide()
+            bare = _grab(stage.base)[y - 2:y + 3, x - 2:x + 3].mean(axis=(0, 1))
+            walls.show()
+            return np.abs(shown - bare).max()
+
+        # the arrival view: 22 m behind a visitor at the entrance, looking into the hall over the entrance wall
+        assert floor_pixel((30.0, -16.0, 13.6), (30.0, 4.0, 0.0)) < 8
+        # from inside, the back wall still stands: it hides the floor behind it from a camera in the hall
+        behind = floor_pixel((30.0, 20.0, 3.0), (30.0, 41.0, 0.0)) if stage.project((30.0, 41.0, 0.0)) else 255
+        assert behind > 8
+    finally:
+        stage.close()

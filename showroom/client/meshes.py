@@ -145,6 +145,26 @@ def segment_box(a: tuple[float, float], b: tuple[float, float], width: float, z0
     return Mesh(v.astype(np.float32), (m.n @ r).astype(np.float32), m.c, m.tri)
 
 
+def wall_face(a: tuple[float, float], b: tuple[float, float], z0: float, z1: float, toward: tuple[float, float],
+              color: tuple[float, ...]) -> Mesh:
+    """One single-sided vertical quad over the floor segment a-b, facing the side ``toward`` lies on (seen from
+    the other side it is culled: a camera outside the hall looks through its outer walls)."""
+    (ax, ay), (bx, by) = a, b
+    nx, ny = -(by - ay), bx - ax
+    length = math.hypot(nx, ny) or 1.0
+    nx, ny = nx / length, ny / length
+    mx, my = (ax + bx) / 2, (ay + by) / 2
+    if (toward[0] - mx) * nx + (toward[1] - my) * ny < 0:
+        nx, ny = -nx, -ny
+    v = np.array([[ax, ay, z0], [bx, by, z0], [bx, by, z1], [ax, ay, z1]], np.float32)
+    # counter-clockwise seen from the side the normal points to
+    edge, up = v[1] - v[0], v[3] - v[0]
+    facing = float(np.cross(edge, up) @ np.array([nx, ny, 0.0], np.float32))
+    tri = np.array([[0, 1, 2], [0, 2, 3]] if facing > 0 else [[0, 2, 1], [0, 3, 2]], np.uint32)
+    n = np.tile(np.array([nx, ny, 0.0], np.float32), (4, 1))
+    return Mesh(v, n, _paint(4, rgba(color)), tri)
+
+
 def polygon_cap(points: list[tuple[float, float]] | NDArray[np.float64], z: float, color: tuple[float, ...],
                 up: bool = True) -> Mesh:
     """A flat polygon at height ``z`` (triangulated by Panda3D's Triangulator, so concave is fine)."""

@@ -28,6 +28,8 @@ ZONE_COLORS = {"standing": (0.30, 0.33, 0.42, 1), "seated": (0.36, 0.28, 0.30, 1
 FLOOR = (0.19, 0.19, 0.22, 1)
 WALL = (0.42, 0.40, 0.45, 1)
 ROPE = (0.65, 0.08, 0.12, 1)
+OUTLINE_M = 0.5
+"""A wall segment this close to the hall's outline along its whole length is one of the hall's outer walls."""
 RUNWAY_TOP = (0.93, 0.92, 0.95, 1)
 RUNWAY_SIDE = (0.10, 0.10, 0.12, 1)
 LIGHT_SPACING_M = 1.0
@@ -130,6 +132,27 @@ class VenueView:
         seats = [mk.box((x, y, 0.22), (0.5, 0.45, 0.44), (0.45, 0.10, 0.16, 1)) for x in xs for y in ys]
         return mk.combine(seats)
 
+    @property
+    def _centre(self) -> tuple[float, float]:
+        w, h = self.scene.venue.size
+        return (float(w) / 2, float(h) / 2)
+
+    def _outer(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
+        """Whether the segment a-b runs along the hall's outline (a camera behind it would only see its back)."""
+        w, h = (float(v) for v in self.scene.venue.size)
+        edges = ((0, 0.0), (0, w), (1, 0.0), (1, h))
+        return any(abs(a[axis] - at) <= OUTLINE_M and abs(b[axis] - at) <= OUTLINE_M for axis, at in edges)
+
+    def _inward(self, a: tuple[float, float], b: tuple[float, float], by: float) -> tuple[tuple[float, float], ...]:
+        """The segment a-b moved ``by`` metres towards the hall's middle (to the wall's inner face)."""
+        cx, cy = self._centre
+        nx, ny = -(b[1] - a[1]), b[0] - a[0]
+        length = math.hypot(nx, ny) or 1.0
+        nx, ny = nx / length, ny / length
+        if (cx - (a[0] + b[0]) / 2) * nx + (cy - (a[1] + b[1]) / 2) * ny < 0:
+            nx, ny = -nx, -ny
+        return ((a[0] + nx * by, a[1] + ny * by), (b[0] + nx * by, b[1] + ny * by))
+
     def _walls(self) -> None:
         parts = []
         for wall in self.scene.venue.walls:
@@ -137,6 +160,10 @@ class VenueView:
             color = ROPE if wall.height <= 1.2 else WALL
             z0 = 0.8 if wall.height <= 1.2 else 0.0
             for a, b in zip(pts, pts[1:]):
+                if wall.height > 1.2 and self._outer(a, b):  # the hall's own walls: seen from inside only
+                    inner = self._inward(a, b, max(wall.thickness, 0.05) / 2)
+                    parts.append(mk.wall_face(inner[0], inner[1], 0.0, wall.height, self._centre, color))
+                    continue
                 parts.append(mk.segment_box(a, b, max(wall.thickness, 0.05), z0 if z0 < wall.height else 0.0,
                                             wall.height, color))
                 if wall.height <= 1.2:
