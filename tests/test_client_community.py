@@ -24,7 +24,6 @@ from conftest import ANNIVERSARY, ROOT
 from PIL import Image
 from wsclient import Client
 
-from showroom.protocol.limits import MAX_PART_BYTES
 from showroom.scene.load import parse_scene
 
 TOKEN = "client-community-host"
@@ -182,15 +181,9 @@ def featured(venue):
             await bob.join("Bob")
             await bob.send({"type": "community_join", "community": CIRCLE, "invite": code})
             await bob.next_message(lambda m: m["type"] == "community")
-            data = solid_png(MAGENTA, (240, 180))
-            await bob.send({"type": "entry_start", "community": CIRCLE, "challenge": CHALLENGE, "title": "Magenta petals",
-                            "size": len(data)})
-            started = await bob.next_message(lambda m: m["type"] in ("upload", "error"))
-            for index in range(started["parts"]):
-                await bob.send({"type": "entry_part", "upload": started["upload"], "index": index,
-                                "data": data[index * MAX_PART_BYTES:(index + 1) * MAX_PART_BYTES]})
-            await bob.send({"type": "entry_done", "upload": started["upload"]})
-            return bob, (await bob.next_message(lambda m: m["type"] == "entry"))["entry"]
+            kept = await bob.enter(CIRCLE, CHALLENGE, "Magenta petals", solid_png(MAGENTA, (240, 180)))
+            assert kept["type"] == "entry", kept
+            return bob, kept["entry"]
         bob, theirs = venue.call(bob_enters(), pump)
         for entry_id in (mine, theirs):
             venue.ask(venue.host, {"type": "host_moderate", "entry": entry_id, "approve": True}, "host_ok", pump)

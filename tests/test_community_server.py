@@ -13,7 +13,6 @@ from typing import Any
 
 import msgpack
 import numpy as np
-import pytest
 import websockets
 from conftest import ANNIVERSARY, ROOT
 from PIL import Image
@@ -21,7 +20,6 @@ from wsclient import TIMEOUT_S, Client
 
 from server.net.app import start_server
 from showroom.community import load_community
-from showroom.protocol.limits import MAX_PART_BYTES
 from showroom.scene import parse_scene
 
 TOKEN = "community-host-token"
@@ -224,14 +222,7 @@ def png(seed: int, size: int = 48) -> bytes:
 
 async def upload(client: Client, title: str, data: bytes, declared: int | None = None) -> dict[str, Any]:
     """Upload an entry in parts; the ``entry`` answer or the error."""
-    started = await ask(client, {"type": "entry_start", "community": CLUB, "challenge": SKETCH, "title": title,
-                                 "size": declared or len(data)}, "upload")
-    if started["type"] == "error":
-        return started
-    for index in range(started["parts"]):
-        await client.send({"type": "entry_part", "upload": started["upload"], "index": index,
-                           "data": data[index * MAX_PART_BYTES:(index + 1) * MAX_PART_BYTES]})
-    return await ask(client, {"type": "entry_done", "upload": started["upload"]}, "entry")
+    return await client.enter(CLUB, SKETCH, title, data, size=declared or len(data))
 
 
 async def phase(boss: Client, name: str) -> None:

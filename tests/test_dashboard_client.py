@@ -12,8 +12,6 @@ from playwright import sync_api as playwright_api
 from test_client_community import CHALLENGE, CIRCLE, TOKEN, Venue, client, close_to, solid_png, until, wall_colors
 from wsclient import Client
 
-from showroom.protocol.limits import MAX_PART_BYTES
-
 expect = playwright_api.expect
 ORANGE = (245, 130, 20)
 EXPECT_MS = 10_000
@@ -33,15 +31,9 @@ def test_an_entry_approved_and_featured_on_the_dashboard_hangs_on_the_clients_wa
             await artist.join("Iris")
             await artist.send({"type": "community_join", "community": CIRCLE, "invite": code})
             await artist.next_message(lambda m: m["type"] == "community")
-            data = solid_png(ORANGE, (200, 160))
-            await artist.send({"type": "entry_start", "community": CIRCLE, "challenge": CHALLENGE,
-                               "title": "Orange hour", "size": len(data)})
-            started = await artist.next_message(lambda m: m["type"] in ("upload", "error"))
-            for index in range(started["parts"]):
-                await artist.send({"type": "entry_part", "upload": started["upload"], "index": index,
-                                   "data": data[index * MAX_PART_BYTES:(index + 1) * MAX_PART_BYTES]})
-            await artist.send({"type": "entry_done", "upload": started["upload"]})
-            return int((await artist.next_message(lambda m: m["type"] == "entry"))["entry"])
+            kept = await artist.enter(CIRCLE, CHALLENGE, "Orange hour", solid_png(ORANGE, (200, 160)))
+            assert kept["type"] == "entry", kept
+            return int(kept["entry"])
         entry = venue.call(artist_enters())
 
         app = client(venue, tmp_path, "Watcher")

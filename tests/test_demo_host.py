@@ -16,7 +16,6 @@ from wsclient import Client
 from server.net.app import start_server
 from showroom.community import load_community
 from showroom.host.demo_script import POLL_QUESTION, DemoHost, Timing
-from showroom.protocol.limits import MAX_PART_BYTES
 from showroom.scene import parse_scene
 
 TOKEN = "demo-host-token"
@@ -36,15 +35,7 @@ async def member(url: str, name: str, invite: str) -> Client:
 
 
 async def submit(client: Client, challenge: str, title: str, data: bytes) -> int:
-    await client.send({"type": "entry_start", "community": CIRCLE, "challenge": challenge, "title": title,
-                       "size": len(data)})
-    started = await client.next_message(lambda m: m["type"] in ("upload", "error"))
-    assert started["type"] == "upload", started
-    for index in range(started["parts"]):
-        await client.send({"type": "entry_part", "upload": started["upload"], "index": index,
-                           "data": data[index * MAX_PART_BYTES:(index + 1) * MAX_PART_BYTES]})
-    await client.send({"type": "entry_done", "upload": started["upload"]})
-    kept = await client.next_message(lambda m: m["type"] in ("entry", "error"))
+    kept = await client.enter(CIRCLE, challenge, title, data)
     assert kept["type"] == "entry", kept
     return int(kept["entry"])
 

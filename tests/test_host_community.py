@@ -28,7 +28,6 @@ from showroom.host.commands import COMMANDS, CommandError, help_text, parse_comm
 from showroom.host.console import BAD_COMMAND, OK, REFUSED, run_host
 from showroom.host.render import answer_text
 from showroom.protocol import community as cm
-from showroom.protocol.limits import MAX_PART_BYTES
 from showroom.scene import parse_scene
 
 TOKEN = "community-console-token"
@@ -91,13 +90,7 @@ def png(seed: int, size: int = 40) -> bytes:
 
 async def enter(member: Client, title: str, data: bytes) -> int:
     """Upload a New Year card in parts; its entry number."""
-    started = await ask(member, {"type": "entry_start", "community": CLUB, "challenge": CARD, "title": title,
-                                 "size": len(data)}, "upload")
-    assert started["type"] == "upload", started
-    for index in range(started["parts"]):
-        await member.send({"type": "entry_part", "upload": started["upload"], "index": index,
-                           "data": data[index * MAX_PART_BYTES:(index + 1) * MAX_PART_BYTES]})
-    kept = await ask(member, {"type": "entry_done", "upload": started["upload"]}, "entry")
+    kept = await member.enter(CLUB, CARD, title, data)
     assert kept["type"] == "entry" and kept["status"] == "pending", kept
     return int(kept["entry"])
 

@@ -84,6 +84,21 @@ class Client:
                     return self.last
         return await asyncio.wait_for(wait(), limit_s)
 
+    async def enter(self, community: str, challenge: str, title: str, data: bytes, size: int | None = None) -> dict:
+        """Upload ``data`` as a challenge entry in the parts the server asks for; the ``entry`` answer, or the
+        first error (``size``: the size to declare, when not ``len(data)``)."""
+        await self.send({"type": "entry_start", "community": community, "challenge": challenge, "title": title,
+                         "size": len(data) if size is None else size})
+        ready = await self.next_message(lambda m: m["type"] in ("upload", "error"))
+        if ready["type"] == "error":
+            return ready
+        step = ready["part_bytes"]
+        for index in range(ready["parts"]):
+            await self.send({"type": "entry_part", "upload": ready["upload"], "index": index,
+                             "data": data[index * step:(index + 1) * step]})
+        await self.send({"type": "entry_done", "upload": ready["upload"]})
+        return await self.next_message(lambda m: m["type"] in ("entry", "error"))
+
     def where(self, snap: CellSnapshot, avatar: int) -> np.ndarray | None:
         hit = np.flatnonzero(snap.ids == avatar)
         return snap.pos[hit[0]] if hit.size else None

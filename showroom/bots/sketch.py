@@ -1,17 +1,17 @@
 """A bot's challenge entry: a small fashion sketch drawn by code in a brand's palette, written as a PNG.
 
 Every bot draws a different dress (silhouette, flare, hem, pattern, petals, colours) from its own
-seed, so a wall of bot entries looks like a wall of varied entries rather than noise. NumPy masks
-and a zlib-written PNG: no imaging library needed.
+seed, so a wall of bot entries looks like a wall of varied entries rather than noise. Drawn with NumPy
+masks, written as PNG by Pillow.
 """
 
 from __future__ import annotations
 
+import io
 import random
-import struct
-import zlib
 
 import numpy as np
+from PIL import Image
 
 WIDTH_PX, HEIGHT_PX = 180, 240
 MAX_ENTRY_BYTES = 60_000
@@ -29,16 +29,10 @@ def rgb(colour: str) -> np.ndarray:
 
 
 def png_bytes(image: np.ndarray) -> bytes:
-    """An RGB uint8 array (height, width, 3) as PNG file bytes (8-bit truecolour, no filter)."""
-    height, width, _ = image.shape
-    rows = np.concatenate([np.zeros((height, 1), np.uint8), image.reshape(height, width * 3)], axis=1)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
-            + chunk(b"IEND", b""))
+    """An RGB uint8 array (height, width, 3) as PNG file bytes."""
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, np.uint8), "RGB").save(out, "PNG", optimize=False)
+    return out.getvalue()
 
 
 def _outline(mask: np.ndarray, width_px: int = 2) -> np.ndarray:

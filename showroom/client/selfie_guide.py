@@ -15,7 +15,6 @@ import numpy as np
 
 from showroom.client.hud_text import clock, plural
 from showroom.client.state import ClientState
-from showroom.protocol.codes import Activity
 from showroom.scene import Scene
 from showroom.scene.show import SelfieCue
 
@@ -42,20 +41,6 @@ def queue_point(scene: Scene | None, mascot_pos: np.ndarray) -> np.ndarray:
     at = np.array([s.at for s in spots], float)
     k = int(np.argmin(np.hypot(*(at - mascot_pos).T)))
     return np.asarray(spots[k].queue, float)
-
-
-def nearest_open_session(state: ClientState) -> tuple[int, float] | None:
-    """The nearest mascot holding a selfie session, anywhere, and its distance from you (metres)."""
-    me = state.me()
-    if me is None or not state.mascots:
-        return None
-    m = state.mascots[-1]
-    d = np.hypot(*(m.pos - me).T)
-    d[m.activity != Activity.SELFIE] = np.inf
-    if not d.size or not np.isfinite(d.min()):
-        return None
-    k = int(np.argmin(d))
-    return k, float(d[k])
 
 
 def next_session(scene: Scene, show_t: float) -> SelfieCue | None:
@@ -86,7 +71,7 @@ class SelfieGuide:
             x, y, name = self.offer
             self.offer = None
             return SelfieStep("walk", f"walking to {name}'s selfie queue", x=x, y=y)
-        found = nearest_open_session(state)
+        found = state.nearest_selfie_session()
         if found is None:
             self.offer = None
             cue = next_session(scene, state.show_t)

@@ -272,16 +272,23 @@ class ClientState:
         return MascotState(t, a.pos + (b.pos - a.pos) * w, a.heading + turn * w, b.activity, b.pose,
                            (a.phase + ((b.phase - a.phase) % 1.0) * w) % 1.0)
 
-    def nearest_selfie_mascot(self, within_m: float = 7.0) -> int | None:
-        """Index of the nearest mascot holding a selfie session within ``within_m`` of the visitor."""
+    def nearest_selfie_session(self) -> tuple[int, float] | None:
+        """The nearest mascot holding a selfie session, anywhere, and its distance from the visitor (metres)."""
         me = self.me()
         if me is None or not self.mascots:
             return None
         m = self.mascots[-1]
         d = np.hypot(*(m.pos - me).T)
         d[m.activity != Activity.SELFIE] = np.inf
-        k = int(np.argmin(d)) if d.size else -1
-        return k if k >= 0 and d[k] <= within_m else None
+        if not d.size or not np.isfinite(d.min()):
+            return None
+        k = int(np.argmin(d))
+        return k, float(d[k])
+
+    def nearest_selfie_mascot(self, within_m: float = 7.0) -> int | None:
+        """Index of the nearest mascot holding a selfie session within ``within_m`` of the visitor."""
+        found = self.nearest_selfie_session()
+        return found[0] if found is not None and found[1] <= within_m else None
 
     def banner_text(self, now_s: float) -> str:
         """The announcement to show now: a host's for a while, else the timeline's."""
