@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
 import time
 from pathlib import Path
@@ -223,3 +224,34 @@ def test_chat_gives_the_keyboard_back_after_sending_and_on_escape(session):
     app.messenger.send("e")
     assert app.controls.keys.get("e")
     app.messenger.send("e-up")
+
+
+def test_name_tags_are_readable_and_cover_neither_each_other_nor_the_hud(session):
+    app = session["app"]
+    app.cam_ctl.follow_target("mascot:0")
+    for _ in range(600):  # the camera eases over to Teddy
+        app.taskMgr.step()
+        teddy = app.mascots.figures[0].root.getPos(app.render)
+        if math.dist(app.cam_ctl.target[:2], (teddy.x, teddy.y)) < 0.3:
+            break
+    app.taskMgr.step()
+    labels = app.labels
+    tags = {tag.shown[0]: tag for tag in [labels.me, *labels.mascots] if not tag.root.isHidden()}
+    shot = app.save_screenshot(session["root"] / "shots" / "tags.png")
+    assert "Teddy Lumen" in tags, (sorted(tags), shot)  # the mascot the camera follows is named on screen
+    assert labels.me.shown[0] == "Ada (you)"
+    rects = {}
+    for name, tag in tags.items():
+        lo, hi = tag.root.getTightBounds(app.aspect2d)
+        rects[name] = (lo.x, lo.z, hi.x, hi.z)
+    hud = labels._hud_rects()
+    assert hud  # the status line, the buttons, the reactions bar
+
+    def overlap(a, b):
+        return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+    names = sorted(rects)
+    for i, a in enumerate(names):
+        assert not any(overlap(rects[a], (r.x0, r.y0, r.x1, r.y1)) for r in hud), a
+        for b in names[i + 1:]:
+            assert not overlap(rects[a], rects[b]), (a, b)

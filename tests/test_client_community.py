@@ -208,7 +208,7 @@ def featured(venue):
               and any(e.rank for e in book.gallery.entries), what="the results in the panel")
         venue.call(bob.close(), pump)
         app.taskMgr.step()
-        result.update(featured=book.featured, mine=mine, theirs=theirs, tag=app.community.tag.shown,
+        result.update(featured=book.featured, mine=mine, theirs=theirs, tag=app.labels.me.shown,
                       panel="\n".join(line.getText() for line in app.community.panel.results))
         app.community.toggle_panel(False)
         result["colors"] = wall_colors(app, root / "shots" / "wall-live.png")
@@ -229,7 +229,7 @@ def test_a_featured_entry_hangs_on_the_wall_in_its_own_colours(featured):
 
 def test_my_name_tag_wears_my_tier_badge(featured):
     name, badge, _ = featured["tag"]
-    assert name == "Ada" and badge == "Member"  # a new member below the circle's first tier
+    assert name == "Ada (you)" and badge == "Member"  # a new member below the circle's first tier
 
 
 def test_a_late_visitor_sees_the_featured_wall_and_answers_a_poll_once(featured, venue):

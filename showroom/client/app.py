@@ -5,7 +5,6 @@ in the modules it calls.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ import numpy as np
 from direct.showbase.ShowBase import ShowBase
 from panda3d.core import ClockObject, Filename, Vec3
 
+from showroom.client import meshes as mk
 from showroom.client.autopilot import Autopilot
 from showroom.client.autopilot_community import CommunityGuide
 from showroom.client.camera import OrbitCamera
@@ -23,7 +23,9 @@ from showroom.client.crowd_view import CrowdView
 from showroom.client.display import configure, supports_shaders
 from showroom.client.hud import Hud
 from showroom.client.hud_text import camera_label, status_line
+from showroom.client.label_view import ScreenLabels
 from showroom.client.mascot_view import MascotsView
+from showroom.client.me_marker import MeMarker
 from showroom.client.net import Connection
 from showroom.client.photo import PhotoInfo, PhotoStudio, facing, in_the_shot, selfie_pose
 from showroom.client.selfie_guide import SelfieGuide, selfie_label
@@ -86,6 +88,7 @@ class ClientApp(ShowBase):
         self.venue: VenueView | None = None
         self.mascots: MascotsView | None = None
         self.crowd: CrowdView | None = None
+        self.marker: MeMarker | None = None
         self.studio: PhotoStudio | None = None
         self.hud = Hud(self.aspect2d, {
             "top_left": self.a2dTopLeft, "top_right": self.a2dTopRight, "top_center": self.a2dTopCenter,
@@ -106,6 +109,10 @@ class ClientApp(ShowBase):
         self.bad_messages = 0
         self.lights_shown: dict | None = None
         self.aimed = False
+        self.labels = ScreenLabels(self, [self.a2dTopLeft, self.a2dTopRight, self.a2dTopCenter, self.a2dBottomLeft,
+                                          self.a2dBottomRight, self.a2dBottomCenter])
+        self.my_tag_shown = True
+        """Whether my name tag is drawn (not while the camera looks at the featured wall)."""
         self.community = CommunityUi(self)
         self.controls = Controls(self)
         self.taskMgr.add(self._frame, "showroom-frame", sort=-10)
@@ -152,9 +159,14 @@ class ClientApp(ShowBase):
         if step.kind == "ask":
             self.conn.send(msg.SelfieRequest(mascot=step.mascot))
         elif step.kind == "walk":
-            self.conn.move_to(step.x, step.y)
+            self.walk_to(step.x, step.y)
         if step.text:
             self.state.toast = (step.text, now + 6.0)
+
+    def walk_to(self, x: float, y: float) -> None:
+        """Walk to a floor point (the server routes the avatar); the camera follows the avatar itself."""
+        self.cam_ctl.settle()
+        self.conn.move_to(x, y)
 
     def leave_queue(self) -> None:
         """Leave the selfie queue."""
@@ -221,13 +233,18 @@ class ClientApp(ShowBase):
     def _build_world(self) -> None:
         scene = self.state.scene
         assert scene is not None
-        for view in (self.venue, self.mascots, self.crowd):
+        for view in (self.venue, self.mascots, self.crowd, self.marker):
             if view is not None:
                 view.root.removeNode()
+        self.marker = MeMarker(self.render)
         self.venue = VenueView(scene, self.render)
         self.mascots = MascotsView(scene, self.render)
         self.crowd = CrowdView(self.render, capacity=2048, shaders=self.shaders, me=self.state.you)
         self.community.build(scene, self.render)
+        self.labels.set_mascots([m.name for m in scene.mascots],
+                                [mk.rgba(scene.brand(m.brand).palette[0], 0.88) for m in scene.mascots])
+        for figure in self.mascots.figures:  # the screen tags replace the ones in the world
+            figure.tag.hide()
         self.lights_shown = None
         w, d = scene.venue.size
         self.cam_ctl.target = (w / 2, d / 2, 1.0)
@@ -273,12 +290,11 @@ class ClientApp(ShowBase):
         if follow == "me":
             me = self.state.me()
             if me is not None:
-                point = (float(me[0]), float(me[1]), 1.0)
-                if not self.aimed and self.state.scene is not None:  # first sight: look towards the runway
+                if not self.aimed and self.state.scene is not None:  # first sight: frame the runway
                     mid = np.asarray(self.state.scene.venue.runway.centerline, float).mean(axis=0)
-                    self.cam_ctl.yaw_deg = math.degrees(math.atan2(-(mid[0] - me[0]), mid[1] - me[1]))
-                    self.cam_ctl.target = point
+                    self.cam_ctl.frame_arrival((float(me[0]), float(me[1])), (float(mid[0]), float(mid[1])))
                     self.aimed = True
+                point = self.cam_ctl.me_point((float(me[0]), float(me[1])))
         elif follow.startswith("mascot:") and mascots is not None:
             k = int(follow.split(":")[1])
             if k < len(mascots.pos):
@@ -290,11 +306,28 @@ class ClientApp(ShowBase):
         self.camera.lookAt(*self.cam_ctl.target)
         if self.crowd is not None:
             self.crowd.set_eye(Vec3(*eye))
+        self._place_tags()
+
+    def _place_tags(self) -> None:
+        me = self.state.me()
+        mine = (float(me[0]), float(me[1]), 1.95) if me is not None and self.my_tag_shown else None
+        if self.marker is not None:
+            self.marker.place(None if me is None else (float(me[0]), float(me[1]), 0.0), time.monotonic())
+        heads: list[tuple[float, float, float] | None] = []
+        for figure in self.mascots.figures if self.mascots is not None else []:
+            if figure.root.isHidden():
+                heads.append(None)
+            else:
+                at = figure.tag.getPos(self.render)
+                heads.append((at.x, at.y, at.z - 0.25))
+        self.labels.update(mine, heads)
 
     def _drive(self, now: float) -> None:
         """Movement from keys, and the autopilot's actions."""
         direction = self.controls.walk_direction(self.cam_ctl.forward_xy())
         if direction != self.last_dir and now >= self.next_dir_send:
+            if direction != (0.0, 0.0):
+                self.cam_ctl.settle()
             self.conn.move_dir(*direction)
             self.last_dir = direction
             self.next_dir_send = now + 1.0 / WASD_HZ
@@ -303,7 +336,7 @@ class ClientApp(ShowBase):
         self.autopilot.photo = bool(self.options.entry_file) or self.community.last_photo is not None
         for action in self.autopilot.step(self.state, now):
             if action.kind == "move":
-                self.conn.move_to(action.x, action.y)
+                self.walk_to(action.x, action.y)
             elif action.kind == "selfie":
                 self.conn.send(msg.SelfieRequest(mascot=action.name))
             elif action.kind == "react":

@@ -11,6 +11,14 @@ MIN_PITCH_DEG = 8.0
 MAX_PITCH_DEG = 85.0
 MIN_DISTANCE_M = 3.0
 MAX_DISTANCE_M = 80.0
+ARRIVAL_LEAD = 0.25
+"""On arrival the camera looks this fraction of the way from the visitor to the stage…"""
+ARRIVAL_LEAD_MAX_M = 10.0
+"""…but never further ahead than this."""
+ARRIVAL_BEHIND_M = 12.0
+"""How far behind the visitor the arrival camera stands (metres, on the ground)."""
+ARRIVAL_EYE_M = 6.5
+"""How high the arrival camera stands: over the crowd's heads, under a hall's ceiling."""
 
 
 @dataclass
@@ -24,6 +32,37 @@ class OrbitCamera:
     follow: str = "me"
     """``"me"``, ``"mascot:<index>"`` or ``"free"``."""
     smoothing: float = 0.15
+    lead: tuple[float, float] = (0.0, 0.0)
+    """Metres added to the visitor's position when following ``"me"``: on arrival it points
+    towards the runway so the show is in the picture; the first step clears it."""
+
+    def frame_arrival(self, me: tuple[float, float], stage: tuple[float, float]) -> None:
+        """Frame a visitor who just arrived at ``me`` with the show at ``stage`` (the runway's middle).
+
+        The camera stands a few metres behind the visitor, on the line from the stage, high
+        enough to see over the crowd, and looks at a point part of the way to the stage: the
+        avatar in the lower part of the picture, the runway filling the upper part.
+        """
+        dx, dy = stage[0] - me[0], stage[1] - me[1]
+        gap = math.hypot(dx, dy)
+        if gap < 1e-6:
+            dx, dy, gap = 0.0, 1.0, 1.0
+        ahead = min(ARRIVAL_LEAD * gap, ARRIVAL_LEAD_MAX_M)
+        self.lead = (dx / gap * ahead, dy / gap * ahead)
+        self.yaw_deg = math.degrees(math.atan2(-dx, dy)) % 360.0
+        flat = ahead + ARRIVAL_BEHIND_M
+        rise = ARRIVAL_EYE_M - 1.0
+        self.pitch_deg = min(max(math.degrees(math.atan2(rise, flat)), MIN_PITCH_DEG), MAX_PITCH_DEG)
+        self.distance_m = min(max(math.hypot(flat, rise), MIN_DISTANCE_M), MAX_DISTANCE_M)
+        self.target = (me[0] + self.lead[0], me[1] + self.lead[1], 1.0)
+
+    def settle(self) -> None:
+        """The visitor walks: follow the avatar itself from now on (the target eases there)."""
+        self.lead = (0.0, 0.0)
+
+    def me_point(self, me: tuple[float, float]) -> tuple[float, float, float]:
+        """The point to track when following the visitor at ``me``."""
+        return (me[0] + self.lead[0], me[1] + self.lead[1], 1.0)
 
     def follow_target(self, follow: str) -> None:
         """Follow ``"me"``, ``"mascot:<index>"`` or nothing (``"free"``); mascots are framed closer."""

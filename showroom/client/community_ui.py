@@ -15,7 +15,7 @@ from showroom.client.community_panel import CommunityPanel
 from showroom.client.community_text import tier_color, tier_label
 from showroom.client.featured import camera_yaw_deg, face_to_world
 from showroom.client.featured_wall import FeaturedWallView
-from showroom.client.name_tag import NameTag
+from showroom.client.label_view import tag_text
 from showroom.client.poll_overlay import PollOverlay
 from showroom.client.upload import EntryFileError, check_entry_file
 from showroom.protocol import client_messages as msg
@@ -51,7 +51,6 @@ class CommunityUi:
         self.overlay = PollOverlay(app.a2dTopLeft, on_answer=self.answer_poll, on_close=self.dismiss_poll)
         app.hud.typing_elsewhere.append(lambda: self.panel.typing)
         self.wall: FeaturedWallView | None = None
-        self.tag: NameTag | None = None
         self.last_photo: Path | None = None
         self.rejoined = False
         self.invited = False
@@ -59,13 +58,11 @@ class CommunityUi:
 
     # ---- the world ------------------------------------------------------------------------
     def build(self, scene: Any, render: Any) -> None:
-        """(Re)build the wall (when the scene has one and the event a community) and my name tag."""
-        for view in (self.wall, self.tag):
-            if view is not None:
-                view.root.removeNode()
+        """(Re)build the wall (when the scene has one and the event a community)."""
+        if self.wall is not None:
+            self.wall.root.removeNode()
         wall = scene.venue.featured_wall
         self.wall = FeaturedWallView(wall, render) if wall is not None and scene.event.community else None
-        self.tag = NameTag(render, self.app.options.name)
 
     # ---- actions --------------------------------------------------------------------------
     def notice(self, text: str) -> None:
@@ -206,8 +203,5 @@ class CommunityUi:
                 self.wall = None
             else:
                 self.wall.show(book.featured, book.images)
-        if self.tag is not None:
-            me = st.me()
-            self.tag.set(opts.name, tier_label(book), tier_color(book))
-            looking = self.camera_before is not None  # the tag would hang over the wall's labels
-            self.tag.place(None if me is None or looking else (float(me[0]), float(me[1])))
+        app.labels.me.set(tag_text(opts.name), tier_label(book), tier_color(book))
+        app.my_tag_shown = self.camera_before is None  # the tag would hang over the wall's labels

@@ -88,7 +88,7 @@ class Controls:
         hit = Point3()
         if Plane(Vec3(0, 0, 1), Point3(0, 0, 0)).intersectsLine(hit, app.render.getRelativePoint(app.cam, near),
                                                                 app.render.getRelativePoint(app.cam, far)):
-            app.conn.move_to(hit.x, hit.y)
+            app.walk_to(hit.x, hit.y)
 
     def turn_camera(self, cam: OrbitCamera, dt_s: float) -> None:
         """Orbit with Q / E held and with a right-button drag."""

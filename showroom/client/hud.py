@@ -19,6 +19,13 @@ from showroom.client.wallet import WalletRow
 from showroom.protocol.codes import REACTIONS
 
 PANEL = (0.06, 0.06, 0.09, 0.82)
+BACKING = (0.03, 0.03, 0.05, 0.6)
+BANNER_HALF_W = 0.8
+"""The banner stays left of the community button's left edge in a 16:9 window."""
+BANNER_SCALE = 0.045
+BANNER_ROW_H = BANNER_SCALE * 1.2
+CAPTION_Y = -0.24
+""""Look and music" caption, under the top row (lower still under a banner)."""
 GOLD = (0.95, 0.78, 0.3, 1)
 WHITE = (1, 1, 1, 1)
 MAX_WALLET_ROWS = WALLET_MAX_ROWS
@@ -31,6 +38,20 @@ def _text(parent: NodePath, pos: tuple[float, float], scale: float, align: int =
           fg: tuple = WHITE, wordwrap: float | None = None) -> OnscreenText:
     return OnscreenText(parent=parent, text="", pos=pos, scale=scale, fg=fg, align=align, mayChange=True,
                         shadow=(0, 0, 0, 0.9), wordwrap=wordwrap)
+
+
+def _backed(text: OnscreenText) -> None:
+    """Give a text a dark card, so whatever the venue shows behind it (a lit sign, the runway) it reads."""
+    node = text.textNode
+    node.setCardColor(*BACKING)
+    node.setCardAsMargin(0.4, 0.4, 0.22, 0.12)
+
+
+def _place(text: OnscreenText, y: float) -> None:
+    """Move a text up or down (only when it moves: the text's transform is rebuilt)."""
+    x, old = text.getTextPos()
+    if abs(old - y) > 1e-6:
+        text.setTextPos(x, y)
 
 
 def _set(text: OnscreenText, value: str) -> None:
@@ -52,10 +73,16 @@ class Hud:
         top, bottom = a2d["top_left"], a2d["bottom_left"]
         right_top, right_bottom = a2d["top_right"], a2d["bottom_right"]
         self.status = _text(top, (0.05, -0.07), 0.045)
+        _backed(self.status)
         self.banner_frame = DirectFrame(parent=a2d["top_center"], frameColor=(0.45, 0.08, 0.25, 0.88),
-                                        frameSize=(-1.2, 1.2, -0.2, -0.1))
-        self.banner = _text(self.banner_frame, (0, -0.165), 0.05, TextNode.ACenter, wordwrap=44)
-        self.caption = _text(a2d["top_center"], (0, -0.27), 0.06, TextNode.ACenter, fg=GOLD)
+                                        frameSize=(-BANNER_HALF_W, BANNER_HALF_W, -0.26, -0.16))
+        """Under the top row (status line, wallet and community buttons), between them and the
+        camera mode; as many rows tall as the announcement needs."""
+        self.banner = _text(self.banner_frame, (0, -0.225), BANNER_SCALE, TextNode.ACenter,
+                            wordwrap=(2 * BANNER_HALF_W - 0.08) / BANNER_SCALE)
+        self._banner_rows = 1
+        self.caption = _text(a2d["top_center"], (0, CAPTION_Y), 0.06, TextNode.ACenter, fg=GOLD)
+        _backed(self.caption)
         self.camera_mode = _text(right_top, (-0.05, -0.23), 0.04, TextNode.ARight, fg=(0.8, 0.85, 0.95, 1))
         """Below the wallet and community buttons, above their panels, right of the banner."""
         self.toast = _text(a2d["bottom_center"], (0, 0.42), 0.05, TextNode.ACenter, fg=(0.7, 1, 0.8, 1))
@@ -151,9 +178,16 @@ class Hud:
         _set(self.camera_mode, camera)
         if banner:
             _set(self.banner, banner)
+            rows = max(1, self.banner.textNode.getNumRows())
+            if rows != self._banner_rows:
+                self._banner_rows = rows
+                self.banner_frame["frameSize"] = (-BANNER_HALF_W, BANNER_HALF_W,
+                                                  -0.26 - (rows - 1) * BANNER_ROW_H, -0.16)
             self.banner_frame.show()
+            _place(self.caption, CAPTION_Y - 0.1 - (rows - 1) * BANNER_ROW_H)
         else:
             self.banner_frame.hide()
+            _place(self.caption, CAPTION_Y)
         _set(self.caption, caption)
         _set(self.toast, toast)
         _set(self.chat_lines, "\n".join(f"{name}: {text}" for name, text in chat[-6:]))
