@@ -54,6 +54,14 @@ def entry_file(text: str) -> str:
     return str(path)
 
 
+def trace_file(text: str) -> str:
+    """A file to append the client's trace to, in a folder that exists."""
+    path = Path(text).expanduser()
+    if path.is_dir() or not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: not a file in an existing folder")
+    return str(path)
+
+
 def register(sub: Any) -> None:
     """Add ``client``."""
     client = sub.add_parser("client", help="the visitor's desktop client (Panda3D); --offscreen for screenshots",
@@ -67,6 +75,9 @@ def register(sub: Any) -> None:
     client.add_argument("--wallet-file", default=None,
                         help="keep your wallet token here so awards stay yours across visits "
                              "(default ~/.showroom/wallet-<host>.token)")
+    client.add_argument("--trace", default=None, metavar="FILE", type=trace_file,
+                        help="append a JSON line to FILE whenever what the client shows changes (your position, "
+                             "camera mode, HUD texts, wallet open): for scripts driving the window and for bug reports")
     client.set_defaults(handler=_client)
 
 
@@ -82,7 +93,8 @@ def view_options(args: argparse.Namespace, url: str, default_out: str) -> Any:
                          screenshot=args.screenshot, screenshot_every=args.screenshot_every,
                          out_dir=str(Path(args.out or default_out)), size=args.size, follow=args.follow,
                          autopilot=args.autopilot, photos_dir=str(settings.photos), display=settings.display,
-                         invite=getattr(args, "invite", None), entry_file=getattr(args, "entry", None))
+                         invite=getattr(args, "invite", None), entry_file=getattr(args, "entry", None),
+                         trace=getattr(args, "trace", None))
 
 
 def _client(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ from showroom.client.net import Connection
 from showroom.client.photo import PhotoInfo, PhotoStudio, facing, in_the_shot, selfie_pose
 from showroom.client.selfie_guide import SelfieGuide, selfie_label
 from showroom.client.state import ClientState
+from showroom.client.trace import attach as attach_trace
 from showroom.client.venue_view import VenueView
 from showroom.client.wallet import wallet_rows
 from showroom.protocol import client_messages as msg
@@ -61,6 +62,8 @@ class ClientOptions:
     """An invite code of the event's community: join it on arrival (the tour guide types it in the panel)."""
     entry_file: str | None = None
     """A PNG or JPEG to enter in the community's challenge instead of the last selfie photo."""
+    trace: str | None = None
+    """Append a JSON line to this file whenever what the client shows changes (:mod:`showroom.client.trace`)."""
     shots: list[str] = field(default_factory=list)
     """Files written (screenshots and photos), for the caller to report."""
     ran_s: float = 0.0
@@ -116,6 +119,7 @@ class ClientApp(ShowBase):
         self.community = CommunityUi(self)
         self.controls = Controls(self)
         self.taskMgr.add(self._frame, "showroom-frame", sort=-10)
+        self.trace = attach_trace(self, options.trace) if options.trace else None
 
     # ---- wallet token ---------------------------------------------------------------------
     def _wallet_path(self) -> Path | None:
