@@ -11,7 +11,7 @@ from test_client_logic import _frame_bytes, _welcome
 
 from showroom.client.community import CommunityBook
 from showroom.client.community_text import panel_text
-from showroom.client.hud_text import camera_label, look_caption, plural, status_line
+from showroom.client.hud_text import camera_label, look_caption, plural, short_holder, status_line
 from showroom.client.selfie_guide import SelfieGuide, queue_label, selfie_label
 from showroom.client.state import ClientState
 from showroom.protocol import decode_server
@@ -115,3 +115,8 @@ def test_the_wallet_panel_is_as_tall_as_its_rows():
     assert heights[0] < heights[1] < heights[2]  # an empty wallet is a title; each row adds its height
     assert heights[1] < 0.35  # one voucher: a small panel (it was 1.07 units, over a third of the view, always)
     assert heights[WALLET_MAX_ROWS] == heights[WALLET_MAX_ROWS + 2]  # no taller than the rows it can show
+
+
+def test_a_long_wallet_holder_id_is_shortened_to_fit_the_panel():
+    assert short_holder("w-07be8400ff9e93af54a091") == "w-07be840…a091"
+    assert short_holder("w-short") == "w-short"

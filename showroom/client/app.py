@@ -179,6 +179,8 @@ class ClientApp(ShowBase):
 
     def open_wallet(self) -> None:
         """Toggle the wallet panel (asking the server for the latest wallet)."""
+        if self.hud.panel.isHidden():  # filled before it shows: no frame of stale or empty rows
+            self.hud.show_wallet(wallet_rows(self.state.wallet), self.state.wallet_name)
         self.wallet_open = self.hud.toggle_wallet()
         if self.wallet_open:
             self.community.toggle_panel(False)
@@ -357,7 +359,7 @@ class ClientApp(ShowBase):
 
     def _take_photos(self) -> None:
         scene = self.state.scene
-        while self.state.photos_due and scene is not None and self.studio is not None:
+        while self.state.photos_due and scene is not None and self.studio is not None and self.mascots is not None:
             req = self.state.photos_due.popleft()
             index = next((i for i, m in enumerate(scene.mascots) if m.id == req.mascot), None)
             me = self.state.me()
@@ -368,36 +370,47 @@ class ClientApp(ShowBase):
             brand = scene.brand(mascot.brand)
             info = PhotoInfo(scene.event.id, scene.event.title, mascot.id, mascot.name, brand.name, req.show_t,
                              self.state.you, self.options.name, self.state.shard, req.visible)
-            mx, my = (float(v) for v in latest.pos[index])
-            on_runway = bool(self.mascots.on_runway(latest.pos[index:index + 1])[0]) if self.mascots else False
+            at = np.asarray(latest.pos[index], float)
+            on_runway = self.mascots.on_runway(at[None])[0]
             mz = scene.venue.runway.height if on_runway else 0.0
-            eye, look = selfie_pose(np.asarray(me, float), latest.pos[index], mz)
-            self._pose_for_photo(index, (mx, my, mz), eye)
-            png, tex = self.studio.take(info, eye=eye, look=look, palette=brand.palette,
-                                        folder=self.photos_folder() / scene.event.id)
+            figure = self.mascots.figures[index]
+            runway = self.mascots.on_runway
+            shot = selfie_pose(np.asarray(me, float), at, mz, mascot_width=mascot.body.body_width,
+                               mascot_top=figure.top_z,
+                               floor=lambda p: scene.venue.runway.height if runway(p[None])[0] else 0.0)
+            self.studio.stage(shot, subjects=[figure.root])
+            self._pose_for_photo(index)
+            png, tex = self.studio.take(info, palette=brand.palette, folder=self.photos_folder() / scene.event.id)
             self.options.shots.append(str(png))
             self.community.last_photo = png
             self.hud.show_photo(tex, f"Selfie with {mascot.name}")
             self.state.toast = (f"photo saved: {png}", time.monotonic() + 6)
             self.conn.send(msg.Wallet())
 
-    def _pose_for_photo(self, mascot: int, at: tuple[float, float, float], eye: tuple) -> None:
-        """Turn the mascot and the visitor to the selfie camera, the mascot waving."""
-        assert self.mascots is not None and self.crowd is not None
-        self.mascots.figures[mascot].pose(at[0], at[1], at[2], facing(at, eye), Activity.SELFIE, None, 0.0,
-                                          time.monotonic())
+    def _pose_for_photo(self, mascot: int) -> None:
+        """Turn the mascot to the studio's lens, waving, and send out of the picture everyone who
+        would stand in front of the pair (the visitor's own avatar too: the studio draws their
+        whole figure beside the mascot)."""
+        assert self.mascots is not None and self.crowd is not None and self.studio is not None
+        shot = self.studio.shot
+        figure = self.mascots.figures[mascot]
+        figure.pose(shot.mascot[0], shot.mascot[1], shot.floor_z, facing(shot.mascot, shot.eye[:2]), Activity.SELFIE,
+                    None, 0.0, time.monotonic(), mirror=shot.visitor_side < 0)  # waving away from the visitor
         frame = self.crowd_frame
-        me = frame.ids == self.state.you
-        frame = frame.rows(me | ~in_the_shot(frame.pos, eye, frame.pos[me][0] if me.any() else None, at[:2]))
-        me = frame.ids == self.state.you
-        heading = frame.heading.copy()
-        anim = frame.anim.copy()
-        if me.any():
-            heading[me] = facing(frame.pos[me][0], eye)
-            anim[me] &= np.uint8(0xFE)  # standing still for the photo
-        self.crowd.update(frame.ids, frame.pos, heading, frame.phase, anim)
-        self.crowd.set_eye(Vec3(*eye))
-        self.crowd.bubbles.hide()  # reactions would float in front of the lens
+        frame = frame.rows((frame.ids != self.state.you) & ~in_the_shot(frame.pos, shot))
+        self.crowd.set_eye(Vec3(*shot.eye))
+        self.crowd.update(frame.ids, frame.pos, frame.heading, frame.phase, frame.anim)
+        hide = [figure.tag]  # the caption names the mascot
+        others = [f for i, f in enumerate(self.mascots.figures) if i != mascot]
+        if others:
+            spots = np.array([[f.root.getX(), f.root.getY()] for f in others], float)
+            hide += [f.root for f, blocking in zip(others, in_the_shot(spots, shot)) if blocking]
+        bubbles = getattr(self.crowd, "bubbles", None)  # reactions would float in front of the lens
+        if bubbles is not None:
+            hide.append(bubbles)
+        if self.marker is not None:
+            hide.append(self.marker.root)  # the ring under the visitor's real spot
+        self.studio.keep_out(hide)
 
     def _refresh_hud(self, now: float) -> None:
         st = self.state

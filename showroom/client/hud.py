@@ -14,7 +14,7 @@ from direct.gui.DirectGui import DirectButton, DirectEntry, DirectFrame, Onscree
 from direct.gui.OnscreenText import OnscreenText
 from panda3d.core import ClockObject, NodePath, TextNode, Texture, TransparencyAttrib
 
-from showroom.client.hud_text import WALLET_MAX_ROWS, WALLET_ROW_H, wallet_label, wallet_panel_bottom
+from showroom.client.hud_text import WALLET_MAX_ROWS, WALLET_ROW_H, short_holder, wallet_label, wallet_panel_bottom
 from showroom.client.wallet import WalletRow
 from showroom.protocol.codes import REACTIONS
 
@@ -127,6 +127,7 @@ class Hud:
             button = DirectButton(parent=self.panel, text="Redeem", scale=0.035, pos=(-0.14, 0, y - 0.02),
                                   frameColor=(0.15, 0.45, 0.25, 0.95), text_fg=WHITE, command=self._redeem,
                                   extraArgs=[-1], pad=(0.3, 0.2))
+            button.hide()  # until a row is redeemable: an empty wallet shows no buttons, even for a frame
             self.rows.append((title, detail, button))
         self.panel.hide()
         self.thumb_frame = DirectFrame(parent=right_bottom, frameColor=(1, 1, 1, 0.95),
@@ -215,7 +216,7 @@ class Hud:
     def show_wallet(self, rows: list[WalletRow], owner: str) -> None:
         """Fill the wallet panel."""
         self.panel_title.setText(f"Meta-Pass wallet  ({len(rows)})" if rows else "Meta-Pass wallet: empty")
-        self.panel_sub.setText(f"holder {owner}  |  verify offline with the event key" if owner else "")
+        self.panel_sub.setText(f"holder {short_holder(owner)}  |  verify offline with the event key" if owner else "")
         for (title, detail, button), row in zip(self.rows, rows + [None] * MAX_WALLET_ROWS):
             if row is None:
                 title.setText("")

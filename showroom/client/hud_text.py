@@ -73,3 +73,14 @@ def wallet_panel_bottom(rows: int) -> float:
     and no further (an empty wallet is a title only)."""
     shown = min(max(rows, 0), WALLET_MAX_ROWS)
     return -0.5 if shown == 0 else -0.55 - (shown - 1) * WALLET_ROW_H - 0.09
+
+
+HOLDER_CHARS = 16
+"""A wallet holder id longer than this is shortened in the wallet panel (it would run past its edge)."""
+
+
+def short_holder(owner: str) -> str:
+    """The wallet holder's id as the panel shows it: whole when short, else its start and end (``w-07be8a…a091``)."""
+    if len(owner) <= HOLDER_CHARS:
+        return owner
+    return f"{owner[:9]}…{owner[-4:]}"
