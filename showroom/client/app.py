@@ -5,6 +5,7 @@ in the modules it calls.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from showroom.client.autopilot_community import CommunityGuide
 from showroom.client.camera import OrbitCamera
 from showroom.client.community_ui import CommunityUi
 from showroom.client.controls import Controls
+from showroom.client.crowd_look import brand_colors
 from showroom.client.crowd_view import CrowdView
 from showroom.client.display import configure, supports_shaders
 from showroom.client.hud import Hud
@@ -245,7 +247,8 @@ class ClientApp(ShowBase):
         self.marker = MeMarker(self.render)
         self.venue = VenueView(scene, self.render)
         self.mascots = MascotsView(scene, self.render)
-        self.crowd = CrowdView(self.render, capacity=2048, shaders=self.shaders, me=self.state.you)
+        self.crowd = CrowdView(self.render, capacity=2048, shaders=self.shaders, me=self.state.you,
+                               palette=brand_colors(c for b in scene.brands for c in b.palette))
         self.community.build(scene, self.render)
         self.labels.set_mascots([m.name for m in scene.mascots],
                                 [mk.rgba(scene.brand(m.brand).palette[0], 0.88) for m in scene.mascots])
@@ -311,7 +314,8 @@ class ClientApp(ShowBase):
         self.camera.setPos(*eye)
         self.camera.lookAt(*self.cam_ctl.target)
         if self.crowd is not None:
-            self.crowd.set_eye(Vec3(*eye))
+            self.crowd.set_eye(Vec3(*eye), self.camera.getQuat(self.render).getForward(),
+                               math.tan(math.radians(self.camLens.getFov()[1] / 2)))
         self._place_tags()
 
     def _place_tags(self) -> None:
@@ -384,7 +388,7 @@ class ClientApp(ShowBase):
             self.options.shots.append(str(png))
             self.community.last_photo = png
             self.hud.show_photo(tex, f"Selfie with {mascot.name}")
-            self.state.toast = (f"photo saved: {png}", time.monotonic() + 6)
+            self.state.toast = (f"photo saved as {png.name}", time.monotonic() + 6)
             self.conn.send(msg.Wallet())
 
     def _pose_for_photo(self, mascot: int) -> None:

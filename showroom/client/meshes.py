@@ -8,6 +8,7 @@ the buffer protocol instead of a ``GeomVertexWriter`` loop.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -58,10 +59,25 @@ class Mesh:
 
     def scaled(self, s: tuple[float, float, float]) -> Mesh:
         """The same mesh scaled per axis (normals corrected)."""
-        s = np.asarray(s, np.float32)
-        n = self.n / s
+        k = np.asarray(s, np.float32)
+        n = self.n / k
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-9)
-        return Mesh(self.v * s, n.astype(np.float32), self.c, self.tri, self.extra)
+        return Mesh(self.v * k, n.astype(np.float32), self.c, self.tri, self.extra)
+
+    def smoothed(self) -> Mesh:
+        """The same mesh with smooth normals: each vertex gets the area-weighted mean of the faces around its
+        position, so vertices that coincide (a seam, a colour border) share one normal."""
+        key = np.round(self.v / 1e-5).astype(np.int64)
+        _, group = np.unique(key, axis=0, return_inverse=True)
+        group = group.ravel()
+        p = self.v[self.tri]
+        face = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])  # length is twice the area
+        acc = np.zeros((group.max() + 1 if len(group) else 0, 3), np.float64)
+        for k in range(3):
+            np.add.at(acc, group[self.tri[:, k]], face)
+        n = acc[group]
+        n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+        return Mesh(self.v, n.astype(np.float32), self.c, self.tri, self.extra)
 
     def rotated_x(self, angle: float) -> Mesh:
         """The same mesh turned about the x axis by ``angle`` radians."""
@@ -226,6 +242,44 @@ def ellipsoid(center: tuple[float, float, float], radii: tuple[float, float, flo
     b = a + segments + 1
     tri = np.concatenate([np.column_stack([a, b, a + 1]), np.column_stack([a + 1, b, b + 1])]).astype(np.uint32)
     return Mesh(v.astype(np.float32), n.astype(np.float32), _paint(len(v), rgba(color)), tri)
+
+
+def lathe(rings: list[tuple[float, float, float, float, float]], color: tuple[float, ...],
+          segments: int = 10) -> Mesh:
+    """A smooth tube along z through elliptical rings ``(z, rx, ry, cx, cy)`` (metres), first ring at the bottom.
+
+    A ring with ``rx`` and ``ry`` zero is a pole: one vertex that closes the tube there. Two rings at the
+    same place split the colour without a crease (normals come from :meth:`Mesh.smoothed`). No seam
+    vertices: a closed capsule of ``r`` rings costs ``r * segments`` vertices at most.
+    """
+    ang = np.arange(segments) * (2 * math.pi / segments)
+    ring_xy = np.column_stack([np.cos(ang), np.sin(ang)])
+    verts: list[np.ndarray] = []
+    starts: list[tuple[int, int]] = []  # (first vertex, vertex count) per ring
+    for z, rx, ry, cx, cy in rings:
+        if rx <= 0 and ry <= 0:
+            pts = np.array([[cx, cy, z]], np.float64)
+        else:
+            pts = np.column_stack([ring_xy[:, 0] * rx + cx, ring_xy[:, 1] * ry + cy, np.full(segments, z)])
+        starts.append((sum(len(p) for p in verts), len(pts)))
+        verts.append(pts)
+    tris: list[np.ndarray] = []
+    j = np.arange(segments)
+    k = (j + 1) % segments
+    for (a0, an), (b0, bn) in itertools.pairwise(starts):
+        if an == 1 and bn == 1:
+            continue
+        if an == 1:
+            tris.append(np.column_stack([np.full(segments, a0), b0 + k, b0 + j]))
+        elif bn == 1:
+            tris.append(np.column_stack([a0 + j, a0 + k, np.full(segments, b0)]))
+        else:
+            tris.append(np.column_stack([a0 + j, a0 + k, b0 + k]))
+            tris.append(np.column_stack([a0 + j, b0 + k, b0 + j]))
+    v = np.concatenate(verts).astype(np.float32)
+    tri = np.concatenate(tris).astype(np.uint32) if tris else np.zeros((0, 3), np.uint32)
+    mesh = Mesh(v, np.zeros_like(v), _paint(len(v), rgba(color)), tri)
+    return mesh.smoothed()
 
 
 def cylinder(center: tuple[float, float, float], radius: float, height: float, color: tuple[float, ...],

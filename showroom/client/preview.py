@@ -103,6 +103,7 @@ class PreviewStage:
         from direct.showbase.ShowBase import ShowBase
         from panda3d.core import TextNode, Vec3
 
+        from showroom.client.crowd_look import brand_colors
         from showroom.client.crowd_view import CrowdView
         from showroom.client.mascot_view import MascotsView
         from showroom.client.venue_view import VenueView
@@ -118,7 +119,8 @@ class PreviewStage:
         self.base.camLens.setFov(60)
         self.venue = VenueView(scene, self.base.render)
         self.mascots = MascotsView(scene, self.base.render)
-        self.crowd = CrowdView(self.base.render, capacity=max(visitors, 64), shaders=supports_shaders(self.base))
+        self.crowd = CrowdView(self.base.render, capacity=max(visitors, 64), shaders=supports_shaders(self.base),
+                               palette=brand_colors(c for b in scene.brands for c in b.palette))
         world = World(scene, seed=scene.event.seed)
         if visitors:
             world.populate(visitors)
@@ -157,7 +159,7 @@ class PreviewStage:
         """Point the camera (and the crowd's level of detail) from ``eye`` at ``target``."""
         self.base.camera.setPos(*eye)
         self.base.camera.lookAt(*target)
-        self.crowd.set_eye(self._vec3(*eye))
+        self.crowd.set_eye(self._vec3(*eye), self.base.camera.getQuat(self.base.render).getForward())
         ids, pos, heading, phase = self.audience
         self.crowd.update(ids, pos, heading, phase, np.zeros(len(ids), np.uint8))
 
