@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from showroom.client.camera import OrbitCamera
+from showroom.client.camera import FOLLOW_DISTANCE_M, FOLLOW_PITCH_DEG, OrbitCamera
 from showroom.client.labels import Rect, layout
 
 VERTICAL_HALF_FOV_DEG = 18.0
@@ -49,8 +50,25 @@ def test_arrival_from_a_side_door_turns_towards_the_runway():
 def test_the_first_step_hands_the_camera_back_to_the_avatar():
     cam = OrbitCamera()
     cam.frame_arrival((30.0, 1.6), (30.0, 25.0))
+    low = cam.pitch_deg
     cam.settle()
     assert cam.me_point((30.0, 1.6)) == (30.0, 1.6, 1.0)
+    for _ in range(120):  # two seconds at 60 fps: the camera rises to look over booths and the runway
+        cam.track(cam.me_point((30.0, 1.6)), 1 / 60)
+    assert cam.pitch_deg == FOLLOW_PITCH_DEG > low and cam.distance_m == FOLLOW_DISTANCE_M
+    assert cam.target == pytest.approx((30.0, 1.6, 1.0), abs=0.01)
+
+
+def test_tilting_by_hand_stops_the_camera_easing():
+    cam = OrbitCamera()
+    cam.frame_arrival((30.0, 1.6), (30.0, 25.0))
+    cam.settle()
+    cam.track(cam.me_point((30.0, 1.6)), 1 / 60)
+    cam.orbit(0, -5)
+    tilted = cam.pitch_deg
+    for _ in range(60):
+        cam.track(cam.me_point((30.0, 1.6)), 1 / 60)
+    assert cam.pitch_deg == tilted
 
 
 HUD = [Rect(-1.78, 0.9, 0.0, 1.0), Rect(-0.8, -1.0, 0.8, -0.85)]  # a top bar and a bottom bar

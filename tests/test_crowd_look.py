@@ -349,3 +349,21 @@ def test_no_bubble_lands_on_the_hud_bars_at_the_bottom_of_the_screen():
     right = np.cross(forward, (0, 0, 1))
     up = np.cross(right / np.linalg.norm(right), forward)
     assert (to @ up) / (to @ forward) / tan_v > -0.7  # …with it, none below the HUD's bottom band
+
+
+def test_no_bubble_lands_on_the_chat_lines_in_the_lower_left_corner():
+    eye = np.array([0.0, 0.0, 6.0])
+    forward = np.array([0.0, math.cos(math.radians(20)), -math.sin(math.radians(20))])
+    xs, ys = np.meshgrid(np.arange(-12.0, 12.0, 1.0), np.arange(4.0, 18.0, 1.0))
+    pos = np.column_stack([xs.ravel(), ys.ravel()]).astype(np.float32)
+    tan_v, tan_h = math.tan(math.radians(18)), math.tan(math.radians(30))
+    shown = pick_reactions(pos, np.ones(len(pos), bool), eye, forward=forward, cell_m=0.5, limit=500,
+                           tan_half_v=tan_v, tan_half_h=tan_h)
+    right = np.cross(forward, (0, 0, 1))
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    to = np.column_stack([pos[shown, 0], pos[shown, 1], np.full(len(shown), 2.2)]) - eye
+    depth = to @ forward
+    across, high = (to @ right) / depth / tan_h, (to @ up) / depth / tan_v
+    assert len(shown) > 20 and (across < -0.35).any()  # bubbles on the left of the screen…
+    assert not ((across < -0.35) & (high < -0.35)).any()  # …but none over the chat lines

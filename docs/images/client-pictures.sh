@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Retakes the README's pictures of the visitor client, offscreen (about five minutes on two cores):
 #   client-arrival.png  the first view of a visitor who just came in, 800 visitors watching
-#   client-runway.png   Teddy Lumen mid-runway with 1,200 visitors, the camera following him
+#   client-runway.png   Teddy Lumen mid-runway with 1,200 visitors lining it, seen from over the hall
 #   client-selfie.png   the tour guide's selfie with Teddy Lumen (and its JSON sidecar)
 #   client-wallet.png   the wallet with the voucher that selfie earned
 # Usage: bash docs/images/client-pictures.sh [OUT_DIR]   (default: docs/images)
@@ -30,15 +30,34 @@ cleanup
 pids=()
 work=$(mktemp -d)
 
-# 2. The runway with a full crowd.
-showroom demo --bots 1200 --at 0:28 --seconds 15 --follow mascot:0 --out "$work/runway" \
+# 2. The runway with a full crowd: 1,200 visitors given 40 s to fill the floors, the free camera over the hall.
+showroom demo --bots 1200 --at 0:05 --seconds 40 --follow free --out "$work/runway" \
     --screenshot "$out/client-runway.png"
 
-# 3. The tour guide's visit: its selfie photo, then the wallet it opens with the voucher.
-showroom demo --seconds 150 --out "$work/tour" --screenshot "$work/tour-end.png"
+# 3. The tour guide's visit: its selfie photo, then the wallet it opens with the voucher (the first frame
+#    with the wallet panel's gold title and a green Redeem button in it).
+showroom demo --seconds 150 --out "$work/tour" --screenshot-every 120
 photo=$(find "$work/tour" -name 'selfie-*.png' | sort | tail -1)
 [ -n "$photo" ] || { echo "the tour guide took no selfie in 150 s; run again" >&2; exit 1; }
 cp "$photo" "$out/client-selfie.png"
 cp "${photo%.png}.json" "$out/client-selfie.json"
-cp "$work/tour-end.png" "$out/client-wallet.png"
+python3 - "$work/tour" "$out/client-wallet.png" <<'PY'
+import shutil, sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+for frame in sorted(Path(sys.argv[1]).glob("frame-*.png")):
+    a = np.asarray(Image.open(frame).convert("RGB")).astype(int)
+    r, g, b = a[..., 0], a[..., 1], a[..., 2]
+    title = a[125:160, 840:1040]
+    gold = ((title[..., 0] > 200) & (title[..., 1] > 150) & (title[..., 2] < 120)).sum()
+    green = ((g > 1.6 * r) & (g > 1.3 * b) & (g > 90))[180:260, 1150:1275].sum()
+    if gold > 300 and green > 200:
+        shutil.copy(frame, sys.argv[2])
+        break
+else:
+    sys.exit("no frame shows the wallet with a voucher to redeem; run again")
+PY
 echo "wrote $out/client-arrival.png $out/client-runway.png $out/client-selfie.png $out/client-wallet.png"

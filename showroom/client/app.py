@@ -314,8 +314,9 @@ class ClientApp(ShowBase):
         self.camera.setPos(*eye)
         self.camera.lookAt(*self.cam_ctl.target)
         if self.crowd is not None:
+            fov = self.camLens.getFov()
             self.crowd.set_eye(Vec3(*eye), self.camera.getQuat(self.render).getForward(),
-                               math.tan(math.radians(self.camLens.getFov()[1] / 2)))
+                               math.tan(math.radians(fov[1] / 2)), math.tan(math.radians(fov[0] / 2)))
         self._place_tags()
 
     def _place_tags(self) -> None:

@@ -11,6 +11,9 @@ MIN_PITCH_DEG = 8.0
 MAX_PITCH_DEG = 85.0
 MIN_DISTANCE_M = 3.0
 MAX_DISTANCE_M = 80.0
+FOLLOW_PITCH_DEG = 35.0
+FOLLOW_DISTANCE_M = 18.0
+"""Following a visitor who walks: high enough to see over booths and the runway."""
 ARRIVAL_LEAD = 0.25
 """On arrival the camera looks this fraction of the way from the visitor to the stage…"""
 ARRIVAL_LEAD_MAX_M = 10.0
@@ -32,6 +35,8 @@ class OrbitCamera:
     follow: str = "me"
     """``"me"``, ``"mascot:<index>"`` or ``"free"``."""
     smoothing: float = 0.15
+    goal: tuple[float, float] | None = None
+    """Tilt (degrees) and distance (metres) the camera eases to while tracking, if any."""
     lead: tuple[float, float] = (0.0, 0.0)
     """Metres added to the visitor's position when following ``"me"``: on arrival it points
     towards the runway so the show is in the picture; the first step clears it."""
@@ -57,8 +62,11 @@ class OrbitCamera:
         self.target = (me[0] + self.lead[0], me[1] + self.lead[1], 1.0)
 
     def settle(self) -> None:
-        """The visitor walks: follow the avatar itself from now on (the target eases there)."""
-        self.lead = (0.0, 0.0)
+        """The visitor walks: follow the avatar itself from now on, from the usual height (the target,
+        tilt and distance ease there: the low arrival view would have booths and the runway in the way)."""
+        if self.lead != (0.0, 0.0):
+            self.lead = (0.0, 0.0)
+            self.goal = (FOLLOW_PITCH_DEG, FOLLOW_DISTANCE_M)
 
     def me_point(self, me: tuple[float, float]) -> tuple[float, float, float]:
         """The point to track when following the visitor at ``me``."""
@@ -72,17 +80,26 @@ class OrbitCamera:
 
     def orbit(self, d_yaw_deg: float, d_pitch_deg: float) -> None:
         """Turn around the target and tilt, keeping the pitch in range."""
+        if d_pitch_deg:
+            self.goal = None  # the visitor tilts by hand: no easing against them
         self.yaw_deg = (self.yaw_deg + d_yaw_deg) % 360.0
         self.pitch_deg = min(max(self.pitch_deg + d_pitch_deg, MIN_PITCH_DEG), MAX_PITCH_DEG)
 
     def zoom(self, factor: float) -> None:
         """Move closer (factor < 1) or further, within limits."""
+        self.goal = None
         self.distance_m = min(max(self.distance_m * factor, MIN_DISTANCE_M), MAX_DISTANCE_M)
 
     def track(self, point: tuple[float, float, float], dt_s: float) -> None:
         """Ease the target towards ``point`` (frame-rate independent)."""
         k = 1.0 - (1.0 - self.smoothing) ** max(dt_s * 60.0, 0.0)
         self.target = tuple(a + (b - a) * k for a, b in zip(self.target, point))  # type: ignore[assignment]
+        if self.goal is not None:
+            pitch, distance = self.goal
+            self.pitch_deg += (pitch - self.pitch_deg) * k
+            self.distance_m += (distance - self.distance_m) * k
+            if abs(pitch - self.pitch_deg) < 0.05 and abs(distance - self.distance_m) < 0.05:
+                self.pitch_deg, self.distance_m, self.goal = pitch, distance, None
 
     def eye(self) -> tuple[float, float, float]:
         """Where the camera stands (metres)."""

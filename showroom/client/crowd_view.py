@@ -96,6 +96,7 @@ class CrowdView:
         self.eye = np.zeros(3, np.float32)
         self.forward: NDArray[np.float64] | None = None
         self.tan_half_v = 0.0
+        self.tan_half_h = 0.0
         if shaders:
             self._instanced()
         else:
@@ -168,12 +169,15 @@ class CrowdView:
             self.fallback_node.removeNode()
             self._fallback()
 
-    def set_eye(self, eye: Vec3, forward: Vec3 | None = None, tan_half_v: float = 0.0) -> None:
+    def set_eye(self, eye: Vec3, forward: Vec3 | None = None, tan_half_v: float = 0.0,
+                tan_half_h: float = 0.0) -> None:
         """The camera position (metres): avatars within ``LOD_M`` of it get the detailed mesh; with the camera's
         view direction ``forward``, reaction bubbles go only to avatars in view, and with the tangent of half the
-        lens' vertical field ``tan_half_v``, none where the HUD's bars are."""
+        lens' vertical (and horizontal) field ``tan_half_v`` (``tan_half_h``), none where the HUD's bars and chat
+        lines are."""
         self.eye = np.array([eye[0], eye[1], eye[2]], np.float32)
         self.tan_half_v = tan_half_v
+        self.tan_half_h = tan_half_h
         self.forward = None
         if forward is not None and forward.length() > 1e-6:
             f = np.array([forward[0], forward[1], forward[2]], np.float64)
@@ -231,7 +235,7 @@ class CrowdView:
     def _update_bubbles(self, pos: NDArray[np.float32], phase: NDArray[np.float32], anim: NDArray[np.uint8]) -> None:
         """Bubbles over the few reacting avatars a person can read (:func:`pick_reactions`)."""
         shown = pick_reactions(pos, anim >= 1 << ANIM_REACTION_SHIFT, self.eye, forward=self.forward,
-                               tan_half_v=self.tan_half_v)
+                               tan_half_v=self.tan_half_v, tan_half_h=self.tan_half_h)
         if shown.size == 0:
             self.bubbles.hide()
             return

@@ -38,7 +38,7 @@ LIFT = 0.02
 """A tag's first spot: its bottom edge this far above the anchor."""
 STEP_Y = 0.075
 """How far each further spot is above the last (about one tag's height)."""
-TRIES_UP = 4
+TRIES_UP = 3
 TRIES_DOWN = 3
 SHIFTS_X = (0.0, -0.5, 0.5)
 """Horizontal shifts tried at each height, in tag widths."""
@@ -65,8 +65,9 @@ def layout(anchors: list[tuple[float, float] | None], sizes: list[tuple[float, f
 def _first_free(anchor: tuple[float, float], w: float, h: float, placed: list[Rect], blocked: list[Rect],
                 window: Rect) -> Rect | None:
     ax, ay = anchor
-    heights = [ay + LIFT + k * STEP_Y for k in range(TRIES_UP)]  # above the anchor first…
-    heights += [ay - LIFT - h - k * STEP_Y for k in range(TRIES_DOWN)]  # …then below it (under a top bar)
+    above = [ay + LIFT + k * STEP_Y for k in range(TRIES_UP)]
+    below = [ay - LIFT - h - k * STEP_Y for k in range(TRIES_DOWN)]
+    heights = above[:2] + below[:1] + above[2:] + below[1:]  # near the anchor first, above rather than below
     for y0 in heights:
         for shift in SHIFTS_X:
             x0 = ax - w / 2 + shift * w

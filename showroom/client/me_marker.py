@@ -1,8 +1,8 @@
 """The ring of light on the floor around my own avatar, so I can tell myself in a crowd.
 
 A gold annulus under my feet that breathes slowly (scale and brightness), unlit and drawn
-over the floor: with my gold outfit and my name tag, my avatar is unmistakable among
-thousands. One node, moved once per frame.
+over the floor and over whoever stands between the camera and me: with my gold outfit and
+my name tag, my avatar is unmistakable among thousands. One node, moved once per frame.
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ class MeMarker:
         self.root.setLightOff()
         self.root.setTransparency(TransparencyAttrib.MAlpha)
         self.root.setDepthWrite(False)
+        self.root.setDepthTest(False)  # seen through the people in front of me: I find myself in a crowd
         self.root.setTwoSided(True)
-        self.root.setBin("transparent", 0)
+        self.root.setBin("fixed", 0)  # after the crowd
         self.root.hide()
 
     def place(self, at: tuple[float, float, float] | None, t: float) -> None:

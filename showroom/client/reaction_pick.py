@@ -31,6 +31,9 @@ SCREEN_BOTTOM = -0.7
 SCREEN_TOP = 0.85
 """A bubble's centre stays between these screen heights (-1 bottom, 1 top): the chat box and the reactions
 bar hold the bottom band, the status line the top one."""
+CHAT_RIGHT = -0.35
+CHAT_TOP = -0.35
+"""The chat lines hold the lower left corner of the screen, left of and below these (-1 to 1)."""
 BUBBLE_Z = 2.2
 """Height of a bubble above the floor (metres); it rises a little over the reaction's life."""
 
@@ -38,13 +41,15 @@ BUBBLE_Z = 2.2
 def pick_reactions(pos: NDArray[np.floating], showing: NDArray[np.bool_], eye: NDArray[np.floating], *,
                    limit: int = MAX_BUBBLES, near_m: float = NEAR_M, far_m: float = FAR_M,
                    cell_m: float = CELL_M, forward: NDArray[np.floating] | None = None,
-                   view_cos: float = VIEW_COS, tan_half_v: float = 0.0) -> NDArray[np.intp]:
+                   view_cos: float = VIEW_COS, tan_half_v: float = 0.0,
+                   tan_half_h: float = 0.0) -> NDArray[np.intp]:
     """Rows of the avatars (positions ``pos`` (n, 2) m, ``showing`` a reaction) whose bubbles are drawn, nearest
     to the camera at ``eye`` (x, y, z m) first: between ``near_m`` and ``far_m`` of it, one per ``cell_m``
     square of floor, none overlapping a nearer one on the screen, at most ``limit``; with the camera's unit view
     direction ``forward``, only those in view (so the ones behind the camera do not take the places), and with
     the tangent of half the lens' vertical field ``tan_half_v`` as well, none in the bands of the screen the
-    HUD holds (below ``SCREEN_BOTTOM``, above ``SCREEN_TOP``)."""
+    HUD holds (below ``SCREEN_BOTTOM``, above ``SCREEN_TOP``; with the horizontal one ``tan_half_h``, the chat
+    lines' corner too)."""
     rows = np.flatnonzero(showing)
     if rows.size == 0 or limit <= 0:
         return rows[:0]
@@ -63,8 +68,12 @@ def pick_reactions(pos: NDArray[np.floating], showing: NDArray[np.bool_], eye: N
             norm = float(np.linalg.norm(right))
             if norm > 1e-6:
                 up = np.cross(right / norm, f)
-                high = (dx * up[0] + dy * up[1] + dz * up[2]) / np.maximum(ahead, 1e-6) / tan_half_v
+                depth = np.maximum(ahead, 1e-6)
+                high = (dx * up[0] + dy * up[1] + dz * up[2]) / depth / tan_half_v
                 ok &= (high > SCREEN_BOTTOM) & (high < SCREEN_TOP)
+                if tan_half_h > 0:  # and off the chat lines in the lower left corner
+                    across = (dx * right[0] + dy * right[1]) / norm / depth / tan_half_h
+                    ok &= ~((across < CHAT_RIGHT) & (high < CHAT_TOP))
     rows = rows[ok]
     if rows.size == 0:
         return rows
