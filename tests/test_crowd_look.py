@@ -367,3 +367,19 @@ def test_no_bubble_lands_on_the_chat_lines_in_the_lower_left_corner():
     across, high = (to @ right) / depth / tan_h, (to @ up) / depth / tan_v
     assert len(shown) > 20 and (across < -0.35).any()  # bubbles on the left of the screen…
     assert not ((across < -0.35) & (high < -0.35)).any()  # …but none over the chat lines
+
+
+def test_my_own_reaction_bubble_leaves_room_for_my_name_tag():
+    from panda3d.core import NodePath, Vec3
+
+    from showroom.client.crowd_view import CrowdView
+
+    crowd = CrowdView(NodePath("scene"), capacity=64, shaders=True, me=7)
+    crowd.set_eye(Vec3(0, -8, 4), Vec3(0, 1, -0.3).normalized())
+    ids = np.array([7, 8], np.int64)
+    pos = np.array([[0.0, 0.0], [1.5, 0.0]], np.float32)
+    anim = np.array([2 << 4, 2 << 4], np.uint8)  # both cheering
+    crowd.update(ids, pos, np.zeros(2, np.float32), np.zeros(2, np.float32), anim)
+    assert crowd.bubbles.getInstanceCount() == 1  # the other visitor's, not mine
+    bubble = np.frombuffer(memoryview(crowd.bubble_tex.getRamImage()), np.float32).reshape(-1, 4)
+    assert bubble[0, 0] == pytest.approx(1.5)

@@ -42,6 +42,10 @@ from showroom.protocol.limits import MAX_CHAT_CHARS
 WASD_HZ = 10.0
 
 
+MY_TAG_Z = 1.95
+"""My name tag hangs from just over my head (m); no reaction bubble is drawn there (see ``CrowdView``)."""
+
+
 @dataclass
 class ClientOptions:
     """How the client runs (the ``showroom client`` flags)."""
@@ -321,9 +325,10 @@ class ClientApp(ShowBase):
 
     def _place_tags(self) -> None:
         me = self.state.me()
-        mine = (float(me[0]), float(me[1]), 1.95) if me is not None and self.my_tag_shown else None
+        mine = (float(me[0]), float(me[1]), MY_TAG_Z) if me is not None and self.my_tag_shown else None
         if self.marker is not None:
-            self.marker.place(None if me is None else (float(me[0]), float(me[1]), 0.0), time.monotonic())
+            shown = me is not None and self.my_tag_shown  # not while the camera looks at the featured wall
+            self.marker.place((float(me[0]), float(me[1]), 0.0) if shown else None, time.monotonic())
         heads: list[tuple[float, float, float] | None] = []
         for figure in self.mascots.figures if self.mascots is not None else []:
             if figure.root.isHidden():

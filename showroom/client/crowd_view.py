@@ -230,11 +230,16 @@ class CrowdView:
                 detail = np.frombuffer(memoryview(tex.modifyRamImage()), np.float32).reshape(-1, 8)
                 detail[: rows.size] = block[rows]
             self._show(self.levels[level], int(rows.size))
-        self._update_bubbles(pos, phase, anim)
+        self._update_bubbles(pos, phase, anim, ids)
 
-    def _update_bubbles(self, pos: NDArray[np.float32], phase: NDArray[np.float32], anim: NDArray[np.uint8]) -> None:
-        """Bubbles over the few reacting avatars a person can read (:func:`pick_reactions`)."""
-        shown = pick_reactions(pos, anim >= 1 << ANIM_REACTION_SHIFT, self.eye, forward=self.forward,
+    def _update_bubbles(self, pos: NDArray[np.float32], phase: NDArray[np.float32], anim: NDArray[np.uint8],
+                        ids: NDArray[np.int64]) -> None:
+        """Bubbles over the few reacting avatars a person can read (:func:`pick_reactions`); not over mine,
+        where my name tag hangs (my own reaction lights its button in the reactions bar)."""
+        reacting = anim >= 1 << ANIM_REACTION_SHIFT
+        if self.me >= 0:
+            reacting &= ids != self.me
+        shown = pick_reactions(pos, reacting, self.eye, forward=self.forward,
                                tan_half_v=self.tan_half_v, tan_half_h=self.tan_half_h)
         if shown.size == 0:
             self.bubbles.hide()
