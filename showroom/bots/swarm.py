@@ -190,35 +190,39 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, Any]],
 
     ramp_task = asyncio.ensure_future(ramp())
     poll_task = asyncio.ensure_future(poll_metrics())
-    ramp_s = config.clients / config.ramp_per_s
-    hold_start = time.perf_counter() + ramp_s
-    hold_end = hold_start + config.duration_s
-    driver = _Driver(listeners, stats, history, wall0, config.progress, on_progress)
-    await driver.run("ramp up", lambda: time.perf_counter() < hold_start)
-    hold_metrics = asyncio.ensure_future(fetch_metrics(config.url))
-    await driver.run("hold", lambda: time.perf_counter() < hold_end)
-    if not ramp_task.done():
+    try:
+        ramp_s = config.clients / config.ramp_per_s
+        hold_start = time.perf_counter() + ramp_s
+        hold_end = hold_start + config.duration_s
+        driver = _Driver(listeners, stats, history, wall0, config.progress, on_progress)
+        await driver.run("ramp up", lambda: time.perf_counter() < hold_start)
+        hold_metrics = asyncio.ensure_future(fetch_metrics(config.url))
+        await driver.run("hold", lambda: time.perf_counter() < hold_end)
+        if not ramp_task.done():
+            ramp_task.cancel()
+        metrics_hold = (await hold_metrics, await fetch_metrics(config.url))
+        driver.phase = "settle"
+        await _settle(listeners)
+        down_start = time.perf_counter()
+        leavers = [listener for listener in listeners if listener.open]
+        down = asyncio.ensure_future(_ramp_down(leavers, config.ramp_per_s))
+        await driver.run("ramp down", lambda: not down.done())
+        ramp_down_s = time.perf_counter() - down_start
+        poll_task.cancel()
+        metrics_after = await fetch_metrics(config.url) or metrics_hold[1]
+        for listener in listeners:
+            if listener.open and listener.transport is not None:
+                listener.transport.disconnect()
+        await asyncio.sleep(0.1)
+        if config.progress:
+            print(file=sys.stderr)
+        for bot in bots:  # no live transport may stay referenced (and the result must pickle)
+            bot.out = discard
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        hold_s = max(min(down_start, hold_end) - hold_start, 1e-9)
+    finally:  # also when the run itself is cancelled: no helper task is left pending on the loop
         ramp_task.cancel()
-    metrics_hold = (await hold_metrics, await fetch_metrics(config.url))
-    driver.phase = "settle"
-    await _settle(listeners)
-    down_start = time.perf_counter()
-    leavers = [listener for listener in listeners if listener.open]
-    down = asyncio.ensure_future(_ramp_down(leavers, config.ramp_per_s))
-    await driver.run("ramp down", lambda: not down.done())
-    ramp_down_s = time.perf_counter() - down_start
-    poll_task.cancel()
-    metrics_after = await fetch_metrics(config.url) or metrics_hold[1]
-    for listener in listeners:
-        if listener.open and listener.transport is not None:
-            listener.transport.disconnect()
-    await asyncio.sleep(0.1)
-    if config.progress:
-        print(file=sys.stderr)
-    for bot in bots:  # no live transport may stay referenced (and the result must pickle)
-        bot.out = discard
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    hold_s = max(min(down_start, hold_end) - hold_start, 1e-9)
+        poll_task.cancel()
     return SwarmResult(config, stats, bots, wall, cpu, hold_s, metrics_before, metrics_after, history, metrics_hold,
                        ramp_down_s)
 
