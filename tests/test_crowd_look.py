@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_preview import _grab
 
 from showroom.client.crowd_look import (
     HAIR,
@@ -173,18 +174,10 @@ def stage():
     base.setBackgroundColor(0.0, 0.0, 0.0, 1)
     if not supports_shaders(base):
         base.destroy()
-        pytest.skip("no GLSL 3.30 here: the crowd draws its no-shader blocks")
+        pytest.fail("no GLSL 3.30 on this display: install Mesa's GL drivers (Debian libgl1-mesa-dri), as .ci/run does")
     base.camLens.setFov(50)
     yield base
     base.destroy()
-
-
-def _grab(base) -> np.ndarray:
-    base.graphicsEngine.renderFrame()
-    base.graphicsEngine.renderFrame()
-    tex = base.win.getScreenshot()
-    h, w = tex.getYSize(), tex.getXSize()
-    return np.frombuffer(bytes(tex.getRamImageAs("RGB")), np.uint8).reshape(h, w, 3)[::-1].astype(int)
 
 
 def _pixel(base, point) -> tuple[int, int]:
