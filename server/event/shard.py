@@ -160,7 +160,7 @@ class Shard:
         t0 = clock()
         slot_id = self.seats.slot_id
         self.reactions.count(slot_id, self.world.crowd)
-        self.inputs.apply(self.world.crowd, self.world.venue.obstacles, slot_id)
+        self.inputs.apply(self.world.crowd, self.world.venue.obstacles, slot_id, self.world.env.points)
         t1 = clock()
         self.world.step(show_t)
         t2 = clock()

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from showroom.cli import bench, client, community, demo, host, ledger, loadtest, scene, serve, sim
+from showroom.cli import bench, client, community, demo, host, ledger, loadtest, scene, serve, sim, validate
 from showroom.defaults import EXAMPLE_SCENE, PORT
 
-GROUPS = (demo, client, serve, host, scene, community, sim, loadtest, ledger, bench)
+GROUPS = (demo, client, serve, host, scene, community, sim, loadtest, ledger, bench, validate)
 """Command groups in the order ``showroom --help`` lists them."""
 
 

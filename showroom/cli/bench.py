@@ -17,14 +17,19 @@ def register(sub: Any) -> None:
     bench = sub.add_parser("bench", help="benchmarks that print figures (and JSON)", formatter_class=FMT,
                            epilog="example:\n  showroom bench crowd --agents 10000 --json")
     kinds = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK", required=True)
-    crowd = kinds.add_parser("crowd", help="crowd step per tick vs. a per-agent pure-Python reference",
-                             formatter_class=FMT, epilog="example:\n  showroom bench crowd --agents 50000 --steps 100")
+    crowd = kinds.add_parser("crowd", help="crowd step per tick vs. JuPedSim and a per-agent pure-Python reference",
+                             formatter_class=FMT,
+                             epilog="example:\n  showroom bench crowd --agents 50000 --steps 100\n\n"
+                                    "JuPedSim is timed when installed (pip install 'showroom[bench]').")
     crowd.add_argument("--agents", type=positive_int, default=10000, help="agents in the hall (default 10000)")
     crowd.add_argument("--steps", type=positive_int, default=200, help="timed steps (default 200)")
     crowd.add_argument("--reference-agents", type=positive_int, default=500,
                        help="agents for the pure-Python reference (default 500)")
     crowd.add_argument("--reference-steps", type=positive_int, default=10,
                        help="steps for the pure-Python reference (default 10)")
+    crowd.add_argument("--jupedsim-agents", type=positive_int, default=None, metavar="N",
+                       help="agents for JuPedSim (default: same as --agents)")
+    crowd.add_argument("--no-jupedsim", action="store_true", help="do not time JuPedSim even when it is installed")
     add_json(crowd, "print the figures as one JSON object (last line)")
     crowd.set_defaults(handler=_crowd)
 
@@ -50,19 +55,38 @@ def register(sub: Any) -> None:
 
 
 def _crowd(args: argparse.Namespace) -> int:
-    from showroom.bench.crowd import run
+    from showroom.bench.crowd import JUPEDSIM_INSTALL, JUPEDSIM_MISSING, JUPEDSIM_TIMED, run
 
+    jupedsim_agents = args.jupedsim_agents or args.agents
     if not args.json:
-        print(f"timing {args.agents} agents x {args.steps} steps, then the pure-Python reference "
+        theirs = "" if args.no_jupedsim else f", JuPedSim ({jupedsim_agents} agents)"
+        print(f"timing {args.agents} agents x {args.steps} steps{theirs}, then the pure-Python reference "
               f"({args.reference_agents} agents x {args.reference_steps} steps)…", file=sys.stderr)
-    result = run(args.agents, args.steps, args.reference_agents, args.reference_steps)
+    result = run(args.agents, args.steps, args.reference_agents, args.reference_steps,
+                 jupedsim_agents=jupedsim_agents, jupedsim=not args.no_jupedsim)
+    missing = f"JuPedSim is not installed, so it was not timed ({JUPEDSIM_INSTALL} to compare)"
     if args.json:
+        if result.jupedsim_status == JUPEDSIM_MISSING:
+            print(missing, file=sys.stderr)
         print(json.dumps(result.as_dict()))
         return 0
     print(f"agents            {result.agents}")
-    print(f"median per step   {result.median_ms:.2f} ms")
+    print(f"median per step   {result.median_ms:.2f} ms (our step and goal redraw)")
     print(f"p95 per step      {result.p95_ms:.2f} ms")
     print(f"agent-steps/s     {result.agent_steps_per_s:,.0f}")
+    if result.jupedsim_status == JUPEDSIM_TIMED:
+        print(f"JuPedSim {result.jupedsim_version:<8} {result.jupedsim_median_ms:.2f} ms median, "
+              f"{result.jupedsim_p95_ms:.2f} ms p95 per step ({result.jupedsim_agents} agents, "
+              f"collision-free speed model; Simulation.iterate() only)")
+        print(f"  goal redraw     {result.jupedsim_redraw_median_ms:.2f} ms per step through its Python API "
+              f"(not timed above)")
+        same = "" if result.jupedsim_agents == result.agents else \
+            f", ours {result.ours_median_ms_at_jupedsim_agents:.2f} ms at {result.jupedsim_agents} agents"
+        print(f"ours / JuPedSim   {result.ratio_to_jupedsim:.2f} per step{same}")
+    elif result.jupedsim_status == JUPEDSIM_MISSING:
+        print(missing)
+    else:
+        print("JuPedSim          not timed (--no-jupedsim)")
     print(f"pure Python       {result.reference_us_per_agent_step:.2f} µs per agent-step "
           f"({result.reference_agents} agents)")
     print(f"speed-up          {result.speedup_per_agent_step:.1f}x per agent-step")

@@ -110,12 +110,12 @@ def run_demo(args: argparse.Namespace) -> int:
     from showroom.client.display import has_display
     from showroom.host.demo_script import DemoHost
     from showroom.host.link import HostLinkError
-    from showroom.scene import load_scene
+    from showroom.scene import load_event
     from showroom.settings import load_settings
 
     settings = load_settings(scene=args.scene)
     args.scene = str(settings.scene_path())
-    scene = load_scene(args.scene)  # a broken scene is reported here, as one clear error, before anything starts
+    scene = load_event(args.scene)  # a broken scene is reported here, as one clear error, before anything starts
     communities = settings.communities_path()
     load_communities(communities)  # and so is a broken community file
     offscreen = bool(args.offscreen or not has_display())

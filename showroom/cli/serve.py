@@ -43,13 +43,13 @@ def _serve(args: argparse.Namespace) -> int:
     import secrets
 
     from server.net.app import serve_until_signal, start_server
-    from showroom.scene import load_scene
+    from showroom.scene import load_event
     from showroom.settings import load_settings
 
     settings = load_settings(scene=args.scene, host=args.host, port=args.port, data_dir=args.data_dir,
                              host_token=args.host_token, tick_hz=args.tick_hz, communities=args.communities)
     path = settings.scene_path()
-    scene = load_scene(path)
+    scene = load_event(path)
     communities = load_communities(settings.communities_path())
     token = settings.host_token or secrets.token_urlsafe(16)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

@@ -25,7 +25,7 @@ def check_scene(scene: Scene) -> list[Problem]:
     """Return every cross-reference and geometry problem of a validated scene."""
     problems: list[Problem] = []
     checks = (_check_ids, _check_entry, check_floor, check_runway, _check_brands, _check_looks, _check_timeline,
-              _check_rewards)
+              _check_rewards, _check_crowd)
     for check in checks:
         problems.extend(check(scene))
     return problems
@@ -198,3 +198,31 @@ def _check_rewards(scene: Scene) -> Iterator[Problem]:
             yield f"rewards[{index}].mascot", f"unknown mascot {rule.mascot!r} {known('mascots', mascots)}"
         if isinstance(rule, ReactedRule) and rule.look not in looks:
             yield f"rewards[{index}].look", f"unknown look {rule.look!r} {known('looks', looks)}"
+
+
+def _check_crowd(scene: Scene) -> Iterator[Problem]:
+    """Groups walk routes of known places, start on the floor in an area with room, and a loop has no exit."""
+    crowd = scene.crowd
+    yield from duplicates("crowd.waypoints", [w.name for w in crowd.waypoints])
+    yield from duplicates("crowd.groups", [g.name for g in crowd.groups])
+    exits = {e.name for e in scene.venue.exits}
+    places = {w.name for w in crowd.waypoints} | exits
+    width, depth = scene.venue.size
+    for index, group in enumerate(crowd.groups):
+        path = f"crowd.groups[{index}]"
+        for k, name in enumerate(group.route):
+            if name not in places:
+                yield f"{path}.route[{k}]", f"unknown place {name!r} {known('waypoints or exits', places)}"
+        if group.loop and any(name in exits for name in group.route):
+            yield f"{path}.route", "a loop walks round and round: it cannot pass an exit (leave out loop, or the exit)"
+        area = geo.as_points(group.area)
+        if (area < 0).any() or (area[:, 0] > width).any() or (area[:, 1] > depth).any():
+            yield f"{path}.area", f"group {group.name!r} starts outside the {width:g} x {depth:g} m floor"
+        elif geo.polygon_area(area) < 0.01:
+            yield f"{path}.area", f"group {group.name!r} starts in an area with no room"
+        elif group.count is not None and group.count / geo.polygon_area(area) > 5.0:
+            yield f"{path}.count", (f"{group.count} people in {geo.polygon_area(area):.1f} m² is more than "
+                                    "5 persons/m²: they do not fit")
+    for index, line in enumerate(crowd.lines):
+        if math.dist(line.a, line.b) < 0.1:
+            yield f"crowd.lines[{index}]", f"counting line {line.name!r} has no length"

@@ -40,6 +40,8 @@ def on_floor(scene: Scene, points: np.ndarray) -> np.ndarray:
 def on_runway(scene: Scene, points: np.ndarray) -> np.ndarray:
     """Which floor points lie on the runway (within half its width of the centreline)."""
     runway = scene.venue.runway
+    if runway is None:
+        return np.zeros(len(points), bool)
     dist = geo.distance_to_polyline(geo.as_points(points), geo.as_points(runway.centerline))
     return dist <= runway.width / 2 + TOLERANCE_M
 
@@ -66,6 +68,8 @@ def _outlines(scene: Scene) -> Iterator[tuple[str, Outline]]:
 def _runway_edge(scene: Scene) -> np.ndarray:
     """The runway's centreline every 0.25 m and the corners of its segments, half its width to each side."""
     runway = scene.venue.runway
+    if runway is None:
+        return np.zeros((0, 2))
     centerline = geo.as_points(runway.centerline)
     a, b = geo.polyline_segments(centerline)
     direction = (b - a) / np.maximum(np.linalg.norm(b - a, axis=1, keepdims=True), 1e-9)
@@ -77,7 +81,8 @@ def _placed(scene: Scene) -> Iterator[tuple[str, str, np.ndarray]]:
     """Every place the scene puts on the floor: key path, what to say when it is off (``{at}``, ``{floor}``), points."""
     venue = scene.venue
     outside = "{at} is outside the {floor}"
-    yield "venue.runway", "runway reaches outside the {floor} at {at}", _runway_edge(scene)
+    if venue.runway is not None:
+        yield "venue.runway", "runway reaches outside the {floor} at {at}", _runway_edge(scene)
     for index, wall in enumerate(venue.walls):
         yield f"venue.walls[{index}].points", outside, geo.as_points(wall.points)
     for path, item in _outlines(scene):
@@ -126,6 +131,13 @@ def check_runway(scene: Scene) -> Iterator[Problem]:
     Places off the floor are left to :func:`check_floor`: one mistake, one line.
     """
     venue = scene.venue
+    if venue.runway is not None and not venue.spawns:
+        yield "venue.spawns", "visitors come in at a spawn: add at least one [[venue.spawns]]"
+    if venue.runway is not None and not venue.exits:
+        yield "venue.exits", "visitors leave through an exit: add at least one [[venue.exits]]"
+    if venue.runway is None and (venue.paths or scene.mascots):
+        yield "venue.runway", "mascots walk on the runway: add [venue.runway], or leave out the mascots and paths"
+        return
     for index, route in enumerate(venue.paths):
         points = geo.sample_polyline(geo.as_points(route.points), 0.25)
         off = ~on_runway(scene, points)
@@ -166,3 +178,64 @@ def _floor_and_runway(scene: Scene, point: Point) -> tuple[bool, bool]:
 def _stands_on_runway(scene: Scene, path: str, point: Point) -> Iterator[Problem]:
     if _floor_and_runway(scene, point) == (True, False):
         yield path, f"{fmt(_point(point)[0])} is not on the runway"
+
+
+BODY_M = 0.4
+"""A visitor's width (twice the simulation's body radius)."""
+ROUTED_M = 0.6
+"""The narrowest passage that routes always use (see ``showroom.sim.navigation.CLEAR_M``)."""
+_SEGMENT_CHUNK = 256
+
+
+def narrow_passages(scene: Scene) -> list[str]:
+    """Warnings for gaps between walls, obstacles and booths that are narrower than routes use.
+
+    A gap narrower than a body lets nobody through; one narrower than ``ROUTED_M`` lets a
+    person squeeze through but is not routed. Touching or crossing solids (joined walls)
+    are not gaps. One line per pair of solids, at the narrowest point.
+    """
+    venue = scene.venue
+    owners: list[tuple[str, np.ndarray, np.ndarray, float, bool]] = []
+    for index, wall in enumerate(venue.walls):
+        a, b = geo.polyline_segments(geo.as_points(wall.points), closed=wall.closed)
+        owners.append((f"venue.walls[{index}]", a, b, wall.thickness / 2, True))
+    solids: list[tuple[str, Sequence[Outline]]] = [("obstacles", venue.obstacles), ("booths", venue.booths)]
+    for section, items in solids:
+        for index, item in enumerate(items):
+            a, b = geo.polyline_segments(geo.as_points(item.polygon), closed=True)
+            owners.append((f"venue.{section}[{index}] {item.name!r}", a, b, 0.0, False))
+    if not owners:
+        return []
+    a = np.vstack([o[1] for o in owners])
+    b = np.vstack([o[2] for o in owners])
+    half = np.concatenate([np.full(len(o[1]), o[3]) for o in owners])
+    owner = np.concatenate([np.full(len(o[1]), k) for k, o in enumerate(owners)])
+    hollow = np.array([o[4] for o in owners])  # a wall's sides have floor between them; a solid's do not
+    lo, hi = np.minimum(a, b) - half[:, None], np.maximum(a, b) + half[:, None]
+    narrowest: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
+    for start in range(0, len(a), _SEGMENT_CHUNK):
+        rows = np.arange(start, min(start + _SEGMENT_CHUNK, len(a)))
+        near = ((lo[rows, None] <= hi[None] + ROUTED_M) & (lo[None] <= hi[rows, None] + ROUTED_M)).all(axis=-1)
+        near &= np.arange(len(a))[None] > rows[:, None]
+        i, j = np.nonzero(near)
+        i = rows[i]
+        if i.size == 0:
+            continue
+        gap, at = geo.segment_distance(a[i], b[i], a[j], b[j])
+        gap -= half[i] + half[j]
+        # Neighbouring segments of one outline share an end: a corner, not a passage.
+        joined = (owner[i] == owner[j]) & (np.isclose(a[i], b[j]).all(1) | np.isclose(b[i], a[j]).all(1)
+                                           | np.isclose(a[i], a[j]).all(1) | np.isclose(b[i], b[j]).all(1))
+        inside = (owner[i] == owner[j]) & ~hollow[owner[i]]
+        keep = np.flatnonzero((gap > 0.01) & (gap < ROUTED_M - 0.005) & ~joined & ~inside)
+        for k in keep:
+            key = (int(owner[i[k]]), int(owner[j[k]]))
+            if key not in narrowest or gap[k] < narrowest[key][0]:
+                narrowest[key] = (float(gap[k]), at[k])
+    lines = []
+    for (p, q), (width, where) in sorted(narrowest.items()):
+        between = f"{owners[p][0]} and {owners[q][0]}" if p != q else f"two sides of {owners[p][0]}"
+        why = (f"narrower than a visitor ({BODY_M:.2f} m): nobody passes" if width < BODY_M else
+               f"a visitor squeezes through, but routes only use passages of {ROUTED_M:.2f} m or more")
+        lines.append(f"the gap between {between} near {fmt(where)} is {width:.2f} m wide: {why}")
+    return lines

@@ -87,6 +87,15 @@ def load_scene(path: str | Path) -> Scene:
     return parse_scene(read_source(path, SceneError), str(path))
 
 
+def load_event(path: str | Path) -> Scene:
+    """:func:`load_scene` for a scene to serve: a crowd scenario (no runway) is refused, naming what to do instead."""
+    scene = load_scene(path)
+    if scene.venue.runway is None:
+        raise SceneError(str(path), [("venue.runway", "this is a crowd scenario (no runway, no show): run it with "
+                                                      f"`showroom sim {path}`, or `showroom validate crowd`")])
+    return scene
+
+
 def parse_scene(text: str, source: str = "<scene>") -> Scene:
     """Parse scene TOML text; ``source`` names it in error messages."""
     return scene_from_data(parse_toml(text, source, SceneError, TOO_DEEP), source)

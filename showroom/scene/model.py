@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from showroom.scene.base import Ident, SceneModel, Text
+from showroom.scene.crowd import CrowdSection
 from showroom.scene.rewards import Entitlement, Rule
 from showroom.scene.show import Brand, Cue, Look, Mascot
 from showroom.scene.timecode import TimeCode
@@ -33,16 +34,21 @@ class Event(SceneModel):
 
 
 class Scene(SceneModel):
-    """A whole event as a host writes it in a TOML scene file."""
+    """A whole event as a host writes it in a TOML scene file.
+
+    A crowd scenario (``scenes/validation/``) is a scene without a runway, brands or
+    mascots, whose ``[crowd]`` section puts groups of people on the floor.
+    """
 
     event: Event
     venue: Venue
-    brands: list[Brand] = Field(min_length=1, max_length=64)
-    mascots: list[Mascot] = Field(min_length=1, max_length=64)
+    brands: list[Brand] = Field(default_factory=list, max_length=64)
+    mascots: list[Mascot] = Field(default_factory=list, max_length=64)
     looks: list[Look] = Field(default_factory=list, max_length=256)
     timeline: list[Cue] = Field(default_factory=list, max_length=4096)
     entitlements: list[Entitlement] = Field(default_factory=list, max_length=256)
     rewards: list[Rule] = Field(default_factory=list, max_length=256)
+    crowd: CrowdSection = CrowdSection()
 
     def mascot(self, mascot_id: str) -> Mascot:
         """Return the mascot with this id."""

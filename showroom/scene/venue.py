@@ -120,12 +120,12 @@ class Venue(SceneModel):
     size: tuple[FloorLength, FloorLength]
     walls: list[Wall] = Field(default_factory=list, max_length=1024)
     obstacles: list[Obstacle] = Field(default_factory=list, max_length=1024)
-    runway: Runway
+    runway: Runway | None = None
     zones: list[Zone] = Field(default_factory=list, max_length=256)
     booths: list[Booth] = Field(default_factory=list, max_length=256)
-    spawns: list[Spot] = Field(min_length=1, max_length=64)
-    exits: list[Spot] = Field(min_length=1, max_length=64)
-    paths: list[MascotPath] = Field(min_length=1, max_length=256)
+    spawns: list[Spot] = Field(default_factory=list, max_length=64)
+    exits: list[Spot] = Field(default_factory=list, max_length=64)
+    paths: list[MascotPath] = Field(default_factory=list, max_length=256)
     selfie_spots: list[SelfieSpot] = Field(default_factory=list, max_length=64)
     featured_wall: FeaturedWall | None = None
     """Where the client hangs the featured challenge entries (only for an event with a community)."""

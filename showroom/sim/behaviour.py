@@ -37,6 +37,8 @@ class World(Protocol):
     next_photo_at: NDArray[np.float64]
     """Per selfie spot: show time of the next ambient photo."""
     selfies_served: int
+    left_at_exit: NDArray[np.int64]
+    """Per exit: how many people have left through it."""
 
     @property
     def clock(self) -> float:
@@ -69,7 +71,7 @@ def update(world: World, frame: MascotFrame, dt_s: float) -> None:
     wander_done = np.flatnonzero(arrived & (state == State.WANDER))
     settled = np.flatnonzero(arrived & (state == State.WATCH) & (crowd.nav_field != NO_FIELD))
     watching = np.flatnonzero(ambient & (state == State.WATCH))
-    left = np.flatnonzero(arrived & (state == State.LEAVE))
+    left = _through_exits(world, np.flatnonzero(ambient & (state == State.LEAVE)))
 
     to_watch = wander_done[rng.random(wander_done.size) < WANDER_TO_WATCH]
     go_watch(world, to_watch)
@@ -83,6 +85,17 @@ def update(world: World, frame: MascotFrame, dt_s: float) -> None:
         staying = np.flatnonzero(ambient & (crowd.state != State.LEAVE) & (crowd.state != State.GONE))
         go_leave(world, chance(staying, LEAVE_PER_S))
     crowd.state[left] = State.GONE
+
+
+def _through_exits(world: World, leaving: IntArray) -> IntArray:
+    """Those of ``leaving`` inside an exit's circle (its doorway): they are out, counted per exit."""
+    venue = world.venue
+    if leaving.size == 0 or venue.exit_at.shape[0] == 0:
+        return leaving[:0]
+    gap = np.linalg.norm(world.crowd.pos[leaving, None, :] - venue.exit_at[None], axis=-1) - venue.exit_radius[None]
+    out = gap.min(axis=1) < 0.0
+    world.left_at_exit += np.bincount(gap[out].argmin(axis=1), minlength=venue.exit_at.shape[0])
+    return leaving[out]
 
 
 def go_watch(world: World, rows: IntArray) -> None:
@@ -152,6 +165,8 @@ def stand_and_face_runway(world: World, rows: IntArray) -> None:
     crowd = world.crowd
     crowd.goal[rows] = crowd.pos[rows]
     crowd.nav_field[rows] = NO_FIELD
+    if world.venue.runway.shape[0] < 2:
+        return
     a, b = geo.polyline_segments(world.venue.runway)
     p = crowd.pos[rows]
     closest, _ = geo.segment_closest(p[:, None, :], a[None], b[None])

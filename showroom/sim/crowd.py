@@ -34,7 +34,8 @@ class State(IntEnum):
 VISITOR_RADIUS_M = 0.2
 """Body radius of every visitor (and bot)."""
 VISITOR_SPEED_MPS = 1.34
-"""Walking speed of every visitor: the mean free walking speed of pedestrians (Weidmann)."""
+"""Default walking speed: the mean free walking speed of pedestrians (Weidmann). A world draws
+each visitor's own from the scene's ``[crowd.desired_speed]``."""
 
 NO_FIELD = -1
 """Navigation field id meaning 'steer straight at the goal'."""
@@ -68,6 +69,8 @@ class Crowd:
     since: NDArray[np.float64] = field(default_factory=lambda: _f64(0))
     arrived: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
     vip: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
+    route: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    """Step of a scenario route the agent walks to (an index into the world's route table; -1: none)."""
     next_id: int = 0
 
     @property
@@ -117,6 +120,7 @@ class Crowd:
             "since": _f64(k),
             "arrived": np.zeros(k, np.bool_),
             "vip": np.broadcast_to(np.asarray(vip, np.bool_), (k,)),
+            "route": np.full(k, -1, np.int32),
         }
         for name, column in new.items():
             setattr(self, name, np.concatenate([getattr(self, name), column]))

@@ -99,3 +99,25 @@ def sample_polygon(polygon: FloatArray, step_m: float) -> FloatArray:
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
     grid = grid[points_in_polygon(grid, pts)]
     return np.vstack([sample_polyline(ring, step_m), grid])
+
+
+def segment_distance(a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Distance between segments ``a-b`` and ``c-d`` (0 where they cross), broadcasting, and a point
+    midway across the narrowest place."""
+    a, b, c, d = np.broadcast_arrays(a, b, c, d)
+    best = np.full(a.shape[:-1], np.inf)
+    mid = np.zeros(a.shape)
+    for p, s0, s1 in ((a, c, d), (b, c, d), (c, a, b), (d, a, b)):
+        closest, _ = segment_closest(p, s0, s1)
+        dist = np.linalg.norm(p - closest, axis=-1)
+        better = dist < best
+        best = np.where(better, dist, best)
+        mid = np.where(better[..., None], (p + closest) / 2, mid)
+    r, s = b - a, d - c
+    denom = r[..., 0] * s[..., 1] - r[..., 1] * s[..., 0]
+    qp = c - a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (qp[..., 0] * s[..., 1] - qp[..., 1] * s[..., 0]) / denom
+        u = (qp[..., 0] * r[..., 1] - qp[..., 1] * r[..., 0]) / denom
+    cross = (np.abs(denom) > 1e-12) & (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1)
+    return np.where(cross, 0.0, best), mid

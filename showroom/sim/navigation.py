@@ -10,11 +10,12 @@ region (a *source* cell) the agent steers straight at its exact goal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from showroom.sim import geometry as geo
 from showroom.sim.crowd import NO_FIELD
 from showroom.sim.obstacles import Obstacles
 from showroom.sim.spatial_hash import Grid
@@ -23,8 +24,19 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 NAV_CELL_M = 0.5
-_KEEP_OFF_WALLS_M = 0.3  # routes keep a body's width off walls, so crowds do not grind along them
+CLEAR_M = 0.25
+"""A route passes only where a body (radius 0.2 m) keeps this far from every wall."""
+_SUB_M = 0.1  # lattice on which cells near walls are searched for a point that clear
+WALL_SHY_M = 1.0
+"""People keep about this far off walls where there is room: a route costs more near them."""
+WALL_COST = 0.2
+"""Extra cost per metre of route right at a wall (falling to none ``WALL_SHY_M`` away)."""
+_POINT_REACH_M = 0.8  # around a clicked point, people walk straight to it
+_STEP_CLEAR_M = 0.2  # a step between route points leaves room for a body (radius 0.2 m): it never crosses a wall
 _MOVES = [(dy, dx, float(np.hypot(dx, dy))) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dx or dy]
+
+Move = tuple[int, int, float, BoolArray, FloatArray]
+"""A step to a neighbour cell: dy, dx, its length in cells, where it may be taken, and its cost there."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,8 @@ class NavGrid:
     distance: NDArray[np.float32]
     flow: NDArray[np.float32]
     source: BoolArray
+    moves: list[Move] = field(default_factory=list)
+    """The steps between cells, kept to make fields for new destinations (clicked points)."""
 
     @property
     def fields(self) -> int:
@@ -48,22 +62,97 @@ class NavGrid:
         return cls(grid, np.zeros(0, bool), np.zeros((0, 0), np.float32),
                    np.zeros((0, 0, 2), np.float32), np.zeros((0, 0), bool))
 
+    def make_field(self, mask: BoolArray) -> tuple[NDArray[np.float32], NDArray[np.float32], BoolArray]:
+        """Distance, flow and source tables of a new destination (``mask`` over the grid's cells)."""
+        src = mask.reshape(self.blocked.shape) & ~self.blocked
+        distance = _distance_field(src, self.blocked, self.moves)
+        return distance, _flow(distance, self.blocked, self.moves), src
+
     def steer(
-        self, nav_field: NDArray[np.int16], pos: FloatArray, goal: FloatArray
+        self, nav_field: NDArray[np.int16], pos: FloatArray, goal: FloatArray, points: PointFields | None = None
     ) -> FloatArray:
-        """Unit walking directions for agents: along their field, or straight at the goal."""
+        """Unit walking directions for agents: along their field, or straight at the goal.
+
+        Field ids from ``fields`` on are ``points``' fields to clicked points.
+        """
         to_goal = goal - pos
         length = np.sqrt(np.einsum("ij,ij->i", to_goal, to_goal))
         direct = to_goal / np.maximum(length, 1e-9)[:, None]
         routed = np.flatnonzero(nav_field != NO_FIELD)
-        if routed.size == 0 or self.fields == 0:
+        if routed.size == 0 or self.blocked.size == 0:
             return direct
         cell = self.grid.keys(pos[routed])
-        flat = nav_field[routed].astype(np.int64) * self.blocked.size + cell
-        flow = self.flow.reshape(-1, 2)[flat]
-        use = ~self.source.reshape(-1)[flat] & (np.abs(flow).sum(axis=1) > 0)
-        direct[routed[use]] = flow[use]
+        ids = nav_field[routed].astype(np.int64)
+        for table, start, end in ((self, 0, self.fields), (points, self.fields, self.fields + (points.slots if points else 0))):
+            if table is None or end == start:
+                continue
+            mine = (ids >= start) & (ids < end)
+            if not mine.any():
+                continue
+            flat = (ids[mine] - start) * self.blocked.size + cell[mine]
+            flow = table.flow.reshape(-1, 2)[flat]
+            use = ~table.source.reshape(-1)[flat] & (np.abs(flow).sum(axis=1) > 0)
+            direct[routed[mine][use]] = flow[use]
         return direct
+
+
+class PointFields:
+    """Fields to points visitors click, made on demand and shared by everyone going to the same cell.
+
+    A field takes some milliseconds to make, so at most ``per_tick`` are made per tick and
+    at most ``slots`` are kept: a slot nobody walks on any more is reused, the least recently
+    asked for first. A visitor who has to wait for a slot walks straight meanwhile.
+    """
+
+    def __init__(self, nav: NavGrid, slots: int = 16, per_tick: int = 1) -> None:
+        self.nav = nav
+        self.slots = slots if nav.blocked.size else 0
+        self.per_tick = per_tick
+        shape = (self.slots, *nav.blocked.shape)
+        self.flow = np.zeros((*shape, 2), np.float32)
+        self.source = np.zeros(shape, bool)
+        self.cell = np.full(self.slots, -1, np.int64)
+        self.asked = np.zeros(self.slots, np.int64)
+        self.clock = 0
+        self.made = 0
+        self.budget = per_tick
+
+    def new_tick(self) -> None:
+        """Allow ``per_tick`` more fields to be made."""
+        self.budget = self.per_tick
+
+    def field_for(self, goal: FloatArray, in_use: NDArray[np.int16]) -> NDArray[np.int16]:
+        """A field id towards each goal point (``NO_FIELD`` where none could be had this tick).
+
+        ``in_use`` are the field ids agents walk on now; their slots are not reused.
+        """
+        out = np.full(goal.shape[0], NO_FIELD, np.int16)
+        if self.slots == 0 or goal.shape[0] == 0:
+            return out
+        cells = self.nav.grid.keys(goal)
+        busy = np.zeros(self.slots, bool)
+        used = in_use.astype(np.int64) - self.nav.fields
+        busy[used[(used >= 0) & (used < self.slots)]] = True
+        for cell in np.unique(cells):  # distinct clicked cells this tick: a handful
+            self.clock += 1
+            have = np.flatnonzero(self.cell == cell)
+            if have.size:
+                slot = int(have[0])
+            else:
+                free = np.flatnonzero(~busy)
+                if free.size == 0 or self.budget <= 0:
+                    continue
+                slot = int(free[np.argmin(self.asked[free])])
+                centres = cell_centres(self.nav.grid)
+                mask = np.linalg.norm(centres - centres[cell], axis=1) < _POINT_REACH_M
+                _, self.flow[slot], self.source[slot] = self.nav.make_field(mask)
+                self.cell[slot] = cell
+                self.budget -= 1
+                self.made += 1
+            busy[slot] = True
+            self.asked[slot] = self.clock
+            out[cells == cell] = self.nav.fields + slot
+        return out
 
 
 def cell_centres(grid: Grid) -> FloatArray:
@@ -75,20 +164,50 @@ def cell_centres(grid: Grid) -> FloatArray:
 
 def build_navigation(obstacles: Obstacles, sources: list[BoolArray], grid: Grid) -> NavGrid:
     """Distance and flow tables for each source mask (each a bool array over ``grid`` cells)."""
-    centres = cell_centres(grid)
-    radius = np.zeros(centres.shape[0])
-    blocked = (obstacles.clearance(centres, radius) < _KEEP_OFF_WALLS_M).reshape(grid.ny, grid.nx)
+    blocked, point, clear = blocked_cells(obstacles, grid)
+    weight = 1.0 + WALL_COST * np.clip(1.0 - clear / WALL_SHY_M, 0.0, 1.0)
     blocked[[0, -1], :] = True
     blocked[:, [0, -1]] = True
     distance = np.empty((len(sources), grid.ny, grid.nx), np.float32)
     flow = np.zeros((len(sources), grid.ny, grid.nx, 2), np.float32)
     source = np.zeros((len(sources), grid.ny, grid.nx), bool)
+    moves = _allowed_moves(blocked, _through(obstacles, blocked, point, clear, grid), weight)
     for k, mask in enumerate(sources):
         src = mask.reshape(grid.ny, grid.nx) & ~blocked
         source[k] = src
-        distance[k] = _distance_field(src, blocked)
-        flow[k] = _flow(distance[k], blocked)
-    return NavGrid(grid, blocked, distance, flow, source)
+        distance[k] = _distance_field(src, blocked, moves)
+        flow[k] = _flow(distance[k], blocked, moves)
+    return NavGrid(grid, blocked, distance, flow, source, moves)
+
+
+def blocked_cells(obstacles: Obstacles, grid: Grid) -> tuple[BoolArray, FloatArray, FloatArray]:
+    """Cells no body can stand in, for every cell the point routes pass through, and its centre's clearance.
+
+    A cell is free when some point of it is ``CLEAR_M`` away from every wall. Testing only
+    a cell's centre would lose a narrow door whose centreline falls between two cell
+    centres. Clearance changes by at most the distance moved, so only cells whose centre is
+    within half a diagonal of the threshold are looked at more closely, on a ``_SUB_M``
+    lattice inside the cell; a door ``2 * CLEAR_M + _SUB_M`` wide (0.6 m) or wider keeps a
+    free cell at every alignment. Such a cell's route point is its clearest lattice point;
+    every other cell's is its centre.
+    """
+    centres = cell_centres(grid)
+    clear = obstacles.clearance(centres, np.zeros(centres.shape[0]))
+    half_diag = grid.cell_m * np.sqrt(0.5)
+    blocked = clear < CLEAR_M
+    point = centres.copy()
+    doubt = np.flatnonzero(blocked & (clear > CLEAR_M - half_diag))
+    if doubt.size:
+        k = max(int(np.ceil(grid.cell_m / _SUB_M)), 1)
+        offs = (np.arange(k) + 0.5) / k - 0.5
+        sub = np.stack(np.meshgrid(offs, offs), axis=-1).reshape(-1, 2) * grid.cell_m
+        pts = centres[doubt, None, :] + sub[None]
+        sub_clear = obstacles.clearance(pts.reshape(-1, 2), np.zeros(pts.shape[0] * pts.shape[1])).reshape(doubt.size, -1)
+        best = sub_clear.argmax(axis=1)
+        freed = sub_clear[np.arange(doubt.size), best] >= CLEAR_M
+        blocked[doubt[freed]] = False
+        point[doubt[freed]] = pts[np.flatnonzero(freed), best[freed]]
+    return blocked.reshape(grid.ny, grid.nx), point.reshape(grid.ny, grid.nx, 2), clear.reshape(grid.ny, grid.nx)
 
 
 def _shifted(a: np.ndarray, dy: int, dx: int, fill: float) -> np.ndarray:
@@ -101,24 +220,62 @@ def _shifted(a: np.ndarray, dy: int, dx: int, fill: float) -> np.ndarray:
     return out
 
 
-def _allowed_moves(blocked: BoolArray) -> list[tuple[int, int, float, BoolArray]]:
-    """Each move with the mask of cells it may be taken from (no cutting blocked corners)."""
+def _through(obstacles: Obstacles, blocked: BoolArray, point: FloatArray, clear: FloatArray,
+             grid: Grid) -> dict[tuple[int, int], BoolArray]:
+    """Per move, the free cells from which the straight step to the neighbour's route point leaves room
+    for a body (never crossing a wall).
+
+    A step whose ends are both clear by at least ``_STEP_CLEAR_M`` plus half its length is
+    clear all along (clearance changes by at most the distance moved); every other step
+    near a wall is measured exactly against the capsules.
+    """
+    centre = cell_centres(grid).reshape(grid.ny, grid.nx, 2)
+    off = ~blocked & np.any(point != centre, axis=-1)
+    sure = np.where(off, -np.inf, clear)
+    out = {}
+    for dy, dx, length in _MOVES:
+        there = np.stack([_shifted(point[..., 0], dy, dx, np.nan), _shifted(point[..., 1], dy, dx, np.nan)], axis=-1)
+        safe = np.minimum(sure, _shifted(sure, dy, dx, -np.inf)) >= _STEP_CLEAR_M + length * grid.cell_m / 2
+        check = ~safe & ~blocked & ~_shifted(blocked, dy, dx, True)
+        ok = np.ones(blocked.shape, bool)
+        ys, xs = np.nonzero(check)
+        if ys.size:
+            ok[ys, xs] = line_clearance(obstacles, point[ys, xs], there[ys, xs]) >= _STEP_CLEAR_M
+        out[(dy, dx)] = ok
+    return out
+
+
+def line_clearance(obstacles: Obstacles, a: FloatArray, b: FloatArray) -> FloatArray:
+    """Free distance along each straight line ``a -> b`` to the nearest capsule (exact, in chunks)."""
+    out = np.full(a.shape[0], np.inf)
+    if obstacles.a.shape[0] == 0:
+        return out
+    for start in range(0, a.shape[0], 512):
+        sl = slice(start, start + 512)
+        dist, _ = geo.segment_distance(a[sl, None], b[sl, None], obstacles.a[None], obstacles.b[None])
+        out[sl] = (dist - obstacles.half[None]).min(axis=1)
+    return out
+
+
+def _allowed_moves(blocked: BoolArray, through: dict[tuple[int, int], BoolArray], weight: FloatArray) -> list[Move]:
+    """Each move with the mask of cells it may be taken from (no cutting blocked corners, no crossing walls)
+    and its cost: its length times the mean ``weight`` of the two cells."""
     moves = []
-    for dy, dx, cost in _MOVES:
-        ok = ~_shifted(blocked, dy, dx, True)
+    for dy, dx, length in _MOVES:
+        ok = ~_shifted(blocked, dy, dx, True) & through[(dy, dx)]
         if dx and dy:
             ok &= ~_shifted(blocked, dy, 0, True) & ~_shifted(blocked, 0, dx, True)
-        moves.append((dy, dx, cost, ok))
+        cost = length * 0.5 * (weight + _shifted(weight, dy, dx, 1.0))
+        moves.append((dy, dx, length, ok, cost))
     return moves
 
 
-def _distance_field(src: BoolArray, blocked: BoolArray) -> NDArray[np.float32]:
+def _distance_field(src: BoolArray, blocked: BoolArray, moves: list[Move]) -> NDArray[np.float32]:
     """Walking distance in cells from every free cell to the nearest source cell (inf if none)."""
     dist = np.where(src, 0.0, np.inf)
-    moves = _allowed_moves(blocked)
     for _ in range(4 * (blocked.shape[0] + blocked.shape[1])):
         best = dist
-        for dy, dx, cost, ok in moves:
+        for dy, dx, _, ok, cost in moves:
             best = np.minimum(best, np.where(ok, _shifted(dist, dy, dx, np.inf) + cost, np.inf))
         best[blocked] = np.inf
         if np.array_equal(best, dist):
@@ -127,22 +284,22 @@ def _distance_field(src: BoolArray, blocked: BoolArray) -> NDArray[np.float32]:
     return dist.astype(np.float32)
 
 
-def _flow(dist: NDArray[np.float32], blocked: BoolArray) -> NDArray[np.float32]:
+def _flow(dist: NDArray[np.float32], blocked: BoolArray, moves: list[Move]) -> NDArray[np.float32]:
     """Smoothed downhill unit direction per cell; blocked cells point to their best free neighbour."""
     flow = np.zeros(dist.shape + (2,), np.float64)
     best = np.full(dist.shape, np.inf)
     best_dir = np.zeros(dist.shape + (2,))
     finite = np.isfinite(dist)
-    for dy, dx, cost, ok in _allowed_moves(blocked):
+    for dy, dx, length, ok, cost in moves:
         there = _shifted(dist, dy, dx, np.inf)
         with np.errstate(invalid="ignore"):
             drop = np.where(ok & finite & np.isfinite(there), (dist - there) / cost, 0.0)
         weight = np.maximum(drop, 0.0) ** 2
-        flow[..., 0] += weight * dx / cost
-        flow[..., 1] += weight * dy / cost
+        flow[..., 0] += weight * dx / length
+        flow[..., 1] += weight * dy / length
         closer = np.isfinite(there) & (there + cost < best)
         best = np.where(closer, there + cost, best)
-        best_dir[closer] = (dx / cost, dy / cost)
+        best_dir[closer] = (dx / length, dy / length)
     length = np.linalg.norm(flow, axis=-1, keepdims=True)
     flow = np.where(length > 1e-9, flow / np.maximum(length, 1e-9), 0.0)
     flow[blocked] = best_dir[blocked]

@@ -84,6 +84,12 @@ class CellIndex:
 
     def pairs(self) -> tuple[IntArray, IntArray]:
         """Candidate pairs ``(i, j)`` of points in the same or adjacent cells, each once."""
+        i, j = self.ranked_pairs()
+        return self.order[i], self.order[j]
+
+    def ranked_pairs(self) -> tuple[IntArray, IntArray]:
+        """:meth:`pairs` as ranks in cell order (``order[i]`` is the point): neighbours have close
+        ranks, so arrays gathered in cell order are read almost in sequence."""
         n = self.order.shape[0]
         if n < 2:
             return _EMPTY, _EMPTY
@@ -95,8 +101,7 @@ class CellIndex:
         count = np.concatenate([ends[skey] - rank - 1] + sizes)
         first = np.concatenate([rank + 1] + [ends[c] - s for c, s in zip(cells, sizes)])
         rows = np.concatenate([rank] * 5)
-        i, j = self._expand(rows, first, count)
-        return self.order[i], self.order[j]
+        return self._expand(rows, first, count)
 
     def around(self, points: NDArray[np.float64], reach_cells: int) -> tuple[IntArray, IntArray]:
         """Pairs ``(q, i)``: query point ``q`` and each indexed point within ``reach_cells`` cells of it."""
@@ -116,13 +121,11 @@ class CellIndex:
     @staticmethod
     def _expand(rows: IntArray, first: IntArray, count: IntArray) -> tuple[IntArray, IntArray]:
         """For each ``r``, pair ``rows[r]`` with sorted ranks ``first[r] .. first[r] + count[r] - 1``."""
-        busy = np.flatnonzero(count)
-        if busy.size == 0:
-            return _EMPTY, _EMPTY
-        count = count[busy]
         total = int(count.sum())
-        src = np.repeat(rows[busy], count)
-        shift = np.repeat(first[busy] - (np.cumsum(count) - count), count)
+        if total == 0:
+            return _EMPTY, _EMPTY
+        src = np.repeat(rows, count)  # empty runs repeat to nothing: no need to pick the busy ones first
+        shift = np.repeat(first - (np.cumsum(count) - count), count)
         return src, np.arange(total, dtype=np.int64) + shift
 
 

@@ -22,12 +22,13 @@ _FENCE_HALF_M = 0.05  # a VIP zone's rope: only pass holders step over it
 
 @dataclass(frozen=True)
 class Destinations:
-    """Navigation field id of each zone, booth, exit and selfie queue (scene order)."""
+    """Navigation field id of each zone, booth, exit, selfie queue and scenario waypoint (scene order)."""
 
     zone: NDArray[np.int16]
     booth: NDArray[np.int16]
     exit: NDArray[np.int16]
     queue: NDArray[np.int16]
+    waypoint: NDArray[np.int16]
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class VenueIndex:
     exit_at: FloatArray
     exit_radius: FloatArray
     runway: FloatArray
+    """The runway's centreline (no points: a crowd scenario without a runway)."""
+    waypoint_a: FloatArray
+    """Scenario waypoints as segments ``a``-``b`` (a spot has ``a == b``)."""
+    waypoint_b: FloatArray
+    waypoint_radius: FloatArray
     queue_head: FloatArray
     queue_dir: FloatArray
     queue_spacing: FloatArray
@@ -88,6 +94,8 @@ def _capsules(scene: Scene) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Walls, obstacle and booth outlines, and the runway as (a, b, half) capsule arrays."""
     solids = Solids.of(scene)
     runway = scene.venue.runway
+    if runway is None:
+        return solids.a, solids.b, solids.half
     ra, rb = geo.polyline_segments(geo.as_points(runway.centerline))
     return (np.vstack([solids.a, ra]), np.vstack([solids.b, rb]),
             np.concatenate([solids.half, np.full(len(ra), runway.width / 2)]))
@@ -119,14 +127,20 @@ def build_venue(scene: Scene) -> VenueIndex:
     tail = head + qdir * (spacing * longest)[:, None]
     in_line = geo.distance_to_segments(centres, head, tail) < _QUEUE_WIDTH_M
     sources += list(in_line.T)
+    waypoints = scene.crowd.waypoints
+    waypoint_a = np.array([w.ends[0] for w in waypoints], np.float64).reshape(-1, 2)
+    waypoint_b = np.array([w.ends[1] for w in waypoints], np.float64).reshape(-1, 2)
+    waypoint_radius = np.array([w.radius for w in waypoints], np.float64)
+    sources += [geo.distance_to_segments(centres, a[None], b[None])[:, 0] < max(r, NAV_CELL_M)
+                for a, b, r in zip(waypoint_a, waypoint_b, waypoint_radius)]
     nav = build_navigation(obstacles, sources, grid)
     vip = [geo.polyline_segments(z, closed=True) for z, kind in zip(zones, [z.kind for z in venue.zones]) if kind == "vip"]
     fences = None
     if vip:
         fences = Obstacles.build(np.vstack([a for a, _ in vip]), np.vstack([b for _, b in vip]),
                                  np.full(sum(len(a) for a, _ in vip), _FENCE_HALF_M), size)
-    counts = np.cumsum([0, len(zones), len(booths), len(exit_at), len(spots)])
-    ids = [np.arange(counts[i], counts[i + 1], dtype=np.int16) for i in range(4)]
+    counts = np.cumsum([0, len(zones), len(booths), len(exit_at), len(spots), len(waypoints)])
+    ids = [np.arange(counts[i], counts[i + 1], dtype=np.int16) for i in range(5)]
     return VenueIndex(
         size=size,
         obstacles=obstacles,
@@ -140,7 +154,10 @@ def build_venue(scene: Scene) -> VenueIndex:
         spawn_radius=np.array([s.radius for s in venue.spawns], np.float64),
         exit_at=exit_at,
         exit_radius=exit_radius,
-        runway=geo.as_points(venue.runway.centerline),
+        runway=geo.as_points(venue.runway.centerline) if venue.runway else np.zeros((0, 2)),
+        waypoint_a=waypoint_a,
+        waypoint_b=waypoint_b,
+        waypoint_radius=waypoint_radius,
         queue_head=head,
         queue_dir=qdir,
         queue_spacing=spacing,

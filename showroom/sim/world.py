@@ -12,8 +12,10 @@ from numpy.typing import NDArray
 from showroom.protocol.limits import TICK_HZ
 from showroom.scene.model import Scene
 from showroom.sim import behaviour
-from showroom.sim.crowd import VISITOR_RADIUS_M, VISITOR_SPEED_MPS, Crowd, Role, State
-from showroom.sim.geometry import polygon_area
+from showroom.sim.crowd import VISITOR_RADIUS_M, Crowd, Role, State
+from showroom.sim.geometry import as_points, polygon_area
+from showroom.sim.groups import Routes, desired_speeds, place_apart
+from showroom.sim.navigation import PointFields
 from showroom.sim.step import Environment, StepParams, step
 from showroom.sim.timeline import MascotFrame, Show, compile_show
 from showroom.sim.venue import VenueIndex, build_venue, sample_in_discs, sample_in_polygon
@@ -37,6 +39,7 @@ class World:
         self.venue = venue if venue is not None else build_venue(scene)
         self.env = Environment.for_floor(self.venue.obstacles, self.venue.nav, params)
         self.env.fences = self.venue.fences
+        self.env.points = PointFields(self.venue.nav)
         self.rng = np.random.default_rng(scene.event.seed if seed is None else seed)
         self.tick = 0
         self.show_time = 0.0
@@ -54,6 +57,10 @@ class World:
         self.next_photo_at = np.zeros(len(scene.venue.selfie_spots))
         self.selfies_served = 0
         self.frame = self.show.mascots_at(0.0)
+        self.routes = Routes.compile(scene, self.venue)
+        self.groups_started = np.zeros(len(scene.crowd.groups), bool)
+        self.left_by_route = 0
+        self.left_at_exit = np.zeros(len(scene.venue.exits), np.int64)
 
     @property
     def clock(self) -> float:
@@ -86,9 +93,16 @@ class World:
         may pause or seek); by default the show plays along with the ticks.
         """
         self.tick += 1
+        if self.env.points is not None:
+            self.env.points.new_tick()
         self.show_time = self.clock if show_t is None else show_t
         self._place_mascots()
+        self._start_groups()
         behaviour.update(self, self.frame, self.dt_s)
+        through = self.routes.advance(self.crowd)
+        if through.size:
+            self.left_by_route += int(through.size)
+            self.left_at_exit += np.bincount(through, minlength=self.left_at_exit.size)
         gone = self.crowd.state == State.GONE
         if gone.any():
             self.crowd.keep(~gone)
@@ -108,6 +122,8 @@ class World:
               vip: bool = False, ids: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
         """Add visitors at the spawn points and send them to ``state`` (watch or wander)."""
         venue = self.venue
+        if len(venue.spawn_at) == 0:
+            raise ValueError(f"scene {self.scene.event.id!r} has no spawns: visitors have no way in")
         which = self.rng.integers(0, len(venue.spawn_at), count)
         pos = sample_in_discs(self.rng, venue.spawn_at, venue.spawn_radius, which)
         return self._add(pos, role, state, vip, ids)
@@ -125,7 +141,12 @@ class World:
              ids: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
         radius = np.full(pos.shape[0], VISITOR_RADIUS_M)
         self.venue.obstacles.push_out(pos, radius, np.arange(pos.shape[0]), passes=4)
-        ids = self.crowd.add(pos, radius=VISITOR_RADIUS_M, max_speed=VISITOR_SPEED_MPS, role=role,
+        wanted = self.scene.crowd.desired_speed
+        if role == Role.VISITOR and state == State.CONTROLLED:
+            speed: NDArray[np.float64] | float = wanted.mean  # a person at the keys walks as fast as the last visit
+        else:
+            speed = desired_speeds(self.rng, wanted, pos.shape[0])
+        ids = self.crowd.add(pos, radius=VISITOR_RADIUS_M, max_speed=speed, role=role,
                              state=State.IDLE, vip=vip, ids=ids)
         rows = self.crowd.index_of(ids)
         if state == State.WANDER:
@@ -135,3 +156,21 @@ class World:
         else:
             self.crowd.state[rows] = state
         return ids
+
+    def _start_groups(self) -> None:
+        """Put the scenario groups whose start time has come on the floor, walking their routes."""
+        groups = self.scene.crowd.groups
+        due = [k for k, g in enumerate(groups) if not self.groups_started[k] and g.start <= self.clock]
+        for k in due:
+            group = groups[k]
+            area = as_points(group.area)
+            count = group.count if group.count is not None else int(round((group.density or 0.0) * polygon_area(area)))
+            pos = place_apart(self.rng, area, count, VISITOR_RADIUS_M)
+            self.venue.obstacles.push_out(pos, np.full(count, VISITOR_RADIUS_M), np.arange(count), passes=4)
+            speed = desired_speeds(self.rng, group.speed or self.scene.crowd.desired_speed, count)
+            ids = self.crowd.add(pos, radius=VISITOR_RADIUS_M, max_speed=speed, state=State.CONTROLLED)
+            rows = self.crowd.index_of(ids)
+            self.routes.send(self.crowd, rows, self.routes.start(k, pos, loop=group.loop))
+            first = self.crowd.goal[rows] - pos
+            self.crowd.heading[rows] = np.arctan2(-first[:, 0], first[:, 1])
+            self.groups_started[k] = True

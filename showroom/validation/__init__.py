@@ -1,0 +1,1 @@
+"""Validation of the crowd model against published pedestrian data (``showroom validate crowd``)."""
