@@ -220,4 +220,4 @@ def test_sim_reports_the_flow_through_each_exit(capsys) -> None:
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     out = figures["exits"]["out"]
     assert out["left"] == 150 and figures["agents"] == 0
-    assert 0.5 < out["peak_per_s"] < 3.0 and out["width_m"] == 1.6
+    assert 0.5 < out["peak_per_s"] < 3.0 and out["rim_m"] == pytest.approx(np.pi * 0.8, abs=1e-3)

@@ -110,7 +110,7 @@ def run_headless(path: str, *, seconds: float | None, visitors: int | None, seed
         for name, e in figures["exits"].items():
             if e["left"]:
                 print(f"  exit {name}: {e['left']} left; busiest {EXIT_WINDOW_S} s {e['peak_per_s']:.2f} persons/s, "
-                      f"{e['peak_per_m_s']:.2f} per metre of its {e['width_m']:g} m doorway")
+                      f"{e['peak_per_m_s']:.2f} per metre of its open rim ({e['rim_m']:.1f} m)")
     return 0
 
 
@@ -119,7 +119,11 @@ EXIT_WINDOW_S = 10
 
 
 def _exit_figures(scene: Any, out_by_second: list[Any]) -> dict[str, dict[str, float]]:
-    """Per exit: people who left, and the busiest flow through its doorway (the circle's diameter)."""
+    """Per exit: people who left, and the busiest flow into it per metre of its open rim.
+
+    An exit is a circle that people step into; against a wall, the half of its rim that faces
+    the floor (``pi * radius``) is where they cross, as the width of a door is for a door.
+    """
     import numpy as np
 
     out: dict[str, dict[str, float]] = {}
@@ -128,9 +132,9 @@ def _exit_figures(scene: Any, out_by_second: list[Any]) -> dict[str, dict[str, f
         series = np.concatenate([[0.0], counts[:, k]]) if counts.size else np.zeros(1)
         window = min(EXIT_WINDOW_S, series.size - 1)
         peak = float((series[window:] - series[:-window]).max() / window) if window > 0 else 0.0
-        width = 2 * exit_.radius
-        out[exit_.name] = {"left": int(series[-1]), "width_m": width, "peak_per_s": round(peak, 3),
-                           "peak_per_m_s": round(peak / width, 3)}
+        rim = float(np.pi * exit_.radius)
+        out[exit_.name] = {"left": int(series[-1]), "rim_m": round(rim, 3), "peak_per_s": round(peak, 3),
+                           "peak_per_m_s": round(peak / rim, 3)}
     return out
 
 

@@ -88,7 +88,7 @@ def update(world: World, frame: MascotFrame, dt_s: float) -> None:
 
 
 def _through_exits(world: World, leaving: IntArray) -> IntArray:
-    """Those of ``leaving`` inside an exit's circle (its doorway): they are out, counted per exit."""
+    """Those of ``leaving`` who stepped into an exit's circle: they are out, counted per exit."""
     venue = world.venue
     if leaving.size == 0 or venue.exit_at.shape[0] == 0:
         return leaving[:0]
