@@ -20,13 +20,22 @@ def small_run(**kwargs) -> bench.CrowdBench:
     return bench.run(200, 3, reference_agents=20, reference_steps=1, **kwargs)
 
 
+def _jupedsim():
+    """JuPedSim, which the test extra installs: missing, these tests fail saying how to install it."""
+    try:
+        import jupedsim
+    except ImportError:
+        pytest.fail("JuPedSim is not installed; these tests need it: pip install -e '.[test]' (or 'showroom[bench]')")
+    return jupedsim
+
+
 @pytest.fixture
 def no_jupedsim(monkeypatch):
     monkeypatch.setitem(sys.modules, "jupedsim", None)  # `import jupedsim` raises ImportError
 
 
 def test_jupedsim_walks_our_hall_from_our_start_positions_to_our_goals():
-    jps = pytest.importorskip("jupedsim")
+    jps = _jupedsim()
     crowd, _, _ = hall_crowd(200, seed=0)
     sim, ids = bench._jupedsim_hall(jps, crowd.pos, crowd.goal, hall_side_m(200))
     assert sim.agent_count() == 200 and sim.delta_time() == pytest.approx(0.05)
@@ -35,7 +44,7 @@ def test_jupedsim_walks_our_hall_from_our_start_positions_to_our_goals():
 
 
 def test_bench_times_jupedsim_in_the_same_run_when_installed():
-    jps = pytest.importorskip("jupedsim")
+    jps = _jupedsim()
     result = small_run()
     assert result.jupedsim_status == "timed"
     assert result.jupedsim_version == jps.__version__
@@ -47,7 +56,7 @@ def test_bench_times_jupedsim_in_the_same_run_when_installed():
 
 
 def test_jupedsim_agent_count_can_differ_and_ours_is_timed_again_at_it():
-    pytest.importorskip("jupedsim")
+    _jupedsim()
     result = small_run(jupedsim_agents=100)
     assert result.agents == 200 and result.jupedsim_agents == 100
     assert result.ours_median_ms_at_jupedsim_agents is not None and result.ours_median_ms_at_jupedsim_agents > 0

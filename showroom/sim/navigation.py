@@ -1,11 +1,18 @@
 """Navigation fields: for each destination, the way to walk from every floor cell.
 
 Straight-line steering gets stuck behind the runway or a booth. For each destination
-region (an audience zone, a booth, an exit, a selfie queue) we compute once, when the
-world is built, the walking distance from every cell of a fine grid (8-connected,
-no corner cutting past blocked cells) and from it a smoothed downhill direction. Per
-tick an agent's direction is one gather from these tables; inside its destination
-region (a *source* cell) the agent steers straight at its exact goal.
+region (an audience zone, a booth, an exit, a selfie queue, a scenario waypoint) we compute
+once, when the world is built, the walking distance from every cell of a 0.5 m grid and
+from it a smoothed downhill direction. Per tick an agent's direction is one gather from
+these tables; inside its destination region (a *source* cell) the agent steers straight at
+its exact goal.
+
+No door a body fits through is lost, wherever it falls on the grid: a cell is free when
+some point of it keeps clear of the walls (searched inside cells near walls), a step
+between cells is allowed only where a body fits along it (measured exactly against the
+walls), and diagonal steps never cut a blocked corner. Routes cost a little more right at a
+wall, so people keep off walls where there is room. Points a visitor clicks get fields on
+demand (:class:`PointFields`).
 """
 
 from __future__ import annotations

@@ -1,17 +1,24 @@
-"""One crowd step for the whole batch: steer, avoid neighbours, stay out of obstacles.
+"""One crowd step for the whole batch: walk like people, avoid each other, stay out of obstacles.
 
 Order within a step:
 
-1. preferred velocity: towards the goal along the navigation field, slowing on arrival;
-2. separation: neighbours inside personal space push each other apart (and a slight
-   keep-right bias so two people meeting head-on pass instead of stalling);
-3. acceleration limit, speed limit, integration;
-4. hard constraints: remaining body overlaps are projected apart (mascots never move),
+1. neighbours: everyone within ``look_m``, from a spatial hash read in cell order;
+2. direction: towards the goal along the navigation field (or straight at it), kept right
+   of an oncoming crowd seen a few metres ahead, turned away from anyone in one's way who
+   is slower or coming towards one;
+3. speed: the desired speed, slowing on arrival, limited by the collision-free speed
+   model's headway rule (Tordeux, Chraibi and Seyfried 2016); people stopped by someone
+   in front look for a freer way (Moussaïd, Helbing and Theraulaz 2011), and people at
+   rest step aside for a walker in their way;
+4. separation inside personal space, then acceleration and speed limits, integration;
+5. hard constraints: remaining body overlaps are projected apart (mascots never move),
    the step is capped at ``max_speed * dt``, then walls, obstacles and the runway edge
-   push agents out;
-5. bookkeeping: velocity from the actual displacement, heading, walk-cycle phase, arrival.
+   push agents out, and the neighbours of those the walls pinned give way;
+6. bookkeeping: velocity from the actual displacement, heading, walk-cycle phase, arrival.
 
 Every stage is a handful of NumPy operations over all agents or all candidate pairs.
+``showroom validate crowd`` checks the result against published pedestrian data;
+:mod:`showroom.bench.reference` is the same step as a loop over agents.
 """
 
 from __future__ import annotations
