@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from test_shard_frames import SHOW, _shard_with
+
 from showroom.cli import main
 from showroom.protocol.codes import MOVE_TO
 from showroom.scene import SceneError, load_scene, parse_scene
@@ -178,29 +180,12 @@ def test_counterflow_forms_lanes_without_the_crowd_standing_still(capsys) -> Non
 
 
 def test_a_point_behind_a_rope_lane_is_walked_to_round_it(anniversary) -> None:
-    from server.event.shard import Shard, Stage
-
-    shard = Shard(0, Stage.build(anniversary), 50, dt_s=DT_S)
-
-    class Link:
-        def send(self, data: bytes) -> bool:
-            return True
-
-        def send_frame(self, head: bytes, shared: bytes) -> bool:
-            return True
-
-        def close(self, code: int, reason: str) -> None:
-            pass
-
-    ada = shard.admit(1000, "ada", "visitor", Link(), "r0")
+    shard, (ada,), _ = _shard_with(anniversary, [(40.0, 12.8)])  # south of the east selfie lane's ropes
     crowd = shard.world.crowd
-    row = crowd.index_of(np.array([ada.id]))[0]
-    crowd.pos[row] = crowd.goal[row] = (40.0, 12.8)  # south of the east selfie lane's ropes
     goal = np.array([40.0, 16.2])  # north of them: straight ahead is rope
-    show = {"cue": -1, "look": -1, "playing": True, "music": None, "announce": None, "lights": {}}
     for k in range(int(40 / DT_S)):
         shard.queue_move_at(ada.slot, MOVE_TO, k, float(goal[0]), float(goal[1]))
-        shard.tick(k * DT_S, show, 1.7e9 + k * DT_S)
+        shard.tick(k * DT_S, SHOW, 1.7e9 + k * DT_S)
         row = crowd.index_of(np.array([ada.id]))[0]
         if k == 2:
             assert crowd.nav_field[row] != NO_FIELD  # routed, not steered straight into the rope

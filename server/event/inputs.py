@@ -84,9 +84,8 @@ class Inputs:
                     obstacles.push_out(goal, crowd.radius[who], np.arange(goal.shape[0]))
                     self.goal_in[new] = point[fresh]
                     self.goal_out[new] = goal
-                    self.routed[new] = points is not None and points.slots > 0
-                    if self.routed[new].any():
-                        self.routed[new] = ~_in_sight(obstacles, crowd.pos[who], goal, crowd.radius[who])
+                    routable = points is not None and points.fields > 0
+                    self.routed[new] = routable and ~_in_sight(obstacles, crowd.pos[who], goal, crowd.radius[who])
                     self.field[new] = NO_FIELD
                 crowd.goal[rows[to]] = self.goal_out[walk]
                 crowd.nav_field[rows[to]] = self.field[walk]

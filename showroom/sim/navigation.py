@@ -90,10 +90,11 @@ class NavGrid:
             return direct
         cell = self.grid.keys(pos[routed])
         ids = nav_field[routed].astype(np.int64)
-        for table, start, end in ((self, 0, self.fields), (points, self.fields, self.fields + (points.slots if points else 0))):
-            if table is None or end == start:
+        tables: tuple[tuple[NavGrid | PointFields | None, int], ...] = ((self, 0), (points, self.fields))
+        for table, start in tables:
+            if table is None or table.fields == 0:
                 continue
-            mine = (ids >= start) & (ids < end)
+            mine = (ids >= start) & (ids < start + table.fields)
             if not mine.any():
                 continue
             flat = (ids[mine] - start) * self.blocked.size + cell[mine]
@@ -121,8 +122,12 @@ class PointFields:
         self.cell = np.full(self.slots, -1, np.int64)
         self.asked = np.zeros(self.slots, np.int64)
         self.clock = 0
-        self.made = 0
         self.budget = per_tick
+
+    @property
+    def fields(self) -> int:
+        """Number of fields kept (their ids follow the venue's own)."""
+        return self.slots
 
     def new_tick(self) -> None:
         """Allow ``per_tick`` more fields to be made."""
@@ -155,7 +160,6 @@ class PointFields:
                 _, self.flow[slot], self.source[slot] = self.nav.make_field(mask)
                 self.cell[slot] = cell
                 self.budget -= 1
-                self.made += 1
             busy[slot] = True
             self.asked[slot] = self.clock
             out[cells == cell] = self.nav.fields + slot

@@ -111,7 +111,7 @@ class Environment:
 
 @dataclass(frozen=True)
 class Contacts:
-    """Pairs of agents, ``d = pos[j] - pos[i]`` and its length.
+    """Pairs of agents, ``d = pos[j] - pos[i]``, its length, and ``width`` the two radii together.
 
     ``mi``/``mj`` are 1 where that side moves (0 for a mascot); ``wi``/``wj`` are the
     shares of an overlap each side takes (a half each, or all of it against a mascot).
@@ -125,12 +125,13 @@ class Contacts:
     wj: FloatArray
     d: FloatArray
     dist: FloatArray
+    width: FloatArray
 
     def subset(self, keep: NDArray[np.bool_]) -> Contacts:
         """The pairs where ``keep`` holds."""
         at = np.flatnonzero(keep)  # once, not once per column
         return Contacts(self.i[at], self.j[at], self.mi[at], self.mj[at], self.wi[at],
-                        self.wj[at], self.d[at], self.dist[at])
+                        self.wj[at], self.d[at], self.dist[at], self.width[at])
 
 
 def step(crowd: Crowd, env: Environment, dt_s: float) -> None:
@@ -143,7 +144,7 @@ def step(crowd: Crowd, env: Environment, dt_s: float) -> None:
     moving = crowd.role != Role.MASCOT
     rows = np.flatnonzero(moving)
     seen = _neighbours(crowd, env, moving, rows)
-    touching = seen.subset(seen.dist < crowd.radius[seen.i] + crowd.radius[seen.j] + p.personal_m)
+    touching = seen.subset(seen.dist < seen.width + p.personal_m)
 
     to_goal = crowd.goal - pos
     dist_goal = np.sqrt(np.einsum("ij,ij->i", to_goal, to_goal))
@@ -152,11 +153,11 @@ def step(crowd: Crowd, env: Environment, dt_s: float) -> None:
         _keep_right(direction, pos, crowd.vel, env.view, p)
     want = crowd.max_speed * np.minimum(dist_goal * (1.0 / p.arrive_m), 1.0)
     resting = crowd.arrived | (want < p.standing_mps)
-    limit, shove = _steer_and_limit(direction, crowd.vel, crowd.radius, want, resting, seen, p, n)
+    limit, shove = _steer_and_limit(direction, crowd.vel, want, resting, seen, p, n)
     np.minimum(want, limit, out=want)
     target = direction * want[:, None]
     target += shove
-    target += _separation(crowd.radius, touching, p, n)
+    target += _separation(touching, p, n)
 
     vel = crowd.vel
     dv = (target - vel) * min(1.0, dt_s / p.relax_s)
@@ -167,8 +168,8 @@ def step(crowd: Crowd, env: Environment, dt_s: float) -> None:
     _cap_length(vel, crowd.max_speed)
 
     new = pos + vel * dt_s
-    bodies = seen.subset(seen.dist < crowd.radius[seen.i] + crowd.radius[seen.j] + 2.0 * crowd.max_speed[seen.i] * dt_s)
-    _project_overlaps(new, crowd.radius, bodies, p.projection_passes)
+    bodies = seen.subset(seen.dist < seen.width + 2.0 * crowd.max_speed[seen.i] * dt_s)
+    _project_overlaps(new, bodies, p.projection_passes)
     disp = new - pos
     _cap_length(disp, crowd.max_speed * dt_s)
     new = pos + disp
@@ -179,7 +180,7 @@ def step(crowd: Crowd, env: Environment, dt_s: float) -> None:
     for _ in range(2):  # walls win over bodies: neighbours of the pinned give way, twice settles corners
         if pinned.size == 0:
             break
-        nudged = _yield_to_pinned(new, crowd.radius, bodies, pinned, n)
+        nudged = _yield_to_pinned(new, bodies, pinned, n)
         pinned = env.obstacles.push_out(new, crowd.radius, nudged)
 
     sel = slice(None) if rows.size == n else rows  # plain slices are far cheaper than fancy indexing
@@ -254,13 +255,14 @@ def _neighbours(crowd: Crowd, env: Environment, moving: NDArray[np.bool_], rows:
         j = np.concatenate([j, kin[q[seen]]])
         d = np.concatenate([d, dk[seen]])
         dist2 = np.concatenate([dist2, dist2k[seen]])
+    width = radius[i] + radius[j]
     if everyone_moves:  # no mascots: every pair moves both ways and shares overlaps equally
         ones, half = np.ones(i.size), np.full(i.size, 0.5)
-        return Contacts(i, j, ones, ones, half, half, d, np.sqrt(dist2))
+        return Contacts(i, j, ones, ones, half, half, d, np.sqrt(dist2), width)
     mi = moving[i].astype(np.float64)
     mj = moving[j].astype(np.float64)
     total = np.maximum(mi + mj, 1.0)
-    return Contacts(i, j, mi, mj, mi / total, mj / total, d, np.sqrt(dist2))
+    return Contacts(i, j, mi, mj, mi / total, mj / total, d, np.sqrt(dist2), width)
 
 
 def _sides(c: Contacts) -> tuple[tuple[IntArray, IntArray, FloatArray, FloatArray], ...]:
@@ -268,19 +270,19 @@ def _sides(c: Contacts) -> tuple[tuple[IntArray, IntArray, FloatArray, FloatArra
     return (c.i, c.j, c.d, c.mi), (c.j, c.i, -c.d, c.mj)
 
 
-def _steer_and_limit(direction: FloatArray, vel: FloatArray, radius: FloatArray, want: FloatArray,
-                     resting: NDArray[np.bool_], c: Contacts, p: StepParams, n: int) -> tuple[FloatArray, FloatArray]:
+def _steer_and_limit(direction: FloatArray, vel: FloatArray, want: FloatArray, resting: NDArray[np.bool_],
+                     c: Contacts, p: StepParams, n: int) -> tuple[FloatArray, FloatArray]:
     """Anticipate (turn ``direction`` in place); return the speed each agent may walk at, and the
     velocity with which people standing in someone's way step aside.
 
     Turning: away from people ahead who are in one's way and slower than one wants to walk,
     or coming towards one. The turn grows as the other comes closer, with the difference
     between the speed one wants and the other's speed along one's way, and as the other is
-    more squarely in one's path. Who
-    passes on which side is settled by where the other is: one steps away from the side the
-    other is on, and from someone coming towards one to the right unless the other is clearly
-    (``keep_right_m``) on one's right already, so two people meeting head-on pick opposite sides. Walkers behind a person at the same
-    speed do not turn, so lanes, once formed, hold.
+    more squarely in one's path. Who passes on which side is settled by where the other is:
+    one steps away from the side the other is on, and from someone coming towards one to the
+    right unless the other is clearly (``keep_right_m``) on one's right already, so two people
+    meeting head-on pick opposite sides. Walkers behind a person at the same speed do not
+    turn, so lanes, once formed, hold.
 
     Making way: a person at rest (arrived, or wanting less than ``standing_mps``) right in front of
     someone walking (within ``make_way_m``) steps aside, away from the walker's path, so a
@@ -294,7 +296,7 @@ def _steer_and_limit(direction: FloatArray, vel: FloatArray, radius: FloatArray,
     shove = np.zeros((n, 2))
     if c.i.size == 0:
         return limit, shove
-    width = radius[c.i] + radius[c.j]
+    width = c.width
     free = c.dist - width
     turn_x = np.zeros(n)
     turn_y = np.zeros(n)
@@ -330,7 +332,7 @@ def _steer_and_limit(direction: FloatArray, vel: FloatArray, radius: FloatArray,
     _headway(limit, direction, seen, c.dist, width, gap, p)
     blocked = np.flatnonzero((limit < p.blocked_share * want) & (want > p.standing_mps))
     if blocked.size:
-        _find_a_way(direction, limit, want, blocked, c, width, gap, p, n)
+        _find_a_way(direction, limit, want, blocked, c, gap, n)
     return limit, shove
 
 
@@ -348,8 +350,8 @@ def _headway(limit: FloatArray, direction: FloatArray, seen: list[tuple[IntArray
 
 
 def _find_a_way(direction: FloatArray, limit: FloatArray, want: FloatArray, blocked: IntArray, c: Contacts,
-                width: FloatArray, gap: FloatArray, p: StepParams, n: int) -> None:
-    """For agents stopped by someone in front, look for a freer way within ``±WAY_DEG`` (in place).
+                gap: FloatArray, n: int) -> None:
+    """For agents stopped by someone in front, look for a freer way among ``WAY_ANGLES`` (in place).
 
     As in Moussaïd, Helbing and Theraulaz's (2011) heuristic: each blocked agent tries a few
     directions either side of its way and takes the one that gets it furthest towards its
@@ -372,7 +374,7 @@ def _find_a_way(direction: FloatArray, limit: FloatArray, want: FloatArray, bloc
         e, dk = base[k], d[take]
         along = e[:, 0] * dk[:, 0] + e[:, 1] * dk[:, 1]
         cross = e[:, 0] * dk[:, 1] - e[:, 1] * dk[:, 0]
-        around.append((k, along, cross, width[take], gap[take]))
+        around.append((k, along, cross, c.width[take], gap[take]))
     for angle in WAY_ANGLES:
         cos, sin = np.cos(angle), np.sin(angle)
         turned = np.stack([base[:, 0] * cos - base[:, 1] * sin, base[:, 0] * sin + base[:, 1] * cos], axis=1)
@@ -388,8 +390,7 @@ def _find_a_way(direction: FloatArray, limit: FloatArray, want: FloatArray, bloc
     direction[blocked] = best_dir
 
 
-
-def _separation(radius: FloatArray, c: Contacts, p: StepParams, n: int) -> FloatArray:
+def _separation(c: Contacts, p: StepParams, n: int) -> FloatArray:
     """Velocity (n, 2) pushing agents out of each other's personal space."""
     out = np.zeros((n, 2))
     if c.i.size == 0:
@@ -399,7 +400,7 @@ def _separation(radius: FloatArray, c: Contacts, p: StepParams, n: int) -> Float
     if same.any():  # exactly on top of each other: split along a fixed, index-dependent axis
         angle = (c.i[same] * 2.399963) % (2 * np.pi)
         unit[same] = np.stack([np.cos(angle), np.sin(angle)], axis=1)
-    depth = (radius[c.i] + radius[c.j] + p.personal_m - c.dist) * (1.0 / p.personal_m)
+    depth = (c.width + p.personal_m - c.dist) * (1.0 / p.personal_m)
     push = unit * (p.separation_mps * np.minimum(depth, 2.0))[:, None]
     fi = push * c.mi[:, None]
     fj = push * -c.mj[:, None]
@@ -408,7 +409,7 @@ def _separation(radius: FloatArray, c: Contacts, p: StepParams, n: int) -> Float
     return out
 
 
-def _yield_to_pinned(pos: FloatArray, radius: FloatArray, c: Contacts, pinned: IntArray, n: int) -> IntArray:
+def _yield_to_pinned(pos: FloatArray, c: Contacts, pinned: IntArray, n: int) -> IntArray:
     """After walls pushed some agents back, their neighbours give way (walls win over bodies).
 
     Returns the rows that may have moved.
@@ -427,12 +428,12 @@ def _yield_to_pinned(pos: FloatArray, radius: FloatArray, c: Contacts, pinned: I
     total = free_i + free_j
     ok = total > 0
     c = c.subset(ok)
-    sub = Contacts(c.i, c.j, c.mi, c.mj, free_i[ok] / total[ok], free_j[ok] / total[ok], c.d, c.dist)
-    _project_overlaps(pos, radius, sub, 4)
+    sub = Contacts(c.i, c.j, c.mi, c.mj, free_i[ok] / total[ok], free_j[ok] / total[ok], c.d, c.dist, c.width)
+    _project_overlaps(pos, sub, 4)
     return np.unique(np.concatenate([sub.i, sub.j]))
 
 
-def _project_overlaps(pos: FloatArray, radius: FloatArray, c: Contacts, passes: int) -> None:
+def _project_overlaps(pos: FloatArray, c: Contacts, passes: int) -> None:
     """Move overlapping bodies apart (in place), each by its share of the overlap.
 
     After the first pass only pairs within a few centimetres of touching are looked at: a
@@ -442,8 +443,7 @@ def _project_overlaps(pos: FloatArray, radius: FloatArray, c: Contacts, passes: 
     if c.i.size == 0:
         return
     n = pos.shape[0]
-    i, j, wi, wj = c.i, c.j, c.wi, c.wj
-    touch = radius[i] + radius[j]
+    i, j, wi, wj, touch = c.i, c.j, c.wi, c.wj, c.width
     for k in range(passes):
         d = pos[i] - pos[j]
         dist = np.sqrt(np.einsum("ij,ij->i", d, d))

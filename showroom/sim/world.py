@@ -143,7 +143,7 @@ class World:
         self.venue.obstacles.push_out(pos, radius, np.arange(pos.shape[0]), passes=4)
         wanted = self.scene.crowd.desired_speed
         if role == Role.VISITOR and state == State.CONTROLLED:
-            speed: NDArray[np.float64] | float = wanted.mean  # a person at the keys walks as fast as the last visit
+            speed: NDArray[np.float64] | float = wanted.mean  # a person at the keys walks at the same speed every visit
         else:
             speed = desired_speeds(self.rng, wanted, pos.shape[0])
         ids = self.crowd.add(pos, radius=VISITOR_RADIUS_M, max_speed=speed, role=role,
@@ -159,6 +159,8 @@ class World:
 
     def _start_groups(self) -> None:
         """Put the scenario groups whose start time has come on the floor, walking their routes."""
+        if self.groups_started.all():
+            return
         groups = self.scene.crowd.groups
         due = [k for k, g in enumerate(groups) if not self.groups_started[k] and g.start <= self.clock]
         for k in due:
