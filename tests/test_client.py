@@ -25,6 +25,8 @@ SPAWN_NEAR_SELFIE = '[[venue.spawns]]\nname = "main-entrance"\nat = [34, 11]\nra
 TOKEN = "client-test-host"
 RUN_LIMIT_S = 40.0
 TICK_HZ = 20
+NEAR_M = 3.0
+"""Within this of the visitor an avatar is always in the near tier (4 m cells, kept 1 m past their edge)."""
 
 
 def _scene_text() -> str:
@@ -138,7 +140,7 @@ def test_client_arrays_follow_the_server_within_interpolation_error(session):
             continue
         w = t * TICK_HZ - k
         (ids0, pos0), (ids1, pos1) = truth[k], truth[k + 1]
-        near = np.hypot(*(pos - me).T) < 12.0  # the 3 x 3 block, refreshed every tick
+        near = np.hypot(*(pos - me).T) < NEAR_M  # inside the near tier, refreshed every tick
         common = np.intersect1d(np.intersect1d(ids[near], ids0), ids1)
         if common.size == 0:
             continue

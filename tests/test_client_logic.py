@@ -1,4 +1,4 @@
-"""The client's logic without a window: merging interest payloads, interpolation, the state
+"""The client's logic without a window: its copy of the crowd and how it draws it, the state
 it keeps from server messages, the wallet panel's rows, the camera and the tour guide."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from conftest import ANNIVERSARY
 
 from showroom.client.autopilot import Autopilot
 from showroom.client.camera import OrbitCamera
-from showroom.client.interp import CrowdFrame, SnapshotBuffer, interpolate, merge
+from showroom.client.interp import CrowdFrame, SnapshotBuffer, interpolate
 from showroom.client.state import ClientState
 from showroom.client.wallet import time_left, wallet_rows
 from showroom.protocol import TICK_HZ, decode_server, frame
@@ -22,25 +22,33 @@ from showroom.protocol.snapshot import CellSnapshot, pack_cell, pack_mascots
 FLOOR = (60.0, 40.0)
 
 
-def snap(ids, pos, *, cell=(1, 1), far=False, tick=1, heading=None, phase=None, anim=None, events=()):
-    n = len(ids)
+def snap(slots, pos, *, tick=1, tiers=None, key=False, new=(), gone=(), heading=None, phase=None, events=()):
+    """A decoded frame carrying rows for ``slots`` (all near unless ``tiers`` says), mapping ``new`` (slot, id)."""
+    n = len(slots)
+    new_slots = np.array([s for s, _ in new], np.int64)
+    new_ids = np.array([i for _, i in new], np.int64)
     return CellSnapshot(
-        tick=tick, t=tick / TICK_HZ, server_time=0.0, cell=cell, ids=np.asarray(ids, np.int64),
-        pos=np.asarray(pos, float).reshape(-1, 2), heading=np.zeros(n) if heading is None else np.asarray(heading),
-        anim=np.zeros(n, np.uint8) if anim is None else np.asarray(anim, np.uint8),
-        phase=np.zeros(n) if phase is None else np.asarray(phase), mascot_pos=np.zeros((0, 2)),
-        mascot_heading=np.zeros(0), mascot_activity=np.zeros(0, np.uint8), mascot_pose=np.zeros(0, np.int8),
-        mascot_phase=np.zeros(0), show={}, events=list(events), far=far)
+        tick=tick, t=tick / TICK_HZ, server_time=0.0, key=key, tiers=tiers or (n, 0, 0),
+        slots=np.asarray(slots, np.int64), pos=np.asarray(pos, float).reshape(-1, 2),
+        heading=np.zeros(n) if heading is None else np.asarray(heading), anim=np.zeros(n, np.uint8),
+        phase=np.zeros(n) if phase is None else np.asarray(phase), new_slots=new_slots, new_ids=new_ids,
+        gone=np.asarray(gone, np.int64), mascot_pos=np.zeros((0, 2)), mascot_heading=np.zeros(0),
+        mascot_activity=np.zeros(0, np.uint8), mascot_pose=np.zeros(0, np.int8), mascot_phase=np.zeros(0),
+        show=None, events=list(events))
 
 
-def test_far_payload_replaces_everyone_and_near_keeps_the_outer_ring():
-    far = merge(None, snap([5, 7, 9], [[20, 20], [50, 38], [2, 2]], far=True), 0.0, FLOOR)
-    assert far.ids.tolist() == [5, 7, 9]
-    # near payload of cell (1, 1): its 3 x 3 block is cells 0..2 x 0..2, so (50, 38) in cell (3, 2) is the ring
-    near = merge(far, snap([9, 11], [[3, 3], [17, 17]]), 0.05, FLOOR)
-    assert near.ids.tolist() == [7, 9, 11]  # 5 left the block (not carried), 7 kept from the ring
-    assert near.pos[near.ids == 9].tolist() == [[3, 3]]
-    assert near.pos[near.ids == 7].tolist() == [[50, 38]]
+def test_a_frame_updates_the_avatars_it_carries_and_keeps_the_others_as_last_told():
+    buf = SnapshotBuffer(FLOOR)
+    buf.push(snap([0, 1, 2], [[20, 20], [50, 38], [2, 2]], key=True, new=[(0, 5), (1, 7), (2, 9)]), 0.05, 100.05)
+    assert buf.latest.ids.tolist() == [5, 7, 9]
+    buf.push(snap([2], [[3, 3]], tick=2, gone=[0], new=[(3, 11)]), 0.1, 100.1)
+    latest = buf.latest
+    assert latest.ids.tolist() == [7, 9]  # 5 left; 11 is not drawn until its first row comes
+    assert latest.pos[latest.ids == 9].tolist() == [[3, 3]] and latest.pos[latest.ids == 7].tolist() == [[50, 38]]
+    buf.push(snap([3], [[17, 17]], tick=3), 0.15, 100.15)
+    assert buf.latest.ids.tolist() == [7, 9, 11]
+    buf.push(snap([1], [[1, 1]], tick=4, key=True, new=[(1, 7)]), 0.2, 100.2)
+    assert buf.latest.ids.tolist() == [7]  # a keyframe replaces everything
 
 
 def test_interpolation_blends_positions_headings_along_the_short_arc_and_phases_forward():
@@ -55,25 +63,31 @@ def test_interpolation_blends_positions_headings_along_the_short_arc_and_phases_
     assert np.allclose(mid.phase, [0.0, 0.3], atol=1e-5) or np.allclose(mid.phase, [1.0, 0.3], atol=1e-5)
 
 
-def test_newcomers_appear_where_the_newer_frame_has_them_and_leavers_vanish():
-    a = CrowdFrame(0.0, np.array([1, 2]), np.array([[0, 0], [5, 5]], np.float32), np.zeros(2, np.float32),
-                   np.zeros(2, np.uint8), np.zeros(2, np.float32))
-    b = CrowdFrame(0.1, np.array([2, 3]), np.array([[6, 5], [8, 8]], np.float32), np.zeros(2, np.float32),
-                   np.zeros(2, np.uint8), np.zeros(2, np.float32))
-    mid = interpolate(a, b, 0.05)
-    assert mid.ids.tolist() == [2, 3]
-    assert np.allclose(mid.pos, [[5.5, 5], [8, 8]])
-
-
-def test_buffer_draws_the_crowd_a_tenth_of_a_second_behind_the_newest_frame():
+def test_a_near_walker_is_drawn_a_tenth_of_a_second_behind_where_the_server_has_it():
     buf = SnapshotBuffer(FLOOR, delay_s=0.1)
-    for tick in range(1, 6):  # an avatar walking 1 m per tick, frames arriving on time
-        buf.push(snap([100], [[tick, 1]], far=True, tick=tick), tick / TICK_HZ, 1000 + tick / TICK_HZ)
-    t = buf.render_time(1000 + 5 / TICK_HZ)
-    assert t == pytest.approx(5 / TICK_HZ - 0.1)
-    assert buf.sample(t).pos[0].tolist() == pytest.approx([3, 1])
-    buf.push(snap([100], [[9, 1]], far=True, tick=4), 4 / TICK_HZ, 1001)  # a late, older frame changes nothing
-    assert buf.latest.pos[0].tolist() == [5, 1]
+    buf.push(snap([0], [[1.06, 1]], key=True, new=[(0, 100)]), 1 / TICK_HZ, 1000 + 1 / TICK_HZ)
+    for tick in range(2, 9):  # walking 1.2 m/s (6 cm a tick), frames arriving on time
+        buf.push(snap([0], [[1 + 0.06 * tick, 1]], tick=tick), tick / TICK_HZ, 1000 + tick / TICK_HZ)
+    t = buf.render_time(1000 + 8 / TICK_HZ)
+    assert t == pytest.approx(8 / TICK_HZ - 0.1)
+    assert buf.sample(t).pos[0].tolist() == pytest.approx([1.36, 1], abs=0.005)  # where it was at tick 6
+    assert buf.sample(t + 0.025).pos[0].tolist() == pytest.approx([1.39, 1], abs=0.005)
+    buf.push(snap([0], [[9, 1]], tick=4), 4 / TICK_HZ, 1001)  # a late, older frame changes nothing
+    assert buf.latest.pos[0].tolist() == pytest.approx([1.48, 1])
+
+
+def test_a_far_walker_glides_smoothly_and_a_jump_never_shows():
+    buf = SnapshotBuffer(FLOOR, delay_s=0.1)
+    tick_s = 1 / TICK_HZ
+    buf.push(snap([0], [[10, 10]], key=True, new=[(0, 100)], tiers=(0, 0, 1)), tick_s, 1000 + tick_s)
+    buf.push(snap([0], [[11.3, 10]], tick=21, tiers=(0, 0, 1)), 21 * tick_s, 1000 + 21 * tick_s)  # a second later
+    xs = [buf.sample(buf.render_time(1000 + 21 * tick_s + k * tick_s)).pos[0][0] for k in range(24)]
+    steps = np.diff(xs)
+    assert np.all(steps >= 0) and steps.max() < 1.3 / 10  # it walks there over the second, no jump
+    assert xs[-1] == pytest.approx(11.3, abs=0.01)
+    buf.push(snap([0], [[40, 10]], tick=41, tiers=(1, 0, 0)), 41 * tick_s, 1000 + 41 * tick_s)  # 29 m in a blink
+    ys = [buf.sample(buf.render_time(1000 + 41 * tick_s + k * tick_s)).pos[0][0] for k in range(200)]
+    assert np.diff(ys).max() <= 4.0 * tick_s + 1e-6 and ys[-1] == pytest.approx(40)  # at most GLIDE_MPS
 
 
 def _welcome(text: str, you: int = 1001, version: int = 1) -> dict:
@@ -86,9 +100,9 @@ def _frame_bytes(ids, pos, *, personal_events=(), cell_events=(), tick=3, mascot
     m = len(mascot_act)
     mascots = pack_mascots(np.full((m, 2), 30.0), np.zeros(m), np.asarray(mascot_act, np.uint8),
                            np.full(m, -1, np.int16), np.zeros(m))
-    cell = pack_cell(tick=tick, t=60.0, server_time=0.0, cell=(1, 0), far=True, ids=np.asarray(ids),
-                     pos=np.asarray(pos, float), heading=np.zeros(len(ids)), anim=np.zeros(len(ids), np.uint8),
-                     phase=np.zeros(len(ids)), mascots=mascots,
+    cell = pack_cell(tick=tick, t=60.0, server_time=0.0, ids=np.asarray(ids), pos=np.asarray(pos, float),
+                     heading=np.zeros(len(ids)), anim=np.zeros(len(ids), np.uint8), phase=np.zeros(len(ids)),
+                     mascots=mascots,
                      show={"cue": 3, "look": 0, "playing": True, "music": "Overture", "announce": None,
                            "lights": {"house": [1, 1, 1, 1], "runway": [1, 1, 1, 1]}},
                      events=list(cell_events))

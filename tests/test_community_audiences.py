@@ -137,8 +137,8 @@ def test_targeting_an_audience_awards_exactly_its_members_once_and_hands_each_an
         assert (await friend.join("Friend of Ada", wallet="friend-of-ada-token-000"))["type"] == "welcome"
         joined = await ask(friend, {"type": "community_join", "community": CID, "invite": told["code"]}, "community")
         second = await ask(boss, message, "targeted")
-        for _ in range(50):  # the ledger takes a few awards a tick
-            if not server.event.rewards.pending:
+        for _ in range(100):  # the ledger's writer commits what it was handed in the background
+            if not server.event.writer.waiting:
                 break
             await asyncio.sleep(0.1)
         return segments, first, told, joined, second

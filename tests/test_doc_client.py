@@ -2,10 +2,10 @@
 
 The client part of this file imports nothing from ``showroom`` or ``server``: only the standard
 library, msgpack, NumPy and the ``websockets`` threaded client, as the doc's example client.
-Everything it knows about the wire (message and field names, the snapshot layout, the
-selfie distance, the close codes) comes from the doc, and every field name it reads from a
-server message must appear in the doc, so a gap in the doc shows up here as a failure. Only
-the fixture that runs the server imports the server.
+Everything it knows about the wire (message and field names, the snapshot records and how to
+apply a frame to a copy of the crowd, the selfie distance, the close codes) comes from the doc,
+and every field name it reads from a server message must appear in the doc, so a gap in the doc
+shows up here as a failure. Only the fixture that runs the server imports the server.
 
 The visitor joins, learns the mascots, selfie spots, selfie cues and reward rules from the
 scene text in ``welcome``; a host on a second connection jumps the show to the first selfie
@@ -39,10 +39,18 @@ SCENE = ROOT / "scenes" / "anniversary-runway.toml"
 TOKEN = "doc-client-host-token"
 
 # ---- what the doc says ---------------------------------------------------------------------------
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 MAX_SERVER_MESSAGE = 4 * 2**20  # "A server message can be up to 4 MiB"
 MOVE_TO, MOVE_DIR = 1, 2
-SELFIE_SESSION = 5  # mascots.act: "5 selfie session"
+SELFIE_SESSION = 5  # a mascot record's act: "5 selfie session"
+SLOTS = 65536  # slots are uint16
+ROW = np.dtype([("slot", "<u2"), ("x", "<u2"), ("y", "<u2"), ("hdg", "u1"), ("anim", "u1"), ("phase", "u1")])
+"""A row: 9 bytes, slot, x cm, y cm, heading, animation byte, phase (little-endian)."""
+NEW = np.dtype([("slot", "<u2"), ("id", "<u4")])
+"""A new record: 6 bytes, slot, avatar id."""
+MASCOT = np.dtype([("x", "<u2"), ("y", "<u2"), ("hdg", "u1"), ("act", "u1"), ("pose", "i1"), ("phase", "u1")])
+"""A mascot record: 8 bytes."""
+CM_PER_M = 100.0
 NEAR_M = 8.0  # selfie: "within 8 m, else not_near"
 WALK_MPS = 1.34  # "walks at 1.34 m/s at most"
 TICK_HZ = 20
@@ -120,16 +128,47 @@ class Link:
         self.ws.__exit__(kind, exc, tb)  # closes the connection, unless the server already has
 
 
+class Crowd:
+    """A copy of the shard's avatars by slot, as the doc's "Applying a frame" says."""
+
+    def __init__(self) -> None:
+        self.ids = np.full(SLOTS, -1, np.int64)
+        """Avatar id per slot, -1: free."""
+        self.drawn = np.zeros(SLOTS, bool)
+        """Whether a row has come for the slot's avatar."""
+        self.pos = np.zeros((SLOTS, 2))
+        """Metres."""
+
+    def apply(self, cell: Fields) -> None:
+        rows = np.frombuffer(cell["rows"], ROW)
+        assert len(cell["tiers"]) == 3 and sum(cell["tiers"]) == rows.size, "tiers count the rows"
+        if cell["key"]:
+            self.ids[:] = -1
+            self.drawn[:] = False
+        gone = np.frombuffer(cell.get("gone", b""), "<u2")
+        self.ids[gone] = -1
+        self.drawn[gone] = False
+        new = np.frombuffer(cell.get("new", b""), NEW)
+        self.ids[new["slot"]] = new["id"]
+        self.drawn[new["slot"]] = False
+        self.pos[rows["slot"]] = np.column_stack([rows["x"], rows["y"]]) / CM_PER_M
+        self.drawn[rows["slot"]] = self.ids[rows["slot"]] >= 0
+
+
 class Visitor(Link):
-    """A visitor: keeps the latest view of itself and the mascots, and every event, from the frames."""
+    """A visitor: keeps its copy of the crowd, the mascots, the show and every event, from the frames."""
 
     def __init__(self, url: str, seen: set[str]) -> None:
         super().__init__(url, seen)
         self.me = -1
+        self.slot = -1
         self.ack = -1
         self.seq = -1
+        self.tick = -1
+        self.crowd = Crowd()
+        self.show: Fields | None = None
         self.pos: np.ndarray | None = None
-        """Own position, metres (None until a frame carries it)."""
+        """Own position, metres, from the copy of the crowd (None until a row of our slot came)."""
         self.mascot_pos = np.zeros((0, 2))
         self.mascot_act = np.zeros(0, np.uint8)
         self.show_t = 0.0
@@ -140,6 +179,7 @@ class Visitor(Link):
         self.send({"type": "join", "v": PROTOCOL_VERSION, "name": name, "role": "visitor", "token": ""})
         welcome = self.reply("welcome")
         self.me = welcome["you"]
+        self.slot = welcome["slot"]
         return welcome
 
     def move(self, kind: int, x: float, y: float) -> int:
@@ -153,18 +193,25 @@ class Visitor(Link):
         if isinstance(message, list):
             personal, cell = message
             assert personal["you"] == self.me
+            first = self.tick < 0
+            assert cell["tick"] > self.tick, "frames come in order"
+            self.tick = cell["tick"]
+            if first:  # "the first frame on a connection" is a keyframe of the whole shard, with the show
+                assert cell["key"] and "show" in cell
+            self.crowd.apply(cell)
+            if first:
+                assert self.crowd.drawn[self.slot] and self.crowd.ids[self.slot] == self.me, "the keyframe has us"
+            if "show" in cell:
+                self.show = cell["show"]
             self.ack = personal["ack"]
             self.personal += personal["events"]
             self.events += cell["events"]
             self.show_t = cell["t"]
-            ids = np.frombuffer(cell["ids"], "<u4")
-            pos = np.frombuffer(cell["pos"], "<u2").reshape(-1, 2) / 100.0
-            mine = pos[ids == self.me]
-            if mine.shape[0]:
-                self.pos = mine[0]
-            mascots = cell["mascots"]
-            self.mascot_pos = np.frombuffer(mascots["pos"], "<u2").reshape(-1, 2) / 100.0
-            self.mascot_act = np.frombuffer(mascots["act"], np.uint8)
+            if self.crowd.drawn[self.slot]:
+                self.pos = self.crowd.pos[self.slot].copy()
+            mascots = np.frombuffer(cell["mascots"], MASCOT)
+            self.mascot_pos = np.column_stack([mascots["x"], mascots["y"]]) / CM_PER_M
+            self.mascot_act = mascots["act"]
             return None
         if message["type"] == "error":
             raise AssertionError(f"refused: {message['code']}: {message['message']}")
@@ -247,7 +294,7 @@ def test_doc_client_walks_to_a_mascot_takes_a_selfie_and_redeems_the_voucher(ser
         # 1. join as a visitor
         welcome = visitor.join("doc-client")
         assert welcome["v"] == PROTOCOL_VERSION and welcome["role"] == "visitor"
-        assert welcome["you"] >= 0 and welcome["shard"] >= 0
+        assert welcome["you"] >= 0 and welcome["shard"] >= 0 and 0 <= welcome["slot"] < SLOTS
         assert len(welcome["wallet"]) >= 16 and welcome["tick_hz"] == TICK_HZ
         assert welcome["t"] >= 0
 
@@ -269,6 +316,8 @@ def test_doc_client_walks_to_a_mascot_takes_a_selfie_and_redeems_the_voucher(ser
         visitor.until(lambda: visitor.mascot_act.size == len(mascots) and visitor.mascot_act[m] == SELFIE_SESSION,
                       f"{mascot}'s selfie session (act {SELFIE_SESSION})")
         assert visitor.cell_event("show") is not None  # the jump, as visitors see it
+        visitor.until(lambda: visitor.show is not None and visitor.show["cue"] >= cue_index,
+                      "the show state at the selfie cue (sent when it changed)")
 
         # 4. walk to the head of the mascot's queue until within the selfie distance of the mascot
         visitor.until(lambda: visitor.pos is not None, "own position in a frame")
@@ -316,7 +365,8 @@ def test_doc_client_walks_to_a_mascot_takes_a_selfie_and_redeems_the_voucher(ser
     doc = DOC.read_text()
     missing = sorted(name for name in seen if f"`{name}`" not in doc)
     assert not missing, f"fields the client reads that docs/protocol.md does not name: {missing}"
-    assert {"you", "scene", "ids", "pos", "act", "position", "visitor", "items", "award"} <= seen
+    assert {"you", "slot", "scene", "key", "tiers", "rows", "new", "mascots", "show", "position", "visitor", "items",
+            "award"} <= seen
 
 
 def test_the_client_imports_nothing_from_showroom_or_server_outside_the_fixture() -> None:

@@ -311,7 +311,8 @@ def _start_worker(data: Path, scene_file: Path, round_no: int, again: tuple[str,
 
 
 def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_award(tmp_path):
-    """Kill an awarding, redeeming, checkpointing worker at random moments; audit and count after each kill.
+    """Kill an awarding (one at a time and in batches), redeeming, checkpointing worker at random moments;
+    audit and count after each kill.
 
     The next worker starts (and pays its imports) while the test audits the store the killed one
     left, and opens the ledger only when told to, so each round is about one worker start long.
@@ -348,10 +349,14 @@ def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_award(tmp_pa
     entries = len(stored_entries(data))
     unacknowledged = entries - len(acked.awards) - len(acked.redeemed)
 
+    batched = sum(1 for _, visitor in acked.awards if visitor.count("-") == 2)  # PREFIX-I-J: from award_many
+
     assert silent_rounds < CRASH_ROUNDS // 4, f"{silent_rounds} rounds were killed before any award"
     assert len(acked.redeemed) > CRASH_ROUNDS and len(acked.checkpoints) > CRASH_ROUNDS // 2
+    assert batched > CRASH_ROUNDS
     print(f"\ncrash test: {CRASH_ROUNDS} kills in {elapsed:.1f} s ({elapsed / CRASH_ROUNDS * 1000:.0f} ms a round),"
-          f" {len(acked.awards)} awards, {len(acked.redeemed)} redemptions and {len(acked.checkpoints)}"
+          f" {len(acked.awards)} awards ({batched} of them in batches), {len(acked.redeemed)} redemptions and"
+          f" {len(acked.checkpoints)}"
           f" checkpoints acknowledged; {entries} entries, of which {unacknowledged} were committed but killed"
           f" before their acknowledgement; {silent_rounds} silent rounds")
 
@@ -660,6 +665,59 @@ def test_last_voucher_unit_goes_to_exactly_one_visitor(tmp_path):
             ledger.award("selfie-with-teddy", "bob")
         assert refused.value.reason == "sold_out"
         assert ledger.stock_left(SCARF) == 0 and ledger.wallet("bob") == [] and ledger.size() == 1
+    finally:
+        ledger.close()
+
+
+def test_a_batch_of_new_repeat_sold_out_and_capped_awards_commits_exactly_its_new_ones(tmp_path):
+    """One transaction: each item as award() would decide it, in order; refusals write nothing of theirs."""
+    ledger = Ledger(tmp_path, make_scene(scarf_stock=2, extra=EXTRA_SCARF_RULE))
+    earlier = ledger.award("attend-five-minutes", "alice", now=T0)
+    batch = [("selfie-with-teddy", "alice"),      # new: scarf unit 0
+             ("attend-five-minutes", "alice"),    # a repeat of an earlier batch
+             ("selfie-with-teddy", "alice"),      # a repeat of this batch's first item
+             ("cheer-for-a-scarf", "alice"),      # another scarf rule: over alice's cap of 1
+             ("selfie-with-teddy", "bob"),        # new: scarf unit 1, the last
+             ("selfie-with-teddy", "carol"),      # sold out
+             ("no-such-rule", "carol"),           # unknown
+             ("selfie-with-ember", "carol")]      # new: a perfume
+    outcomes = ledger.award_many(batch, now=T0 + dt.timedelta(minutes=1))
+    try:
+        kinds = [o.reason if isinstance(o, LedgerRefusal) else ("new" if o.new else "repeat") for o in outcomes]
+        assert kinds == ["new", "repeat", "repeat", "capped", "new", "sold_out", "unknown", "new"]
+        assert outcomes[1].seq == earlier.seq and outcomes[2].seq == outcomes[0].seq
+        assert [o.seq for o in outcomes if not isinstance(o, LedgerRefusal) and o.new] == [1, 2, 3]
+        assert (outcomes[0].unit, outcomes[4].unit) == (0, 1)
+    finally:
+        ledger.close()
+    db = sqlite3.connect(f"file:{tmp_path / DB_FILE}?mode=ro", uri=True)  # what another reader sees
+    try:
+        rows = sorted(db.execute("SELECT seq, rule, visitor, unit FROM awards"))
+        taken = dict(db.execute("SELECT entitlement, taken FROM stock"))
+    finally:
+        db.close()
+    assert rows == [(0, "attend-five-minutes", "alice", None), (1, "selfie-with-teddy", "alice", 0),
+                    (2, "selfie-with-teddy", "bob", 1), (3, "selfie-with-ember", "carol", 0)]
+    assert (taken[SCARF], taken[PERFUME]) == (2, 1)
+    assert len(stored_entries(tmp_path)) == 4
+    assert showroom("ledger", "audit", "--data-dir", str(tmp_path)).returncode == 0
+
+
+def test_a_batch_that_fails_midway_writes_nothing_of_it(tmp_path, monkeypatch):
+    ledger = Ledger(tmp_path, make_scene())
+    try:
+        import server.storage.ledger as store
+
+        real = store.encode_entry
+
+        def failing(record, key):
+            if record.visitor == "bob":
+                raise OSError("the signing key's file went away")
+            return real(record, key)
+        monkeypatch.setattr(store, "encode_entry", failing)
+        with pytest.raises(OSError):
+            ledger.award_many([("selfie-with-teddy", "alice"), ("selfie-with-teddy", "bob")])
+        assert ledger.size() == 0 and ledger.stock_left(SCARF) == 150 and ledger.wallet("alice") == []
     finally:
         ledger.close()
 

@@ -34,10 +34,23 @@ from showroom.protocol.client_messages import CLIENT_TYPES, Join, Message
 from showroom.protocol.codes import REACTIONS
 from showroom.protocol.limits import MAX_CLIENT_FRAME_BYTES
 from showroom.protocol.server_messages import EventInfo, SelfieQueue, Welcome
-from showroom.protocol.snapshot import TURN, pack_cell, pack_mascots, unpack_cell
+from showroom.protocol.snapshot import (
+    MASCOT,
+    NEW,
+    ROW,
+    TURN,
+    CrowdCopy,
+    new_records,
+    pack_cell,
+    pack_frame,
+    pack_mascots,
+    quantise_rows,
+    unpack_cell,
+    unpack_mascots,
+)
 
 DOC = ROOT / "docs" / "protocol.md"
-JOIN = {"type": "join", "v": 1, "name": "ada", "role": "visitor", "token": ""}
+JOIN = {"type": "join", "v": 2, "name": "ada", "role": "visitor", "token": ""}
 
 
 def pack(value: Any) -> bytes:
@@ -169,7 +182,7 @@ MALFORMED = [
     ("join_name_int", pack({**JOIN, "name": 1}), ErrorCode.INVALID),
     ("join_name_empty", pack({**JOIN, "name": ""}), ErrorCode.INVALID),
     ("join_name_33_chars", pack({**JOIN, "name": "a" * 33}), ErrorCode.INVALID),
-    ("join_missing_name", pack({"type": "join", "v": 1}), ErrorCode.INVALID),
+    ("join_missing_name", pack({"type": "join", "v": 2}), ErrorCode.INVALID),
     ("join_version_string", pack({**JOIN, "v": "1"}), ErrorCode.INVALID),
     ("join_version_bool", pack({**JOIN, "v": True}), ErrorCode.INVALID),
     ("join_version_float", pack({**JOIN, "v": 1.0}), ErrorCode.INVALID),
@@ -315,7 +328,7 @@ def test_control_message_round_trips(fields):
 
 
 def test_join_defaults_fill_in_role_token_and_resume():
-    join = decode_client(pack({"type": "join", "v": 1, "name": "ada"}))
+    join = decode_client(pack({"type": "join", "v": 2, "name": "ada"}))
     assert (join.role, join.token, join.resume) == ("visitor", "", None)
 
 
@@ -356,19 +369,28 @@ def test_decoder_accepts_bytearray_and_memoryview():
 
 # --- snapshots -------------------------------------------------------------------------------
 
-def _cell_payload(ids, pos, heading, phase, *, far=False, events=()) -> bytes:
+MASCOTS = pack_mascots(np.array([[30.0, 20.0], [1.0, 2.0]]), np.array([np.pi, -0.5]), np.array([1, 5], np.uint8),
+                       np.array([-1, 3], np.int16), np.array([0.75, 0.0]))
+SHOW = {"cue": 2, "look": -1, "playing": True, "music": None, "announce": None,
+        "lights": {"house": [1.0, 1.0, 1.0, 1.0], "runway": [1.0, 0.5, 0.0, 2.0]}}
+
+
+def _keyframe(ids, pos, heading, phase, *, events=()) -> bytes:
+    """A keyframe of the avatars given, in slots 0 .. n-1, all near."""
     n = len(ids)
     return pack_cell(
-        tick=41, t=12.5, server_time=1.7e9, cell=(2, 3), far=far,
+        tick=41, t=12.5, server_time=1.7e9,
         ids=np.asarray(ids, np.int64), pos=np.asarray(pos, np.float64).reshape(n, 2),
         heading=np.asarray(heading, np.float64), anim=np.arange(n, dtype=np.uint8) % 8,
-        phase=np.asarray(phase, np.float64),
-        mascots=pack_mascots(np.array([[30.0, 20.0], [1.0, 2.0]]), np.array([np.pi, -0.5]),
-                             np.array([1, 5], np.uint8), np.array([-1, 3], np.int16), np.array([0.75, 0.0])),
-        show={"cue": 2, "look": -1, "playing": True, "music": None, "announce": None,
-              "lights": {"house": [1.0, 1.0, 1.0, 1.0], "runway": [1.0, 0.5, 0.0, 2.0]}},
-        events=list(events),
+        phase=np.asarray(phase, np.float64), mascots=MASCOTS, show=SHOW, events=list(events),
     )
+
+
+def _rows(slots, cm) -> np.ndarray:
+    """Rows of the slots at whole-centimetre positions, facing +y, standing."""
+    n = len(slots)
+    return quantise_rows(np.asarray(slots, np.int64), np.asarray(cm, np.float64).reshape(n, 2) / 100,
+                         np.zeros(n), np.zeros(n, np.uint8), np.zeros(n))
 
 
 def _angle_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -387,53 +409,173 @@ avatar_ids = n_avatars.flatmap(lambda n: arrays(np.int64, n, elements=st.integer
 def test_snapshot_quantisation_keeps_ids_exact_positions_to_half_a_cm_and_headings_to_half_a_step(
         ids, pos, heading, phase):
     you = int(ids[0]) if len(ids) else 0
-    decoded = decode_server(frame(9, you, [], _cell_payload(ids, pos, heading, phase)))
+    decoded = decode_server(frame(9, you, [], _keyframe(ids, pos, heading, phase)))
     assert decoded[0] == {"ack": 9, "you": you, "events": []}
     snap = unpack_cell(decoded[1])
-    np.testing.assert_array_equal(snap.ids, ids)
+    assert snap.key and snap.tiers == (len(ids), 0, 0)
+    np.testing.assert_array_equal(snap.new_slots, np.arange(len(ids)))
+    np.testing.assert_array_equal(snap.new_ids, ids)
+    np.testing.assert_array_equal(snap.slots, np.arange(len(ids)))
     assert snap.pos.shape == pos.shape
     assert np.all(np.abs(snap.pos - pos) <= 0.005 + 1e-9)
     assert np.all(_angle_error(snap.heading, heading) <= TURN / 512 + 1e-9)
     cyclic = np.minimum(np.abs(snap.phase - phase), 1 - np.abs(snap.phase - phase))
     assert np.all(cyclic < 1 / 256 + 1e-12)
+    crowd = CrowdCopy()
+    crowd.apply(snap)
+    for k in range(len(ids)):  # ids may repeat in a random draw: each slot keeps its own
+        assert crowd.ids[k] == ids[k] and crowd.known[k]
+        np.testing.assert_allclose(crowd.pos[k], snap.pos[k])
 
 
 def test_snapshot_round_trip_recovers_every_field():
-    ids = [7, 2**32 - 1, 0]
-    pos = [[0.0, 0.0], [12.345, 6.789], [655.35, 100.0]]
+    rows = quantise_rows(np.array([3, 0, 7]), np.array([[0.0, 0.0], [12.345, 6.789], [655.35, 100.0]]),
+                         np.array([0.0, np.pi, -np.pi / 2]), np.array([0x01, 0x20, 0x31], np.uint8),
+                         np.array([0.0, 0.5, 0.999]))
     events = [{"type": "chat", "from": 7, "name": "ada", "text": "hi"}]
-    cell = _cell_payload(ids, pos, [0.0, np.pi, -np.pi / 2], [0.0, 0.5, 0.999], far=True, events=events)
+    cell = pack_frame(tick=41, t=12.5, server_time=1.7e9, key=False, rows=rows, tiers=(1, 0, 2), mascots=MASCOTS,
+                      show=SHOW, events=events, new=new_records(np.array([7, 9]), np.array([2**32 - 1, 0])),
+                      gone=np.array([4, 65535], np.uint16))
     personal = {"ack": -1, "you": 7, "events": [{"type": "selfie_queue", "mascot": "teddy", "position": 0, "size": 1}]}
     decoded = decode_server(frame(-1, 7, [SelfieQueue(mascot="teddy", position=0, size=1)], cell))
     assert isinstance(decoded, list) and len(decoded) == 2
     assert decoded[0] == personal and decoded[1] == msgpack.unpackb(cell, raw=False)
+    assert decoded[1]["type"] == "snap" and decoded[1]["key"] is False and decoded[1]["tiers"] == [1, 0, 2]
     snap = unpack_cell(decoded[1])
-    assert (snap.tick, snap.t, snap.server_time, snap.cell) == (41, 12.5, 1.7e9, (2, 3))
-    assert decoded[1]["far"] is True and decoded[1]["type"] == "snap"
-    np.testing.assert_array_equal(snap.ids, ids)
-    np.testing.assert_array_equal(snap.anim, [0, 1, 2])
-    np.testing.assert_allclose(snap.pos, pos, atol=0.005)
+    assert (snap.tick, snap.t, snap.server_time, snap.key, snap.tiers) == (41, 12.5, 1.7e9, False, (1, 0, 2))
+    np.testing.assert_array_equal(snap.slots, [3, 0, 7])
+    np.testing.assert_array_equal(snap.tier_of_rows(), [0, 2, 2])
+    np.testing.assert_array_equal(snap.anim, [0x01, 0x20, 0x31])
+    np.testing.assert_allclose(snap.pos, [[0.0, 0.0], [12.345, 6.789], [655.35, 100.0]], atol=0.005)
+    assert np.all(_angle_error(snap.heading, np.array([0.0, np.pi, -np.pi / 2])) <= TURN / 512)
+    np.testing.assert_allclose(snap.phase, [0.0, 0.5, 255 / 256])
+    np.testing.assert_array_equal(snap.new_slots, [7, 9])
+    np.testing.assert_array_equal(snap.new_ids, [2**32 - 1, 0])
+    np.testing.assert_array_equal(snap.gone, [4, 65535])
     np.testing.assert_allclose(snap.mascot_pos, [[30.0, 20.0], [1.0, 2.0]])
     assert np.all(_angle_error(snap.mascot_heading, np.array([np.pi, -0.5])) <= TURN / 512)
     np.testing.assert_array_equal(snap.mascot_activity, [1, 5])
     np.testing.assert_array_equal(snap.mascot_pose, [-1, 3])
     np.testing.assert_allclose(snap.mascot_phase, [0.75, 0.0])
-    assert snap.show["lights"]["runway"] == [1.0, 0.5, 0.0, 2.0]
+    assert snap.show == SHOW
     assert snap.events == events
 
 
+def test_a_frame_without_show_new_or_gone_leaves_their_keys_out():
+    cell = pack_frame(tick=5, t=0.25, server_time=1.7e9, key=False, rows=_rows([1], [[100, 200]]), tiers=(1, 0, 0),
+                      mascots=MASCOTS, show=None, events=[], new=new_records(np.zeros(0), np.zeros(0)),
+                      gone=np.zeros(0, np.uint16))
+    shared = msgpack.unpackb(cell, raw=False)
+    assert set(shared) == {"type", "tick", "t", "st", "key", "tiers", "rows", "mascots", "events"}
+    snap = unpack_cell(shared)
+    assert snap.show is None and snap.new_slots.size == 0 and snap.gone.size == 0
+
+
+def test_tiers_that_do_not_count_the_rows_are_refused():
+    cell = msgpack.unpackb(pack_frame(tick=5, t=0.0, server_time=1.7e9, key=False, rows=_rows([1, 2], [[1, 1]] * 2),
+                                      tiers=(1, 0, 0), mascots=MASCOTS, show=None, events=[]), raw=False)
+    with pytest.raises(ValueError, match="tiers"):
+        unpack_cell(cell)
+
+
 def test_positions_outside_the_wire_range_are_clamped():
-    snap = unpack_cell(decode_server(_cell_payload([1, 2], [[-3.0, 700.0], [1e9, -1e9]], [0, 0], [0, 0])))
+    snap = unpack_cell(decode_server(_keyframe([1, 2], [[-3.0, 700.0], [1e9, -1e9]], [0, 0], [0, 0])))
     np.testing.assert_allclose(snap.pos, [[0.0, 655.35], [655.35, 0.0]])
+    mascots = unpack_mascots(pack_mascots(np.array([[-1.0, 1e6]]), np.zeros(1), np.zeros(1, np.uint8),
+                                          np.array([-1], np.int16), np.zeros(1)))
+    np.testing.assert_allclose(mascots.pos, [[0.0, 655.35]])
 
 
-def test_frame_is_an_array_of_personal_then_cell():
-    cell = _cell_payload([5], [[1.0, 2.0]], [0.0], [0.0])
+def test_frame_is_an_array_of_personal_then_shared_records_at_the_documented_offsets():
+    rows = quantise_rows(np.array([513]), np.array([[12.34, 5.67]]), np.array([np.pi / 2]),
+                         np.array([0x31], np.uint8), np.array([0.25]))
+    cell = pack_frame(tick=3, t=0.0, server_time=1.7e9, key=True, rows=rows, tiers=(0, 0, 1),
+                      mascots=MASCOTS, show=SHOW, events=[], new=new_records(np.array([513]), np.array([70000])),
+                      gone=np.array([258], np.uint16))
     data = frame(3, 5, [], cell)
     assert data[0] == 0x92
     personal, shared = decode_server(data)
     assert personal == {"ack": 3, "you": 5, "events": []}
-    assert shared["ids"] == struct.pack("<I", 5)
+    assert (ROW.itemsize, NEW.itemsize, MASCOT.itemsize) == (9, 6, 8)
+    assert shared["rows"] == struct.pack("<HHHBBB", 513, 1234, 567, 64, 0x31, 64)
+    assert shared["new"] == struct.pack("<HI", 513, 70000)
+    assert shared["gone"] == struct.pack("<H", 258)
+    assert shared["mascots"] == struct.pack("<HHBBbB", 3000, 2000, 128, 1, -1, 192) + \
+        struct.pack("<HHBBbB", 100, 200, 236, 5, 3, 0)
+    assert shared["key"] is True and shared["tiers"] == [0, 0, 1]
+
+
+def test_a_row_of_a_slot_someone_new_took_draws_the_new_avatar_there():
+    crowd = CrowdCopy()
+    first = pack_cell(tick=1, t=0.0, server_time=1.7e9, ids=np.array([42, 43]), pos=np.array([[1.0, 1.0], [2.0, 2.0]]),
+                      heading=np.zeros(2), anim=np.zeros(2, np.uint8), phase=np.zeros(2), mascots=MASCOTS, show=SHOW,
+                      events=[])
+    crowd.apply(unpack_cell(msgpack.unpackb(first, raw=False)))
+    swap = pack_frame(tick=2, t=0.05, server_time=1.7e9, key=False, rows=b"", tiers=(0, 0, 0), mascots=MASCOTS,
+                      show=None, events=[], new=new_records(np.array([1]), np.array([44])),
+                      gone=np.array([1], np.uint16))
+    crowd.apply(unpack_cell(msgpack.unpackb(swap, raw=False)))
+    assert crowd.where(43) is None and crowd.where(44) is None  # 44 holds slot 1, but no row has come for it
+    np.testing.assert_allclose(crowd.where(42), [1.0, 1.0])
+    assert crowd.show == SHOW  # absent show: as before
+    row = pack_frame(tick=3, t=0.1, server_time=1.7e9, key=False, rows=_rows([1], [[500, 600]]), tiers=(0, 0, 1),
+                     mascots=MASCOTS, show=None, events=[])
+    crowd.apply(unpack_cell(msgpack.unpackb(row, raw=False)))
+    np.testing.assert_allclose(crowd.where(44), [5.0, 6.0])
+    np.testing.assert_array_equal(crowd.ids[crowd.present()], [42, 44])
+
+
+SLOTS = 12
+slot_lists = st.lists(st.integers(0, SLOTS - 1), unique=True, max_size=SLOTS)
+
+
+@st.composite
+def crowd_frames(draw: st.DrawFn) -> dict[str, Any]:
+    """One frame's changes: maybe a keyframe, slots freed, slots taken, rows (any slots, in three tiers)."""
+    new_slots = draw(slot_lists)
+    row_slots = draw(slot_lists)
+    cuts = sorted(draw(st.lists(st.integers(0, len(row_slots)), min_size=2, max_size=2)))
+    return {
+        "key": draw(st.integers(0, 9)) == 0,
+        "gone": draw(slot_lists),
+        "new": [(s, draw(st.integers(0, 2**32 - 1))) for s in new_slots],
+        "rows": [(s, draw(st.integers(0, 65535)), draw(st.integers(0, 65535))) for s in row_slots],
+        "tiers": (cuts[0], cuts[1] - cuts[0], len(row_slots) - cuts[1]),
+    }
+
+
+@given(st.lists(crowd_frames(), max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_a_crowd_copy_applying_every_frame_holds_what_the_frames_say(frames):
+    """Frames packed as the server packs them, applied in order, leave the crowd a direct model says."""
+    model: dict[int, tuple[int, tuple[int, int] | None]] = {}
+    """slot -> (avatar id, position in cm, None until a row came)"""
+    crowd = CrowdCopy()
+    for tick, f in enumerate(frames):
+        if f["key"]:
+            model.clear()
+        for slot in f["gone"]:
+            model.pop(slot, None)
+        for slot, avatar in f["new"]:
+            model[slot] = (avatar, None)
+        for slot, x, y in f["rows"]:
+            if slot in model:
+                model[slot] = (model[slot][0], (x, y))
+        new = new_records(np.array([s for s, _ in f["new"]], np.int64), np.array([a for _, a in f["new"]], np.int64))
+        rows = _rows([s for s, _, _ in f["rows"]], [(x, y) for _, x, y in f["rows"]])
+        data = frame(-1, 0, [], pack_frame(tick=tick, t=0.0, server_time=1.7e9, key=f["key"], rows=rows,
+                                           tiers=f["tiers"], mascots=MASCOTS, show=SHOW if f["key"] else None,
+                                           events=[], new=new, gone=np.array(f["gone"], np.uint16)))
+        crowd.apply(unpack_cell(decode_server(data)[1]))
+    drawn = {slot: where for slot, (_, where) in model.items() if where is not None}
+    assert sorted(crowd.present().tolist()) == sorted(drawn)
+    for slot, (avatar, where) in model.items():
+        assert crowd.ids[slot] == avatar
+        assert bool(crowd.known[slot]) == (where is not None)
+        if where is not None:
+            np.testing.assert_array_equal(np.rint(crowd.pos[slot] * 100), where)
+    free = np.setdiff1d(np.arange(crowd.ids.size), list(model))
+    assert np.all(crowd.ids[free] == -1) and not crowd.known[free].any()
 
 
 # --- docs/protocol.md stays true to the code -------------------------------------------------
@@ -456,14 +598,37 @@ def test_doc_snapshot_hex_is_what_the_doc_example_code_produces():
     scope: dict[str, Any] = {}
     exec(compile(_doc_block("python snapshot-example"), "docs/protocol.md", "exec"), scope)
     assert _doc_hex("snapshot") == scope["data"]
+    assert f"these {len(scope['data'])} bytes" in DOC.read_text()
     _, cell = decode_server(scope["data"])
     snap = unpack_cell(cell)
-    np.testing.assert_array_equal(snap.ids, [42, 43])
+    assert not snap.key and snap.tiers == (1, 1, 0) and snap.show is None
+    np.testing.assert_array_equal(snap.slots, [0, 1])
     np.testing.assert_allclose(snap.pos, [[12.34, 5.67], [13.0, 6.5]])
+    np.testing.assert_array_equal(snap.new_slots, [1])
+    np.testing.assert_array_equal(snap.new_ids, [43])
+    np.testing.assert_array_equal(snap.gone, [2])
+
+
+def test_doc_snapshot_decoding_reads_what_the_doc_says_and_its_dtypes_are_the_codecs():
+    scope: dict[str, Any] = {}
+    exec(compile(_doc_block("python snapshot-example"), "docs/protocol.md", "exec"), scope)
+    exec(compile(_doc_block("python snapshot-decode"), "docs/protocol.md", "exec"), scope)
+    assert (scope["ROW"], scope["NEW"], scope["MASCOT"]) == (ROW, NEW, MASCOT)
+    assert (len(scope["near"]), len(scope["mid"]), len(scope["far"])) == (1, 1, 0)
+    assert scope["near"]["slot"].tolist() == [0] and scope["mid"]["slot"].tolist() == [1]
+    np.testing.assert_allclose(scope["pos_m"], [[12.34, 5.67], [13.0, 6.5]])
+    np.testing.assert_allclose(scope["heading_rad"], [0.0, np.pi / 2])
+    np.testing.assert_allclose(scope["phase"], [0.25, 0.5])
+    assert scope["new"].tolist() == [(1, 43)] and scope["gone"].tolist() == [2]
+    assert scope["mascots"].tolist() == [(3000, 2000, 128, 1, -1, 192)]
 
 
 def test_doc_example_client_runs_against_a_stand_in_server(monkeypatch, capsys):
-    """The doc's client joins, moves and reads frames from a minimal server built on the codec."""
+    """The doc's client joins, moves and keeps its crowd copy from frames a minimal server builds with the codec.
+
+    Frame 0 is a keyframe (avatar 41 in slot 0, you, 42, in slot 1); frame 1 moves you to where you asked;
+    no later frame carries your row, so the copy must keep it; frame 10 frees slot 0, frame 20 gives it to
+    avatar 44 (drawn from frame 25, its first row, a far one)."""
     from websockets.sync.server import serve
 
     received: list[Any] = []
@@ -471,14 +636,25 @@ def test_doc_example_client_runs_against_a_stand_in_server(monkeypatch, capsys):
     def handler(ws):
         join = decode_client(ws.recv())
         received.append(join)
-        ws.send(encode(Welcome(v=1, you=42, shard=0, role=join.role, resume="tok", wallet="w" * 32, tick_hz=20,
-                               event=EventInfo(id="e", title="E", duration=60.0), scene="", scene_version=1,
-                               playing=True, t=1.5)))
+        ws.send(encode(Welcome(v=PROTOCOL_VERSION, you=42, slot=1, shard=0, role=join.role, resume="tok",
+                               wallet="w" * 32, tick_hz=20, event=EventInfo(id="e", title="E", duration=60.0),
+                               scene="", scene_version=1, playing=True, t=1.5)))
         move = decode_client(ws.recv())
         received.append(move)
-        for _ in range(40):
-            ws.send(frame(move.seq, 42, [],
-                          _cell_payload([41, 42], [[1.0, 1.0], [move.x, move.y]], [0, 0], [0, 0])))
+        ws.send(frame(move.seq, 42, [], pack_cell(
+            tick=100, t=5.0, server_time=1.7e9, ids=np.array([41, 42]), pos=np.array([[1.0, 1.0], [5.0, 5.0]]),
+            heading=np.zeros(2), anim=np.zeros(2, np.uint8), phase=np.zeros(2), mascots=MASCOTS, show=SHOW, events=[])))
+        for k in range(1, 40):
+            rows, tiers = b"", (0, 0, 0)
+            if k == 1:
+                rows, tiers = _rows([1], [[round(move.x * 100), round(move.y * 100)]]).tobytes(), (1, 0, 0)
+            if k == 25:
+                rows, tiers = _rows([0], [[300, 300]]).tobytes(), (0, 0, 1)
+            ws.send(frame(move.seq, 42, [], pack_frame(
+                tick=100 + k, t=5.0 + k / 20, server_time=1.7e9 + k / 20, key=False, rows=rows, tiers=tiers,
+                mascots=MASCOTS, show=None, events=[],
+                new=new_records(np.array([0]), np.array([44])) if k == 20 else None,
+                gone=np.array([0], np.uint16) if k == 10 else None)))
         received.append(decode_client(ws.recv()))
 
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
@@ -492,6 +668,10 @@ def test_doc_example_client_runs_against_a_stand_in_server(monkeypatch, capsys):
     thread.join(5)
     out = capsys.readouterr().out
     assert "avatar 42 in shard 0" in out
-    assert out.count("at (20.00, 15.00) m") == 40
+    assert out.count("at (5.00, 5.00) m, 2 avatars in the copy") == 1
+    assert out.count("at (20.00, 15.00) m") == 39
+    assert out.count("at (20.00, 15.00) m, 2 avatars in the copy") == 9 + 15
+    assert out.count("at (20.00, 15.00) m, 1 avatars in the copy") == 15
+    assert received[0].v == PROTOCOL_VERSION
     assert received[1] == MoveInput(MOVE_TO, 0, 20.0, 15.0)
     assert received[2].type == "leave"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgpack
 import numpy as np
 import pytest
@@ -20,11 +22,13 @@ from showroom.protocol.codec import (
 from showroom.protocol.codes import MOVE_DIR, MOVE_TO
 from showroom.protocol.errors import ProtocolError
 from showroom.protocol.server_messages import Awarded
-from showroom.protocol.snapshot import AvatarColumns, pack_cell, pack_cell_rows, pack_mascots
+from showroom.protocol.snapshot import new_records, pack_frame, pack_mascots, quantise_rows, unpack_cell
 
 MASCOTS = pack_mascots(np.array([[30.0, 20.0]]), np.array([0.5]), np.array([1], np.uint8), np.array([-1], np.int16),
                        np.array([0.25]))
 SHOW = {"cue": 2, "look": 0, "playing": True, "music": None, "announce": None, "lights": {}}
+ROWS = quantise_rows(np.array([4, 1]), np.array([[1.0, 2.0], [3.0, 4.0]]), np.zeros(2), np.zeros(2, np.uint8),
+                     np.zeros(2))
 
 
 def _general(data: bytes) -> MoveInput | None:
@@ -61,14 +65,21 @@ def test_plain_frame_head_is_byte_for_byte_the_reference_head(ack, you):
     assert msgpack.unpackb(frame_head(ack, you, []) + b"\xc0")[0] == {"ack": ack, "you": you, "events": []}
 
 
-def _cell(events: list) -> bytes:
-    return pack_cell(tick=77, t=3.5, server_time=1767225600.125, cell=(1, 2), far=False, ids=np.array([42, 43]),
-                     pos=np.array([[1.0, 2.0], [3.0, 4.0]]), heading=np.zeros(2), anim=np.zeros(2, np.uint8),
-                     phase=np.zeros(2), mascots=MASCOTS, show=SHOW, events=events)
+def _cell(events: list, *, key: bool = False, show: dict | None = None) -> bytes:
+    return pack_frame(tick=77, t=3.5, server_time=1767225600.125, key=key, rows=ROWS, tiers=(1, 0, 1),
+                      mascots=MASCOTS, show=show, events=events, new=new_records(np.array([4]), np.array([42])),
+                      gone=np.array([9], np.uint16))
 
 
-def test_plain_frame_time_reads_st_of_an_event_less_frame():
-    assert plain_frame_time(frame(3, 42, [], _cell([]))) == 1767225600.125
+@pytest.mark.parametrize("key, show", [(False, None), (True, SHOW)], ids=["plain", "keyframe_with_show"])
+def test_plain_frame_time_reads_st_of_an_event_less_frame(key, show):
+    assert plain_frame_time(frame(3, 42, [], _cell([], key=key, show=show))) == 1767225600.125
+
+
+def test_plain_frame_time_reads_st_of_a_frame_with_no_rows():
+    cell = pack_frame(tick=78, t=3.55, server_time=1767225600.175, key=False, rows=b"", tiers=(0, 0, 0),
+                      mascots=b"", show=None, events=[])
+    assert plain_frame_time(frame(-1, 0, [], cell)) == 1767225600.175
 
 
 @pytest.mark.parametrize("data", [
@@ -81,13 +92,15 @@ def test_plain_frame_time_steps_aside_for_frames_with_events_and_other_messages(
     assert plain_frame_time(data) is None
 
 
-def test_a_cell_packed_from_quantised_rows_equals_one_packed_from_its_avatars():
+def test_a_frame_packed_from_row_bytes_equals_one_packed_from_row_records():
+    """The server joins byte slices of rows laid out by cell; the result is the frame of the same records."""
     rng = np.random.default_rng(3)
-    ids = np.arange(1000, 1050)
-    pos, heading, phase = rng.uniform(0, 60, (50, 2)), rng.uniform(-7, 7, 50), rng.uniform(0, 1, 50)
-    anim = rng.integers(0, 256, 50).astype(np.uint8)
-    rows = np.array([3, 17, 4, 49])
-    common = dict(tick=9, t=0.45, server_time=1.7e9, cell=(0, 1), far=True, mascots=MASCOTS, show=SHOW, events=[])
-    by_rows = pack_cell_rows(AvatarColumns.quantise(ids, pos, heading, anim, phase), rows, **common)
-    assert by_rows == pack_cell(ids=ids[rows], pos=pos[rows], heading=heading[rows], anim=anim[rows],
-                                phase=phase[rows], **common)
+    slots = rng.permutation(200)[:50]
+    rows = quantise_rows(slots, rng.uniform(0, 60, (50, 2)), rng.uniform(-7, 7, 50),
+                         rng.integers(0, 256, 50).astype(np.uint8), rng.uniform(0, 1, 50))
+    common: dict[str, Any] = {"tick": 9, "t": 0.45, "server_time": 1.7e9, "key": False, "tiers": (20, 25, 5),
+                              "mascots": MASCOTS, "show": SHOW, "events": [],
+                              "new": new_records(slots[:3], np.array([7, 8, 9])), "gone": np.array([250, 251], np.uint16)}
+    by_bytes = pack_frame(rows=b"".join(rows[a:b].tobytes() for a, b in ((0, 20), (20, 45), (45, 50))), **common)
+    assert by_bytes == pack_frame(rows=rows, **common)
+    assert unpack_cell(msgpack.unpackb(by_bytes, raw=False)).slots.tolist() == slots.tolist()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 
 import numpy as np
 from conftest import ROOT
@@ -91,7 +92,7 @@ def test_a_returning_wallet_keeps_its_awards_and_gets_no_duplicates(tmp_path):
         await awarded(first, "first-hundred")
         await first.close()
         again = await Client.connect(server.url)
-        await again.send({"type": "join", "v": 1, "name": "ada", "wallet": welcome["wallet"]})
+        await again.send({"type": "join", "v": 2, "name": "ada", "wallet": welcome["wallet"]})
         await again.next_message(lambda m: m["type"] == "welcome")
         await again.send({"type": "wallet"})
         wallet = await again.next_message(lambda m: m["type"] == "wallet")
@@ -189,20 +190,111 @@ async def visitor_in(server, name: str) -> Client:
     return client
 
 
-def test_a_backlog_of_earned_awards_is_kept_whole_and_written_in_order(tmp_path):
-    """More awards earned at once than any bound a queue might have: none is dropped while marked done."""
-    from server.event.rewards import MAX_AWARDS_PER_TICK, Rewards
+def test_a_crowd_qualifying_at_once_gets_every_award_exactly_once_in_order(tmp_path):
+    """More awards earned at once than a batch holds: none is dropped, none written twice, a repeat is not
+    handed over again, and each holder is told once, after its commit."""
+    from server.event.rewards import Rewards
     from server.storage.ledger import Ledger
+    from server.storage.ledger_writer import LedgerWriter
 
     scene = parse_scene(scene_text(quick_attendance=False), "rewards.toml")
-    rewards = Rewards(scene, Ledger(tmp_path, scene))
-    rule = next(iter(rewards.selfie.values()))
-    wallets = [f"w-{k:032x}" for k in range(100_001)]
+    ledger = Ledger(tmp_path, scene)
+    writer = LedgerWriter(ledger, max_batch=500)
+    told: list[tuple[str, int]] = []
+    rewards = Rewards(scene, writer, told=lambda wallet, event: told.append((wallet, event.seq)))
+    rule = next(r for r in scene.rewards if r.id == "cheer-the-finale")
+    finale = rewards.look_ids.index(rule.look)
+    wallets = [f"w-{k:032x}" for k in range(5000)]
     for wallet in wallets:
-        rewards.on_selfie(rule.mascot, wallet)
-    assert len(rewards.pending) == len(wallets) and rewards.pending[0] == (rule.id, wallets[0])
-    rewards.on_selfie(rule.mascot, wallets[0])  # a repeat is not queued twice
-    assert len(rewards.pending) == len(wallets)
-    told = rewards.flush()
-    assert [wallet for wallet, _ in told] == wallets[:MAX_AWARDS_PER_TICK]  # the oldest first
-    assert [event.seq for _, event in told] == list(range(MAX_AWARDS_PER_TICK))
+        rewards.on_reaction(wallet, "applause", finale)
+    for wallet in wallets[:10]:
+        rewards.on_reaction(wallet, "applause", finale)  # a repeat is not handed over twice
+    deadline = time.monotonic() + 60
+    while len(told) < len(wallets) and time.monotonic() < deadline:  # as the tick delivers acknowledgements
+        writer.deliver()
+        time.sleep(0.01)
+    writer.close()
+    writer.deliver()
+    assert told == [(wallet, seq) for seq, wallet in enumerate(wallets)]  # each once, the oldest first
+    assert ledger.awards_made() == {"anniversary-drop": 5000}
+    ledger.close()
+
+
+def test_awarded_reaches_the_visitor_only_once_the_award_is_in_the_database(tmp_path, monkeypatch):
+    """Even when the disk is slow: the badge a first joiner earns is told only after its commit."""
+    import sqlite3
+
+    from server.storage.ledger import DB_FILE, Ledger
+
+    slow_claim = Ledger._claim
+
+    def claim_then_stall(self, *args):
+        outcome = slow_claim(self, *args)
+        time.sleep(0.3)  # inside the transaction: the award is not committed yet
+        return outcome
+    monkeypatch.setattr(Ledger, "_claim", claim_then_stall)
+
+    async def scenario(server):
+        fan = await Client.connect(server.url)
+        await fan.join("fan")
+        badge = await awarded(fan, "first-hundred")
+        db = sqlite3.connect(f"file:{tmp_path / DB_FILE}?mode=ro", uri=True)  # another reader, at this moment
+        try:
+            return badge, db.execute("SELECT seq, entitlement FROM awards").fetchall()
+        finally:
+            db.close()
+    badge, stored = run(scenario, tmp_path, quick_attendance=False)
+    assert (badge["seq"], "first-hundred") in stored
+
+
+def test_two_redemptions_sent_together_spend_the_voucher_once(tmp_path):
+    async def scenario(server):
+        server.event.seek(62.0)
+        fan = await Client.connect(server.url)
+        await fan.join("fan")
+        await fan.send({"type": "selfie", "mascot": "teddy"})
+        voucher = await awarded(fan, "lumen-scarf")
+        await fan.send({"type": "redeem", "award": voucher["seq"]})
+        await fan.send({"type": "redeem", "award": voucher["seq"]})  # before the first is answered
+        answers = [await fan.next_message(lambda m: m["type"] in ("redeemed", "error")) for _ in range(2)]
+        await fan.send({"type": "wallet"})
+        wallet = await fan.next_message(lambda m: m["type"] == "wallet")
+        return answers, wallet
+    answers, wallet = run(scenario, tmp_path)
+    assert [a["type"] for a in answers] == ["redeemed", "error"]
+    assert answers[1]["code"] == "refused" and answers[1]["message"].startswith("spent:")
+    assert answers[0]["at"] in answers[1]["message"]
+    scarf = next(i for i in wallet["items"] if i["entitlement"] == "lumen-scarf")
+    assert scarf["redeemed_seq"] == answers[0]["seq"]
+
+
+def test_an_award_the_ledger_could_not_write_is_logged_and_earned_by_the_next_trigger(tmp_path, monkeypatch, caplog):
+    import server.storage.ledger as store
+    from server.event.rewards import Rewards
+    from server.storage.ledger import Ledger
+    from server.storage.ledger_writer import LedgerWriter
+
+    scene = parse_scene(scene_text(quick_attendance=False), "rewards.toml")
+    ledger = Ledger(tmp_path, scene)
+    writer = LedgerWriter(ledger)
+    told: list[str] = []
+    rewards = Rewards(scene, writer, told=lambda wallet, event: told.append(event.entitlement))
+
+    def settle() -> None:
+        deadline = time.monotonic() + 30
+        while writer.waiting and time.monotonic() < deadline:
+            writer.deliver()
+            time.sleep(0.01)
+
+    real = store.encode_entry
+    monkeypatch.setattr(store, "encode_entry", lambda record, key: 1 / 0)  # a fault in signing
+    rewards.on_selfie("teddy", "w-fan")
+    settle()
+    assert told == [] and rewards.failed == 1
+    assert "award selfie-with-teddy for w-fan was not written" in caplog.text
+    monkeypatch.setattr(store, "encode_entry", real)
+    rewards.on_selfie("teddy", "w-fan")  # the next selfie earns it after all
+    settle()
+    writer.close()
+    assert told == ["lumen-scarf"] and [a.entitlement for a in ledger.wallet("w-fan")] == ["lumen-scarf"]
+    ledger.close()

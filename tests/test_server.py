@@ -12,6 +12,7 @@ import websockets
 from conftest import ANNIVERSARY
 from wsclient import Client
 
+from server.event.interest import FAR_EVERY
 from server.net.app import start_server
 from showroom.scene import parse_scene
 from showroom.sim.timeline import compile_show
@@ -113,17 +114,30 @@ radius = 0.8
 """
 
 
-def test_a_visitor_far_away_is_absent_from_anothers_snapshot():
+def test_a_walker_far_away_is_refreshed_once_a_second_and_one_nearby_every_tick():
     async def scenario(server):
         clients = [await visitor(server, f"v{k}") for k in range(6)]
         snaps = [await c.next_frame() for c in clients]
         west = [c for c, s in zip(clients, snaps) if c.where(s, c.id)[0] < 30]
         east = [c for c, s in zip(clients, snaps) if c.where(s, c.id)[0] > 30]
-        assert west and east
-        for _ in range(8):  # covers near and far (every 4th tick) payloads
-            snap = await west[0].next_frame()
-            assert east[0].id not in snap.ids
-            assert west[0].id in snap.ids
+        assert len(west) >= 2 and east
+        watcher, neighbour, stranger = west[0], west[1], east[0]
+        await neighbour.move_to(9.0, 31.0)
+        await stranger.move_to(50.0, 12.0)
+        seen: dict[int, list[tuple[int, int]]] = {neighbour.welcome["slot"]: [], stranger.welcome["slot"]: []}
+        await watcher.next_frame(lambda s: s.tick > snaps[0].tick + 10)  # both have started walking
+        for _ in range(60):  # three seconds of frames
+            snap = await watcher.next_frame()
+            tier = snap.snap.tier_of_rows()
+            for slot, rows in seen.items():
+                hit = np.flatnonzero(snap.snap.slots == slot)
+                if hit.size:
+                    rows.append((snap.tick, int(tier[hit[0]])))
+        near, far = seen[neighbour.welcome["slot"]], seen[stranger.welcome["slot"]]
+        assert len(near) >= 57 and {t for _, t in near} == {0}  # every tick, as a near avatar
+        assert 2 <= len(far) <= 4 and {t for _, t in far} == {2}  # once a second, as a far one
+        assert np.all(np.diff([tick for tick, _ in far]) == FAR_EVERY)
+        assert watcher.where(snap, stranger.id)[0] > 30  # the far walker is still drawn where it is
     run(scenario, spawns=FAR_SPAWNS)
 
 

@@ -32,7 +32,7 @@ from wsclient import TIMEOUT_S, Client
 from server.event.seats import MAX_PERSONAL_EVENTS
 from server.event.shard import MAX_SHARED_EVENTS
 from server.net.app import RunningServer, start_server
-from server.net.transport import SLOW_READER_BYTES
+from server.net import transport
 from showroom.protocol import ErrorCode, ProtocolError, decode_client
 from showroom.protocol.client_messages import CLIENT_TYPES, Leave
 from showroom.protocol.codes import REACTIONS
@@ -126,7 +126,7 @@ def no_server_faults(caplog):
 
 # ---- crafted malformed messages, each with the documented code -----------------------------
 
-JOIN = {"type": "join", "v": 1, "name": "ada", "role": "visitor", "token": ""}
+JOIN = {"type": "join", "v": 2, "name": "ada", "role": "visitor", "token": ""}
 NESTED = b"\x91" * 2000 + b"\x90"
 """2000 nested one-item arrays: past msgpack's own stack, let alone the depth limit."""
 
@@ -136,7 +136,7 @@ BEFORE_JOIN = [
     ("chat before join", pack({"type": "chat", "text": "hi"}), "not_joined"),
     ("selfie before join", pack({"type": "selfie", "mascot": "teddy"}), "not_joined"),
     ("host command before join", pack({"type": "host_start"}), "not_joined"),
-    ("wrong protocol version", pack({**JOIN, "v": 2}), "bad_version"),
+    ("wrong protocol version", pack({**JOIN, "v": 1}), "bad_version"),
     ("host with the wrong token", pack({**JOIN, "role": "host", "token": "guess"}), "bad_token"),
     ("unknown resume token", pack({**JOIN, "resume": "not-a-token"}), "resume_failed"),
     ("empty name", pack({**JOIN, "name": ""}), "invalid"),
@@ -673,6 +673,19 @@ def test_a_chat_flood_from_many_visitors_fits_in_a_frame():
 
 # ---- a reader that stops reading ----------------------------------------------------------------
 
+class Quiet:
+    """A visitor's link that takes every frame and keeps nothing (a crowd around the test's clients)."""
+
+    def send(self, data: bytes) -> bool:
+        return True
+
+    def send_frame(self, head: bytes, shared: bytes) -> bool:
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        pass
+
+
 def masked_frame(payload: bytes, opcode: int = 0x2) -> bytes:
     """One client-to-server WebSocket frame (clients must mask)."""
     mask = os.urandom(4)
@@ -687,19 +700,26 @@ def masked_frame(payload: bytes, opcode: int = 0x2) -> bytes:
     return head + mask + body
 
 
-def test_a_reader_that_stops_reading_gets_frames_skipped_not_queued():
+def test_a_reader_that_stops_reading_gets_frames_skipped_not_queued(monkeypatch):
     """A raw TCP client does the handshake by hand, joins and never reads again.
 
-    ~1,000 standing avatars make each frame ~11 kB, and both ends' kernel buffers are made
-    small (a congested link), so the backlog lands in the server's write buffer in about a
-    second; the server must then skip frames rather than let that buffer grow.
+    1,000 other visitors walk across the hall (so frames carry rows: a standing crowd costs a
+    few bytes a frame), and both ends' kernel buffers are made small (a congested link), so the
+    backlog lands in the server's write buffer within seconds; past the slow-reader limit (made
+    48 KiB here: frames are lean, so 256 KiB would take half a minute at about 16 kB/s) the server
+    must skip frames rather than let that buffer grow.
     """
+    limit = 48 * 1024
+    monkeypatch.setattr(transport, "SLOW_READER_BYTES", limit)
     async def scenario(server):
-        world = server.event.shards[0].world
-        crowd_ids = np.arange(world.crowd.ids[-1] + 1, 1000)  # below the first visitor id
+        event = server.event
+        for k in range(1000):
+            event.join(f"walker-{k}", "bot", Quiet(), "", time.monotonic())
+        crowd = event.shards[0].world.crowd
+        walkers = np.flatnonzero(crowd.ids >= 1000)
         rng = np.random.default_rng(7)
-        world.crowd.add(np.column_stack([rng.uniform(16, 44, crowd_ids.size), rng.uniform(17, 31, crowd_ids.size)]),
-                        ids=crowd_ids)
+        crowd.pos[walkers] = np.column_stack([rng.uniform(16, 44, walkers.size), rng.uniform(17, 31, walkers.size)])
+        crowd.goal[walkers] = crowd.pos[walkers][::-1]  # everyone walks to where another stands
         loop = asyncio.get_running_loop()
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -729,7 +749,7 @@ def test_a_reader_that_stops_reading_gets_frames_skipped_not_queued():
             skipped, first = metrics.frames_skipped, buffered()
             await asyncio.sleep(1.0)  # 20 more ticks with the reader still asleep
             assert metrics.frames_skipped >= skipped + 15
-            assert buffered() <= SLOW_READER_BYTES + 64 * 1024 and buffered() <= first + 64 * 1024
+            assert buffered() <= limit + 64 * 1024 and buffered() <= first + 64 * 1024
             awake = await visitor(server, "awake")  # everyone else is still served
             await awake.next_frame(lambda s: awake.id in s.ids)
         finally:

@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 import numpy as np
 import websockets
 
-from showroom.protocol.snapshot import CellSnapshot, unpack_cell
+from showroom.protocol.limits import PROTOCOL_VERSION
+from showroom.protocol.snapshot import CellSnapshot, CrowdCopy, unpack_cell
 
 TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the client holds after a frame: every avatar it knows of (ids ascending) and the show."""
+
+    tick: int
+    t: float
+    ids: np.ndarray
+    pos: np.ndarray
+    show: dict[str, Any]
+    events: list[dict[str, Any]]
+    snap: CellSnapshot
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.snap, name)  # the frame's own fields: mascots, tiers, rows…
 
 
 class Client:
@@ -24,7 +42,8 @@ class Client:
         self.errors: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.personal: list[dict[str, Any]] = []
-        self.last: CellSnapshot | None = None
+        self.last: Seen | None = None
+        self.crowd = CrowdCopy()
         self.seq = 0
 
     @classmethod
@@ -40,7 +59,7 @@ class Client:
 
     async def join(self, name: str, role: str = "visitor", token: str = "", resume: str | None = None,
                    wallet: str | None = None) -> dict:
-        message = {"type": "join", "v": 1, "name": name, "role": role, "token": token}
+        message = {"type": "join", "v": PROTOCOL_VERSION, "name": name, "role": role, "token": token}
         if resume:
             message["resume"] = resume
         if wallet:
@@ -58,9 +77,13 @@ class Client:
         value = msgpack.unpackb(data, raw=False, strict_map_key=False)
         if isinstance(value, list):
             personal, cell = value
-            self.last = unpack_cell(cell)
+            snap = unpack_cell(cell)
+            self.crowd.apply(snap)
+            slots = self.crowd.present()
+            self.last = Seen(snap.tick, snap.t, self.crowd.ids[slots], self.crowd.pos[slots], self.crowd.show,
+                             snap.events, snap)
             self.personal.extend(personal["events"])
-            self.events.extend(self.last.events)
+            self.events.extend(snap.events)
         elif value.get("type") == "error":
             self.errors.append(value)
         return value
@@ -74,10 +97,10 @@ class Client:
                     return value
         return await asyncio.wait_for(wait(), limit_s)
 
-    async def next_frame(self, test: Callable[[CellSnapshot], bool] = lambda s: True,
-                         limit_s: float = TIMEOUT_S) -> CellSnapshot:
-        """The next snapshot that passes ``test``."""
-        async def wait() -> CellSnapshot:
+    async def next_frame(self, test: Callable[[Seen], bool] = lambda s: True,
+                         limit_s: float = TIMEOUT_S) -> Seen:
+        """The next frame after which what the client holds passes ``test``."""
+        async def wait() -> Seen:
             while True:
                 value = await self.recv()
                 if isinstance(value, list) and self.last is not None and test(self.last):
@@ -99,7 +122,7 @@ class Client:
         await self.send({"type": "entry_done", "upload": ready["upload"]})
         return await self.next_message(lambda m: m["type"] in ("entry", "error"))
 
-    def where(self, snap: CellSnapshot, avatar: int) -> np.ndarray | None:
+    def where(self, snap: Seen, avatar: int) -> np.ndarray | None:
         hit = np.flatnonzero(snap.ids == avatar)
         return snap.pos[hit[0]] if hit.size else None
 

@@ -1,9 +1,12 @@
-"""Interest management: the venue cut into square cells; each visitor is sent its cell's view.
+"""Interest management: the venue cut into square cells; a visitor's view is tiered by distance.
 
-A cell's view holds the avatars of the 3 x 3 block of cells around it every tick (``NEAR_REACH``),
-and of the 5 x 5 block every ``FAR_EVERY`` ticks (``FAR_REACH``: far cells at a lower rate).
-Avatars are sorted by cell key once per tick; a block is a few contiguous key ranges found
-by ``searchsorted``.
+Every visitor has a **viewer cell** (its own cell, kept until it walks more than
+:data:`HYSTERESIS_M` out of it, so a visitor on a boundary does not flap between two). The
+avatars around it fall in three tiers by cells (Chebyshev distance): **near**, the 3 x 3 block,
+refreshed every tick (up to :data:`NEAR_CAP` of them, nearest cells first; the rest count as mid);
+**mid**, the 5 x 5 block, every 4th tick; **far**, the rest of the shard, every 20th tick
+(:data:`~showroom.protocol.limits.TIER_EVERY`). Each viewer cell refreshes its mid and far
+tiers on its own ticks, so a tick builds only a share of the big payloads.
 """
 
 from __future__ import annotations
@@ -13,14 +16,20 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from showroom.protocol.limits import INTEREST_CELL_M
+from showroom.protocol.limits import INTEREST_CELL_M, TIER_EVERY
 
 CELL_M = INTEREST_CELL_M
 NEAR_REACH = 1
-"""Cells (in x and y) around a visitor's own whose avatars it is sent every tick: at least ``CELL_M`` metres."""
-FAR_REACH = 2
-"""The same, every ``FAR_EVERY`` ticks."""
-FAR_EVERY = 4
+"""Cells (Chebyshev) around a viewer cell whose avatars are near: at least ``CELL_M`` metres."""
+MID_REACH = 2
+"""... and mid."""
+NEAR_EVERY, MID_EVERY, FAR_EVERY = TIER_EVERY
+NEAR_CAP = 48
+"""At most about this many avatars refreshed every tick for one viewer cell: in a dense crowd the near cells
+farthest from the viewer's count as mid, whole (the viewer's own cell is always near)."""
+_NEAR_ORDER = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, -1))
+HYSTERESIS_M = 1.0
+"""A visitor keeps its viewer cell until it stands this far outside it."""
 
 IntArray = NDArray[np.int64]
 
@@ -38,39 +47,102 @@ class CellGrid:
         """Cells covering the floor."""
         return cls(max(1, int(np.ceil(size[0] / cell_m))), max(1, int(np.ceil(size[1] / cell_m))), cell_m)
 
-    def keys(self, pos: NDArray[np.float64]) -> IntArray:
-        """Cell key (cy * nx + cx) of each position."""
+    def cells(self, pos: NDArray[np.float64]) -> tuple[IntArray, IntArray]:
+        """Column and row of the cell of each position (clamped to the floor)."""
         cx = np.clip((pos[:, 0] / self.cell_m).astype(np.int64), 0, self.nx - 1)
         cy = np.clip((pos[:, 1] / self.cell_m).astype(np.int64), 0, self.ny - 1)
+        return cx, cy
+
+    def keys(self, pos: NDArray[np.float64]) -> IntArray:
+        """Cell key (cy * nx + cx) of each position."""
+        cx, cy = self.cells(pos)
         return cy * self.nx + cx
 
     def xy(self, key: int) -> tuple[int, int]:
         """Column and row of a cell key."""
         return key % self.nx, key // self.nx
 
+    def centre(self, key: int) -> tuple[float, float]:
+        """The middle of cell ``key``, metres."""
+        cx, cy = self.xy(key)
+        return (cx + 0.5) * self.cell_m, (cy + 0.5) * self.cell_m
 
-@dataclass(frozen=True)
-class Occupancy:
-    """Avatars sorted by cell: ``order[k]`` is a row index, ``skey`` the sorted keys."""
+    def follow(self, pos: NDArray[np.float64], vx: IntArray, vy: IntArray) -> tuple[IntArray, IntArray]:
+        """Viewer cells after a move: kept while within :data:`HYSTERESIS_M` of the old one (or -1: none yet)."""
+        cx, cy = self.cells(pos)
+        c, h = self.cell_m, HYSTERESIS_M
+        x, y = pos[:, 0], pos[:, 1]
+        out = (vx < 0) | (x < vx * c - h) | (x >= (vx + 1) * c + h) | (y < vy * c - h) | (y >= (vy + 1) * c + h)
+        return np.where(out, cx, vx), np.where(out, cy, vy)
 
-    grid: CellGrid
-    order: IntArray
-    skey: IntArray
 
-    @classmethod
-    def build(cls, grid: CellGrid, pos: NDArray[np.float64]) -> Occupancy:
-        """Sort avatar rows by cell key."""
-        key = grid.keys(pos)
+class Chunks:
+    """Records of some avatars laid out by cell key, so that a block of cells is a few byte slices.
+
+    A row of cells is contiguous in key order, so any rectangle of cells is one slice per row: a
+    viewer's tiers are assembled from at most a dozen slices, with no array work per viewer.
+    """
+
+    __slots__ = ("buf", "nx", "ny", "off", "size")
+
+    def __init__(self, grid: CellGrid, records: NDArray[np.void], key: IntArray) -> None:
         order = np.argsort(key, kind="stable")
-        return cls(grid, order, key[order])
+        self.size = records.dtype.itemsize
+        self.buf = records[order].tobytes()
+        self.nx, self.ny = grid.nx, grid.ny
+        self.off: list[int] = np.searchsorted(key[order], np.arange(grid.nx * grid.ny + 1)).tolist()
 
-    def block(self, key: int, reach: int) -> IntArray:
-        """Rows of avatars within ``reach`` cells (in x and y) of cell ``key``."""
-        cx, cy = self.grid.xy(key)
-        x0, x1 = max(cx - reach, 0), min(cx + reach, self.grid.nx - 1)
-        rows = []
-        for y in range(max(cy - reach, 0), min(cy + reach, self.grid.ny - 1) + 1):  # at most 5 rows of cells
-            lo = np.searchsorted(self.skey, y * self.grid.nx + x0, side="left")
-            hi = np.searchsorted(self.skey, y * self.grid.nx + x1, side="right")
-            rows.append(self.order[lo:hi])
-        return np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    def span(self, k0: int, k1: int) -> tuple[bytes, int]:
+        """Records of cells ``k0`` to ``k1`` (keys, inclusive) and how many."""
+        a, b = self.off[k0], self.off[k1 + 1]
+        return self.buf[a * self.size:b * self.size], b - a
+
+    def tiered(self, vx: int, vy: int, level: int, mid: Chunks | None = None,
+               far: Chunks | None = None) -> tuple[list[bytes], list[int]]:
+        """Byte slices and counts of the near block, then (``level`` >= 1) the mid ring, then (``level`` 2)
+        everything else, seen from viewer cell (vx, vy); the mid ring (and near cells past the cap) from
+        ``mid`` and the rest from ``far`` when given (changes over a longer look-back), else from these."""
+        nx, ny = self.nx, self.ny
+        parts: list[bytes] = []
+        counts = [0, 0, 0]
+        tiers = (self, mid or self, far or mid or self)
+
+        def take(tier: int, y: int, x0: int, x1: int) -> None:
+            if x0 <= x1:
+                part, n = tiers[tier].span(y * nx + x0, y * nx + x1)
+                if n:
+                    parts.append(part)
+                    counts[tier] += n
+
+        nx0, nx1 = max(vx - NEAR_REACH, 0), min(vx + NEAR_REACH, nx - 1)
+        demoted: list[int] = []
+        for dx, dy in _NEAR_ORDER:  # nearest cells first: past the cap, whole cells count as mid
+            x, y = vx + dx, vy + dy
+            if 0 <= x < nx and 0 <= y < ny:
+                n = self.off[y * nx + x + 1] - self.off[y * nx + x]
+                if counts[0] + n <= NEAR_CAP or (dx, dy) == (0, 0):
+                    take(0, y, x, x)
+                else:
+                    demoted.append(y * nx + x)
+        if level == 0:
+            return parts, counts
+        for k in demoted:
+            take(1, k // nx, k % nx, k % nx)
+        mx0, mx1 = max(vx - MID_REACH, 0), min(vx + MID_REACH, nx - 1)
+        my0, my1 = max(vy - MID_REACH, 0), min(vy + MID_REACH, ny - 1)
+        for y in range(my0, my1 + 1):
+            if abs(y - vy) > NEAR_REACH:
+                take(1, y, mx0, mx1)
+            else:
+                take(1, y, mx0, nx0 - 1)
+                take(1, y, nx1 + 1, mx1)
+        if level == 1:
+            return parts, counts
+        if my0 > 0:
+            take(2, 0, 0, my0 * nx - 1)  # whole rows of cells below the block, as one run of keys
+        for y in range(my0, my1 + 1):
+            take(2, y, 0, mx0 - 1)
+            take(2, y, mx1 + 1, nx - 1)
+        if my1 < ny - 1:
+            take(2, my1 + 1, 0, (ny - my1 - 1) * nx - 1)
+        return parts, counts

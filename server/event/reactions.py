@@ -1,4 +1,4 @@
-"""Reactions in a shard: shown above the sender's avatar for a while, counted per interest cell.
+"""Reactions in a shard: shown above the sender's avatar for a while, counted per 16 m cell.
 
 A reaction sets its slot's code for :data:`~showroom.protocol.codes.REACTION_SHOW_S` (the
 avatar's animation byte shows it) and is logged; at the next tick the log is counted per
@@ -16,6 +16,8 @@ from showroom.protocol.codes import REACTION_SHOW_S, REACTIONS, reaction_code
 from showroom.protocol.server_messages import ReactionCounts
 from showroom.sim.crowd import Crowd
 
+REACTION_CELL_M = 16.0
+"""Reactions are counted in cells this large (larger than interest cells: a crowd's mood, not a neighbour's)."""
 REACTION_FLUSH_S = 1.0
 """How often the per-cell counts are sent."""
 _CODES = 16
@@ -74,6 +76,10 @@ class Reactions:
         """Slots showing a reaction at ``show_t`` and their codes."""
         live = np.flatnonzero((slot_id >= 0) & (self.until > show_t) & (self.code > 0))
         return live, self.code[live]
+
+    def near_point(self, x: float, y: float) -> list[ReactionCounts]:
+        """The ``reactions`` event for a visitor at (x, y) metres."""
+        return self.near(int(self.grid.keys(np.array([[x, y]]))[0])) if self.ready else []
 
     def near(self, key: int) -> list[ReactionCounts]:
         """The ``reactions`` event for cell ``key``: the ready counts of its 3 x 3 block (none when empty)."""

@@ -2,29 +2,30 @@
 
 Triggers come from the scene's reward rules: joining among the first N visitors, staying
 N minutes, a selfie with a mascot, reacting during a look. Each award is keyed by
-(rule, visitor wallet) and goes through :class:`server.storage.ledger.Ledger`, so a repeat
-is harmless and a limited voucher is one atomic claim. Attendance is checked once a
-second and at most ``MAX_AWARDS_PER_TICK`` awards are written per tick, so a crowd that
-qualifies at the same moment cannot stall the tick with disk syncs; the rest wait their
-turn in order. Nothing earned is ever dropped: each (rule, wallet) key is queued at most
-once, so the queue is bounded by the rules times the wallets that came.
+(rule, visitor wallet) and handed, at once, to the ledger's writer thread
+(:class:`server.storage.ledger_writer.LedgerWriter`), which commits whatever is waiting in one
+durable transaction; a repeat is harmless and a limited voucher is one atomic claim. The
+visitor is told (``awarded``) only when the writer's acknowledgement is delivered on the loop,
+after the commit. A crowd that qualifies in the same tick costs the tick one hand-over each,
+never a disk sync. Nothing earned is dropped: each (rule, wallet) key is handed over at most
+once (:attr:`Rewards.done`), so what waits for the writer is bounded by the rules times the
+wallets that came; a write that fails is logged and its key forgotten, so the next trigger
+earns it again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections import deque
 from collections.abc import Callable
 
-from server.storage.ledger import Award, Ledger, LedgerRefusal
+from server.storage.ledger import Award, Claim, LedgerRefusal, Request
+from server.storage.ledger_writer import LedgerWriter, WriteFailed, Written
 from showroom.protocol.server_messages import Awarded
 from showroom.scene.model import Scene
 from showroom.scene.rewards import AttendedRule, FirstJoinersRule, ReactedRule, SelfieRule
 
 log = logging.getLogger("showroom.server")
-
-MAX_AWARDS_PER_TICK = 25
 
 
 def wallet_key(token: str) -> str:
@@ -33,12 +34,15 @@ def wallet_key(token: str) -> str:
 
 
 class Rewards:
-    """Turns event happenings into ledger awards and tells the visitors."""
+    """Turns event happenings into ledger awards and tells the visitors once they are written."""
 
-    def __init__(self, scene: Scene, ledger: Ledger,
-                 perks: Callable[[str], set[str]] = lambda wallet: set()) -> None:
-        self.ledger = ledger
+    def __init__(self, scene: Scene, writer: LedgerWriter, perks: Callable[[str], set[str]] = lambda wallet: set(),
+                 told: Callable[[str, Awarded], None] = lambda wallet, awarded: None) -> None:
+        """Awards go through ``writer``; ``perks`` says what a wallet's passes allow (early view of a closed
+        drop); ``told`` gets each new award's wallet and ``awarded`` event, on the loop, after its commit."""
+        self.writer = writer
         self.perks = perks
+        self.told = told
         self.names = {e.id: e.name for e in scene.entitlements}
         self.first = [r for r in scene.rewards if isinstance(r, FirstJoinersRule)]
         self.attended = [r for r in scene.rewards if isinstance(r, AttendedRule)]
@@ -46,10 +50,11 @@ class Rewards:
         self.reacted = [r for r in scene.rewards if isinstance(r, ReactedRule)]
         self.look_ids = [lk.id for lk in scene.looks]
         self.joined: dict[str, int] = {}
-        self.pending: deque[tuple[str, str]] = deque()
-        """(rule, wallet) keys waiting for their turn, oldest first; each at most once (see ``done``)."""
         self.done: set[tuple[str, str]] = set()
+        """(rule, wallet) keys handed to the writer (or written): each is handed over at most once."""
         self.closed_drops: set[str] = set()
+        self.failed = 0
+        """Awards the writer could not write (each logged, its key forgotten so that it can be earned again)."""
 
     # ---- triggers ---------------------------------------------------------------------
     def on_join(self, wallet: str) -> None:
@@ -81,34 +86,39 @@ class Rewards:
                 self._queue(rule.id, wallet)
 
     def grant(self, rule: str, wallet: str) -> None:
-        """Award ``rule``'s entitlement to ``wallet`` once, at a coming flush: the path every other
-        source of awards (a community's featuring and loyalty tiers) takes to the ledger."""
+        """Award ``rule``'s entitlement to ``wallet`` once: the path every other source of awards (a
+        community's featuring and loyalty tiers) takes to the ledger."""
         self._queue(rule, wallet)
 
     def _queue(self, rule: str, wallet: str) -> None:
+        """Hand (rule, wallet) to the writer unless it was already; a closed drop waits for its opening
+        (early-view passes see it first)."""
         key = (rule, wallet)
-        if key not in self.done:
-            self.done.add(key)
-            self.pending.append(key)
+        if key in self.done:
+            return
+        if self.writer.grants.get(rule) in self.closed_drops and "early_view" not in self.perks(wallet):
+            return
+        try:
+            self.writer.submit(Claim(rule, wallet), self._written)
+        except WriteFailed as exc:  # the server is stopping: nothing was handed over, a later visit earns it
+            log.error("award %s for %s was not handed to the ledger: %s", rule, wallet, exc)
+            return
+        self.done.add(key)
 
-    # ---- writing ------------------------------------------------------------------------
-    def flush(self) -> list[tuple[str, Awarded]]:
-        """Write up to ``MAX_AWARDS_PER_TICK`` queued awards; return (wallet, awarded event) pairs."""
-        told = []
-        for _ in range(min(MAX_AWARDS_PER_TICK, len(self.pending))):
-            rule, wallet = self.pending.popleft()
-            grant = self.ledger.grants[rule]
-            if grant in self.closed_drops and "early_view" not in self.perks(wallet):
-                self.done.discard((rule, wallet))  # the drop may open again (early-view passes see it first)
-                continue
-            try:
-                award = self.ledger.award(rule, wallet)
-            except LedgerRefusal as exc:
-                log.info("no %s for %s: %s", rule, wallet, exc)
-                continue
-            if award.new:
-                told.append((wallet, self.event_of(award)))
-        return told
+    # ---- acknowledgements ---------------------------------------------------------------
+    def _written(self, claim: Request, outcome: Written) -> None:
+        """The writer's answer to a claim, on the loop: tell a new award's holder; log a refusal or failure."""
+        assert isinstance(claim, Claim)
+        rule, wallet = claim
+        if isinstance(outcome, Award):
+            if outcome.new:
+                self.told(wallet, self.event_of(outcome))
+        elif isinstance(outcome, LedgerRefusal):
+            log.info("no %s for %s: %s", rule, wallet, outcome)
+        else:
+            self.failed += 1
+            self.done.discard((rule, wallet))
+            log.error("award %s for %s was not written (%s); the next trigger tries again", rule, wallet, outcome)
 
     def event_of(self, award: Award) -> Awarded:
         """The ``awarded`` personal event for an award."""

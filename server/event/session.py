@@ -24,7 +24,8 @@ from server.event.rewards import wallet_key
 from server.event.seats import Member
 from server.event.shard import Shard
 from server.event.status import host_status
-from server.storage.ledger import Ledger, LedgerRefusal
+from server.storage.ledger import Ledger, LedgerRefusal, Spend
+from server.storage.ledger_writer import WriteFailed, Written
 from showroom.protocol import client_messages as msg
 from showroom.protocol import community as cm
 from showroom.protocol.codec import MoveInput, decode_client, encode, encode_error, quick_move
@@ -55,6 +56,9 @@ from showroom.protocol.server_messages import (
 )
 
 log = logging.getLogger("showroom.server")
+
+MAX_REDEEMS_IN_FLIGHT = 8
+"""Redemptions one connection may have waiting for the ledger's answer; more are refused with ``busy:``."""
 
 
 @dataclass
@@ -95,6 +99,8 @@ class Session:
         self.open = True
         self.scene_version = 0
         """The scene version this connection was last sent (in ``welcome`` or a ``scene`` answer)."""
+        self.redeeming = 0
+        """Redemptions handed to the ledger's writer and not answered yet."""
 
     # ---- entry points from the transport --------------------------------------------
     def receive(self, data: bytes, now: float) -> None:
@@ -269,8 +275,8 @@ class Session:
         event = self.event
         scene = event.scene
         self.reply(Welcome(
-            v=PROTOCOL_VERSION, you=member.id if member else -1, shard=shard.number if shard else -1,
-            role=self.role, resume=member.resume if member else "", wallet=self.wallet_token, tick_hz=event.tick_hz,
+            v=PROTOCOL_VERSION, you=member.id if member else -1, slot=member.slot if member else -1,
+            shard=shard.number if shard else -1, role=self.role, resume=member.resume if member else "", wallet=self.wallet_token, tick_hz=event.tick_hz,
             event=EventInfo(id=scene.event.id, title=scene.event.title, duration=scene.event.duration),
             scene=event.scene_text, scene_version=event.reloader.version, playing=event.playing,
             t=round(event.show_t, 3),
@@ -326,16 +332,41 @@ class Session:
         self.reply(WalletContents(visitor=member.wallet, items=items, pubkey=ledger.public_key))
 
     def _redeem(self, message: msg.Redeem, member: Member, shard: Shard, now: float) -> None:
+        """Hand the redemption to the ledger's writer; :meth:`_redeemed` answers once it is written.
+
+        The answer is deferred rather than awaited: the loop never waits on the ledger's disk sync,
+        and ``redeemed`` goes out only when the redemption is on disk. At most
+        ``MAX_REDEEMS_IN_FLIGHT`` per connection wait for their answer, so a stalled disk cannot
+        make one client's requests pile up.
+        """
+        writer = self.event.writer
+        if writer is None:
+            raise ProtocolError(ErrorCode.NO_LEDGER, "this server keeps no Meta-Pass ledger")
+        if self.redeeming >= MAX_REDEEMS_IN_FLIGHT:
+            raise ProtocolError(ErrorCode.REFUSED, f"busy: {self.redeeming} redemptions of yours are being "
+                                                   "written; try again when they are answered")
+        self.redeeming += 1
         try:
-            award = self._ledger().redeem(message.award, member.wallet)
-        except LedgerRefusal as exc:
-            raise ProtocolError(ErrorCode.REFUSED, f"{exc.reason}: {exc}") from None
-        assert award.redeemed_at is not None and award.redeemed_seq is not None
+            writer.submit(Spend(message.award, member.wallet), lambda _, outcome: self._redeemed(outcome, member, now))
+        except WriteFailed as exc:  # the server is stopping
+            self.redeeming -= 1
+            raise ProtocolError(ErrorCode.REFUSED, f"busy: {exc}; try again in a moment") from None
+
+    def _redeemed(self, outcome: Written, member: Member, now: float) -> None:
+        """The ledger's answer to a redemption asked for at ``now``: ``redeemed``, or ``error`` with the reason."""
+        self.redeeming -= 1
+        if isinstance(outcome, LedgerRefusal):
+            self.fault(ErrorCode.REFUSED, f"{outcome.reason}: {outcome}", "redeem", now)
+            return
+        if isinstance(outcome, WriteFailed):
+            self.fault(ErrorCode.REFUSED, f"busy: {outcome}; try again in a moment", "redeem", now)
+            return
+        assert outcome.redeemed_at is not None and outcome.redeemed_seq is not None
         if self.event.communities is not None:
-            self.event.communities.engage(member.wallet, "redemption", 1, f"redeem:{award.seq}",
+            self.event.communities.engage(member.wallet, "redemption", 1, f"redeem:{outcome.seq}",
                                           self.event.wall_time(now))
-        self.reply(Redeemed(award=award.seq, entitlement=award.entitlement, at=award.redeemed_at,
-                            seq=award.redeemed_seq))
+        self.reply(Redeemed(award=outcome.seq, entitlement=outcome.entitlement, at=outcome.redeemed_at,
+                            seq=outcome.redeemed_seq))
 
     def _leave(self, message: msg.Leave, member: Member, shard: Shard, now: float) -> None:
         self.event.leave(member.id)

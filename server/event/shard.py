@@ -20,7 +20,7 @@ from server.event.frames import Frames, StageTimes, TickView
 from server.event.inputs import Inputs
 from server.event.interest import CellGrid
 from server.event.link import Link
-from server.event.reactions import Reactions
+from server.event.reactions import REACTION_CELL_M, Reactions
 from server.event.seats import Member, Seats
 from server.event.selfie import SelfieDesk
 from server.event.visibility import Occluders
@@ -67,7 +67,7 @@ class Shard:
         self.grid = CellGrid.for_floor(self.world.venue.size)
         self.seats = Seats(capacity, attendance_rules)
         self.inputs = Inputs(self.seats.size)
-        self.reactions = Reactions(self.seats.size, self.grid)
+        self.reactions = Reactions(self.seats.size, CellGrid.for_floor(self.world.venue.size, REACTION_CELL_M))
         self.frames = Frames(self.seats, self.grid)
         self.shared: deque[ServerMessage] = deque(maxlen=MAX_SHARED_EVENTS)
         self.photos: list[SelfieTaken] = []
@@ -116,9 +116,14 @@ class Shard:
         if member is None:
             return None
         self.inputs.stop(member.slot)  # a pending move or walk must not outlive its avatar
+        self.frames.release(member.slot)
         self.desk.leave(member_id)
         self.world.crowd.remove(np.array([member_id]))
         return member
+
+    def resume(self, member: Member) -> None:
+        """A dropped visitor is back on a new connection, which holds no copy of the crowd yet."""
+        self.frames.resync(member.slot)
 
     def expire(self, now: float) -> list[Member]:
         """Remove visitors whose resume window ran out; return them."""
@@ -180,6 +185,6 @@ class Shard:
         pose[self.desk.serving() & (pose < 0)] = 0
         view = TickView(self.world.tick, show_t, wall_time, show, [e.wire() for e in self.shared], pose)
         self.frames.send(self.world, view, self.inputs.acked, self.reactions.shown(slot_id, show_t),
-                         self.reactions.near, self.times)
+                         self.reactions.near_point, self.times)
         self.times.inputs, self.times.sim, self.times.interactions = t1 - t0, t2 - t1, t3 - t2
         self.shared.clear()

@@ -29,6 +29,7 @@ from server.storage.bans import Store
 from server.storage.community_report import CommunityReport, community_report
 from server.storage.community_sqlite import SqliteCommunityStore
 from server.storage.ledger import Ledger
+from server.storage.ledger_writer import LedgerWriter
 from showroom.community.model import Community
 from showroom.errors import ShowroomError
 from showroom.protocol.errors import CloseCode
@@ -92,9 +93,7 @@ class RunningServer:
             await asyncio.to_thread(self.jobs.close)  # acknowledged writes are done; queued ones finish
         if self.event.communities is not None:
             self.event.communities.store.close()
-        if self.event.ledger is not None:
-            self.event.ledger.checkpoint()
-            self.event.ledger.close()
+        await asyncio.to_thread(close_ledger, self.event)
         self.stopped.set()
 
 
@@ -129,10 +128,11 @@ async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1"
         ledger = Ledger(data_dir, scene, more_entitlements=[e for c in communities for e in c.entitlements],
                         more_grants=community_grants(communities)) if data_dir is not None else None
         community_store = SqliteCommunityStore(data_dir) if data_dir is not None and communities else None
+        writer = LedgerWriter(ledger) if ledger is not None else None  # its own connection, on its own thread
     except (OSError, ShowroomError) as exc:
         server.close()
         raise ServeError(f"cannot use the data directory {data_dir}: {getattr(exc, 'strerror', None) or exc}") from None
-    event = Event(scene, host_token=host_token, scene_text=scene_text, playing=playing, ledger=ledger,
+    event = Event(scene, host_token=host_token, scene_text=scene_text, playing=playing, ledger=ledger, writer=writer,
                   scene_source=str(scene_path) if scene_path is not None else "scene", tick_hz=tick_hz)
     if store is not None:
         event.banned |= store.bans(scene.event.id)
@@ -151,6 +151,15 @@ async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1"
     if scene_path is not None:
         watcher = loop.create_task(_watch_scene(event, scene_path, scene_poll_s), name="showroom-scene-watch")
     return RunningServer(event, host, bound, server, ticker, watcher, jobs)
+
+
+def close_ledger(event: Event) -> None:
+    """Write what the ledger's writer still holds, stop it, then sign the last checkpoint and close (blocks)."""
+    if event.writer is not None:
+        event.writer.close()
+    if event.ledger is not None:
+        event.ledger.checkpoint()
+        event.ledger.close()
 
 
 def _report(community: Community, at: dt.datetime, *, data_dir: Path) -> CommunityReport:
@@ -251,8 +260,8 @@ async def _tick_forever(event: Event) -> None:
         if now - last_mark >= 1.0:
             metrics.mark(now)
             last_mark = now
-        if event.ledger is not None and now - last_checkpoint >= CHECKPOINT_EVERY_S:
-            event.ledger.checkpoint()
+        if event.writer is not None and now - last_checkpoint >= CHECKPOINT_EVERY_S:
+            event.writer.checkpoint()  # signed on the writer's thread, after the awards waiting
             last_checkpoint = now
 
 

@@ -2,9 +2,13 @@
 
 Every award and redemption is a signed record (see :mod:`showroom.ledger`) appended to an
 append-only log, in the same transaction as the stock decrement and the award row, with
-``synchronous=FULL``: once :meth:`Ledger.award` returns, the award survives a crash. A
-claim is one ``BEGIN IMMEDIATE`` transaction, so concurrent claimers of the last unit
-(threads, or processes sharing the data directory) get exactly one success.
+``synchronous=FULL``: once :meth:`Ledger.award` (or :meth:`Ledger.write_many` for a batch)
+returns, what it wrote survives a crash. A batch is one ``BEGIN IMMEDIATE`` transaction, so
+concurrent claimers of the last unit (threads, or processes sharing the data directory) get
+exactly one success, and a batch of thousands costs one sync. A single award is a batch of
+one: there is one code path. The server writes through
+:class:`server.storage.ledger_writer.LedgerWriter` on a thread of its own and reads (wallets,
+stock) on the event loop's connection.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from showroom.errors import ShowroomError
 from showroom.ledger import (
@@ -83,6 +87,28 @@ class Award:
                 "redeemed_at": self.redeemed_at, "redeemed_seq": self.redeemed_seq}
 
 
+class Claim(NamedTuple):
+    """An award asked for: rule ``rule``'s entitlement for wallet ``visitor``.
+
+    A named tuple, not a dataclass: a finale drop makes thousands at once, and tuples of strings
+    are cheap to build and soon left alone by the garbage collector.
+    """
+
+    rule: str
+    visitor: str
+
+
+class Spend(NamedTuple):
+    """A redemption asked for: the voucher awarded at ``award_seq``, by its holder ``visitor``."""
+
+    award_seq: int
+    visitor: str
+
+
+Request = Claim | Spend
+"""What a batch of :meth:`Ledger.write_many` holds."""
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -101,6 +127,8 @@ class Ledger:
         """The ledger of ``scene``'s event; ``more_entitlements`` and ``more_grants`` (rule id ->
         entitlement id) add what other award sources (communities) may grant through it."""
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
+        self._more = (tuple(more_entitlements), dict(more_grants or {}))
         self.scene = scene
         self.event = scene.event.id
         self.key = load_or_create_private_key(data_dir / KEY_FILE)
@@ -131,88 +159,132 @@ class Ledger:
         """Close the database."""
         self.db.close()
 
+    def reopen(self) -> Ledger:
+        """The same ledger on a connection of its own (WAL lets one connection write while another reads)."""
+        return Ledger(self.data_dir, self.scene, more_entitlements=self._more[0], more_grants=self._more[1])
+
     def _transaction(self) -> _Tx:
         return _Tx(self.db)
 
-    # ---- awards --------------------------------------------------------------------
+    # ---- awards and redemptions -------------------------------------------------------
     def award(self, rule_id: str, visitor: str, now: dt.datetime | None = None) -> Award:
         """Grant rule ``rule_id``'s entitlement to ``visitor`` once; a repeat returns the first award.
 
-        Raises :class:`LedgerRefusal` with reason ``sold_out``, ``capped`` or ``expired`` for vouchers.
+        A batch of one (:meth:`award_many`). Raises :class:`LedgerRefusal` with reason ``unknown``
+        for a rule this ledger does not know, ``sold_out``, ``capped`` or ``expired`` for vouchers.
         """
-        now = now or _now()
-        grant = self.grants.get(rule_id)
-        if grant is None:
-            raise LedgerRefusal("unknown", f"no reward rule {rule_id!r}")
-        ent = self.entitlements[grant]
-        with self._transaction():
-            existing = self._award_row("rule = ? AND visitor = ?", (rule_id, visitor))
-            if existing is not None:
-                return existing
-            unit = None
-            valid_from, valid_until = now, None
-            if isinstance(ent, Voucher):
-                if ent.valid_until is not None and now > ent.valid_until:
-                    raise LedgerRefusal("expired", f"{ent.name} expired at {_iso(ent.valid_until)}")
-                held = self.db.execute("SELECT COUNT(*) FROM awards WHERE visitor = ? AND entitlement = ?",
-                                       (visitor, ent.id)).fetchone()[0]
-                if held >= ent.per_visitor_cap:
-                    raise LedgerRefusal("capped", f"{visitor} already holds {held} of {ent.name} (cap {ent.per_visitor_cap})")
-                total, taken = self.db.execute("SELECT total, taken FROM stock WHERE entitlement = ?",
-                                               (ent.id,)).fetchone()
-                if taken >= total:
-                    raise LedgerRefusal("sold_out", f"{ent.name} is sold out ({total} units)")
-                self.db.execute("UPDATE stock SET taken = taken + 1 WHERE entitlement = ?", (ent.id,))
-                unit = taken
-                if ent.valid_for is not None:
-                    valid_until = now + dt.timedelta(seconds=ent.valid_for)
-                else:
-                    valid_from = ent.valid_from or now
-                    valid_until = ent.valid_until
-            seq = self._next_seq()
-            record = award_record(event=self.event, seq=seq, rule=rule_id, entitlement=ent.id,
-                                  entitlement_kind=ent.kind, visitor=visitor, at=now, valid_from=valid_from,
-                                  valid_until=valid_until, unit=unit)
-            self._append(seq, encode_entry(record, self.key))
-            self.db.execute(
-                "INSERT INTO awards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-                (rule_id, visitor, seq, ent.id, ent.kind, unit, record.at, record.valid_from, record.valid_until),
-            )
-        award = self._award_row("seq = ?", (seq,))
-        assert award is not None
-        return Award(**{**award.__dict__, "new": True})
+        return _or_raise(self.award_many([(rule_id, visitor)], now)[0])
+
+    def award_many(self, requests: Sequence[tuple[str, str]],
+                   now: dt.datetime | None = None) -> list[Award | LedgerRefusal]:
+        """Grant each (rule, visitor) of ``requests`` once, in one durable transaction; one outcome per request.
+
+        The same rules as :meth:`award`, item by item in order: a repeat (of an earlier batch or of
+        an earlier item of this one) is the existing award with ``new=False``; a refusal is that
+        item's :class:`LedgerRefusal` and writes nothing of it, while the rest commit. One
+        ``BEGIN IMMEDIATE`` … ``COMMIT`` with ``synchronous=FULL`` means one sync for the batch,
+        which is what lets a writer thread keep up with a finale drop.
+        """
+        return self.write_many([Claim(rule, visitor) for rule, visitor in requests], now)
 
     def redeem(self, award_seq: int, visitor: str, now: dt.datetime | None = None) -> Award:
         """Spend a voucher once, inside its window and the per-visitor cap; refusals say why."""
+        return _or_raise(self.write_many([Spend(award_seq, visitor)], now)[0])
+
+    def write_many(self, requests: Sequence[Request], now: dt.datetime | None = None, *,
+                   pace: Callable[[], object] = lambda: None) -> list[Award | LedgerRefusal]:
+        """Carry out awards and redemptions in order, in one transaction; one outcome per request.
+
+        Refusals are returned, not raised, and leave nothing of their item written. Log seqs are
+        read once per batch and handed out in order. Any other error rolls the whole batch back
+        and is raised: nothing of it was written, so all of it may be tried again. ``pace`` runs
+        before each item (the writer thread waits there while the event's tick runs).
+        """
         now = now or _now()
+        outcomes: list[Award | LedgerRefusal] = []
         with self._transaction():
-            award = self._award_row("seq = ?", (award_seq,))
-            if award is None or award.visitor != visitor:
-                raise LedgerRefusal("unknown", f"no award {award_seq} for {visitor}")
-            ent = self.entitlements[award.entitlement]
-            if not isinstance(ent, Voucher):
-                raise LedgerRefusal("not_redeemable", f"{ent.name} is a {ent.kind}, not a voucher")
-            if award.redeemed_at is not None:
-                raise LedgerRefusal("spent", f"this voucher was already redeemed at {award.redeemed_at}")
-            stamp = _iso(now)
-            if stamp < award.valid_from:
-                raise LedgerRefusal("not_yet_valid", f"this voucher is valid from {award.valid_from}")
-            if award.valid_until is not None and stamp > award.valid_until:
-                raise LedgerRefusal("expired", f"this voucher expired at {award.valid_until}")
-            spent = self.db.execute(
-                "SELECT COUNT(*) FROM awards WHERE visitor = ? AND entitlement = ? AND redeemed_seq IS NOT NULL",
-                (visitor, ent.id)).fetchone()[0]
-            if spent >= ent.per_visitor_cap:
-                raise LedgerRefusal("capped", f"{visitor} already redeemed {spent} of {ent.name} (cap {ent.per_visitor_cap})")
-            seq = self._next_seq()
-            record = redeem_record(event=self.event, seq=seq, award_seq=award_seq, entitlement=ent.id,
-                                   visitor=visitor, at=now)
-            self._append(seq, encode_entry(record, self.key))
-            self.db.execute("UPDATE awards SET redeemed_seq = ?, redeemed_at = ? WHERE seq = ?",
-                            (seq, record.at, award_seq))
-        spent_award = self._award_row("seq = ?", (award_seq,))
-        assert spent_award is not None
-        return spent_award
+            seqs = _Seqs(self._next_seq())
+            for r in requests:
+                pace()
+                outcomes.append(self._claim(r.rule, r.visitor, now, seqs) if isinstance(r, Claim)
+                                else self._spend(r.award_seq, r.visitor, now, seqs))
+        return outcomes
+
+    def _claim(self, rule_id: str, visitor: str, now: dt.datetime, seqs: _Seqs) -> Award | LedgerRefusal:
+        """One award inside the batch's transaction: checks first, so a refusal has written nothing."""
+        grant = self.grants.get(rule_id)
+        if grant is None:
+            return LedgerRefusal("unknown", f"no reward rule {rule_id!r}")
+        ent = self.entitlements[grant]
+        existing = self._award_row("rule = ? AND visitor = ?", (rule_id, visitor))
+        if existing is not None:
+            return existing
+        unit = None
+        valid_from, valid_until = now, None
+        if isinstance(ent, Voucher):
+            taken = self._voucher_unit(ent, visitor, now)
+            if isinstance(taken, LedgerRefusal):
+                return taken
+            unit = taken
+            self.db.execute("UPDATE stock SET taken = taken + 1 WHERE entitlement = ?", (ent.id,))
+            if ent.valid_for is not None:
+                valid_until = now + dt.timedelta(seconds=ent.valid_for)
+            else:
+                valid_from = ent.valid_from or now
+                valid_until = ent.valid_until
+        seq = seqs.take()
+        record = award_record(event=self.event, seq=seq, rule=rule_id, entitlement=ent.id,
+                              entitlement_kind=ent.kind, visitor=visitor, at=now, valid_from=valid_from,
+                              valid_until=valid_until, unit=unit)
+        self._append(seq, encode_entry(record, self.key))
+        self.db.execute(
+            "INSERT INTO awards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+            (rule_id, visitor, seq, ent.id, ent.kind, unit, record.at, record.valid_from, record.valid_until),
+        )
+        return Award(seq, rule_id, visitor, ent.id, ent.kind, unit, record.at, record.valid_from,
+                     record.valid_until, None, None, new=True)
+
+    def _voucher_unit(self, ent: Voucher, visitor: str, now: dt.datetime) -> int | LedgerRefusal:
+        """The unit of ``ent`` that ``visitor`` would claim now, or why not (expired, capped, sold out)."""
+        if ent.valid_until is not None and now > ent.valid_until:
+            return LedgerRefusal("expired", f"{ent.name} expired at {_iso(ent.valid_until)}")
+        held = self.db.execute("SELECT COUNT(*) FROM awards WHERE visitor = ? AND entitlement = ?",
+                               (visitor, ent.id)).fetchone()[0]
+        if held >= ent.per_visitor_cap:
+            return LedgerRefusal("capped", f"{visitor} already holds {held} of {ent.name} (cap {ent.per_visitor_cap})")
+        total, taken = self.db.execute("SELECT total, taken FROM stock WHERE entitlement = ?", (ent.id,)).fetchone()
+        if taken >= total:
+            return LedgerRefusal("sold_out", f"{ent.name} is sold out ({total} units)")
+        return int(taken)
+
+    def _spend(self, award_seq: int, visitor: str, now: dt.datetime, seqs: _Seqs) -> Award | LedgerRefusal:
+        """One redemption inside the batch's transaction: checks first, so a refusal has written nothing."""
+        award = self._award_row("seq = ?", (award_seq,))
+        if award is None or award.visitor != visitor:
+            return LedgerRefusal("unknown", f"no award {award_seq} for {visitor}")
+        ent = self.entitlements[award.entitlement]
+        if not isinstance(ent, Voucher):
+            return LedgerRefusal("not_redeemable", f"{ent.name} is a {ent.kind}, not a voucher")
+        if award.redeemed_at is not None:
+            return LedgerRefusal("spent", f"this voucher was already redeemed at {award.redeemed_at}")
+        stamp = _iso(now)
+        if stamp < award.valid_from:
+            return LedgerRefusal("not_yet_valid", f"this voucher is valid from {award.valid_from}")
+        if award.valid_until is not None and stamp > award.valid_until:
+            return LedgerRefusal("expired", f"this voucher expired at {award.valid_until}")
+        spent = self.db.execute(
+            "SELECT COUNT(*) FROM awards WHERE visitor = ? AND entitlement = ? AND redeemed_seq IS NOT NULL",
+            (visitor, ent.id)).fetchone()[0]
+        if spent >= ent.per_visitor_cap:
+            return LedgerRefusal("capped",
+                                 f"{visitor} already redeemed {spent} of {ent.name} (cap {ent.per_visitor_cap})")
+        seq = seqs.take()
+        record = redeem_record(event=self.event, seq=seq, award_seq=award_seq, entitlement=ent.id,
+                               visitor=visitor, at=now)
+        self._append(seq, encode_entry(record, self.key))
+        self.db.execute("UPDATE awards SET redeemed_seq = ?, redeemed_at = ? WHERE seq = ?",
+                        (seq, record.at, award_seq))
+        return replace(award, redeemed_at=record.at, redeemed_seq=seq)
 
     def wallet(self, visitor: str) -> list[Award]:
         """Everything ``visitor`` holds, oldest first."""
@@ -281,6 +353,25 @@ _COLUMNS = "seq, rule, visitor, entitlement, kind, unit, at, valid_from, valid_u
 
 def _award(row: tuple) -> Award:
     return Award(*row)
+
+
+def _or_raise(outcome: Award | LedgerRefusal) -> Award:
+    if isinstance(outcome, LedgerRefusal):
+        raise outcome
+    return outcome
+
+
+class _Seqs:
+    """Log seqs handed out in order within one batch: read from the log once, then counted."""
+
+    def __init__(self, first: int) -> None:
+        self.next = first
+
+    def take(self) -> int:
+        """The next free seq."""
+        seq = self.next
+        self.next += 1
+        return seq
 
 
 class _Tx:

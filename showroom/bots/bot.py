@@ -41,7 +41,7 @@ from showroom.protocol.server_messages import (
     read_event,
     read_message,
 )
-from showroom.protocol.snapshot import find_avatar, unpack_mascots
+from showroom.protocol.snapshot import find_row, unpack_mascots
 from showroom.scene import SceneError
 
 BEHAVIOURS = ("wander", "watch", "selfie")
@@ -51,6 +51,8 @@ PING_EVERY_S = 2.0
 WATCH_HZ = 1.0
 REACT_PER_S = 0.3
 CHAT_PER_S = 0.005
+SHOW_KEY = b"\xa4show"
+"""The ``show`` key of a frame's shared part, looked for in the raw bytes."""
 CELL_EVENTS = (SelfieTaken,)
 PERSONAL_EVENTS = (Awarded, SelfieLeft)
 """The frame events every bot reads; a community participant reads :data:`~showroom.bots.community.EVENTS` too."""
@@ -89,6 +91,7 @@ class Bot:
         self.move_hz = move_hz
         self.out: Callable[[bytes], None] = discard
         self.you = -1
+        self.slot = -1
         self.scene: SceneInfo | None = None
         self.joined_at = 0.0
         self.left_at = 0.0
@@ -167,6 +170,8 @@ class Bot:
         if st is not None:  # most frames: only their timing counts now
             self._count_frame(st, now)
             self.unseen = data
+            if data.find(SHOW_KEY, 40) >= 0:  # the show changed (rare): read it now, later frames leave it out
+                self._look_at_latest()
             return
         try:
             self._message(decode_server(data), now)
@@ -176,12 +181,15 @@ class Bot:
     def _message(self, value: Any, now: float) -> None:
         if isinstance(value, list):
             self.unseen = value[1]
+            if "show" in value[1]:
+                self._look_at_latest()
             self._count_frame(float(value[1]["st"]), now)
             self._frame(value[0], value[1], now)
             return
         message = read_message(value)
         if isinstance(message, Welcome):
             self.you = message.you
+            self.slot = message.slot
             try:
                 self.scene = scene_info(message.scene)
             except SceneError:  # nothing to find its way by: count it and go
@@ -245,12 +253,14 @@ class Bot:
             self.unseen = None
 
     def _see(self, cell: dict[str, Any]) -> None:
-        self.look = int(cell["show"]["look"])
+        show = cell.get("show")
+        if show is not None:  # only in frames where it changed
+            self.look = int(show["look"])
         mascots = unpack_mascots(cell["mascots"])
         self.mascot_act = mascots.activity
         if self.behaviour == "selfie":
             self.mascot_pos = mascots.pos
-            where = find_avatar(cell, self.you)
+            where = find_row(cell, self.slot)  # a row comes when the avatar moved: else it stands where it was
             if where is not None:
                 self.pos = where
 

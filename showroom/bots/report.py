@@ -71,6 +71,7 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
                   "refused": stats.joins_failed},
         "latency_ms": {"p50": p50, "p95": p95, "p99": p99, "samples": len(stats.latency_s)},
         "snapshots_per_s_per_client": round(stats.snapshots / bot_seconds, 2) if bot_seconds else 0.0,
+        "hold": hold_figures(result),
         "server": {
             "tick_ms_p50": after.get("tick_ms_p50"),
             "tick_ms_p99": after.get("tick_ms_p99"),
@@ -81,6 +82,7 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
             "metrics_read": bool(after),
             "hold": {"ticks": hold_ticks, "tick_overruns": hold_overruns,
                      "tick_overrun_pct": round(100.0 * hold_overruns / hold_ticks, 3) if hold_ticks > 0 else 0.0,
+                     "tick_ms_p50": result.metrics_hold[1].get("tick_ms_p50"),
                      "tick_ms_p99": result.metrics_hold[1].get("tick_ms_p99")},
         },
         "generator": {
@@ -99,6 +101,29 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
         "history": result.history,
         "plot": "not asked for (--plot FILE.png)",
     }
+
+
+def hold_figures(result: SwarmResult) -> dict[str, Any]:
+    """What each bot received per second while all were holding (ramps and settling left out), and when that was.
+
+    The rates divide by client-seconds inside the window (each bot's time joined within it), so a bot that
+    dropped out early does not dilute them; ``from_unix_s``/``to_unix_s`` let another process (``showroom bench
+    live``) keep only its own samples of the same window.
+    """
+    first, last = result.hold_marks
+    if not first or not last or last["t"] <= first["t"]:
+        return {"from_unix_s": None, "to_unix_s": None, "clients_mean": 0.0, "bytes_in_per_s_per_client": 0.0,
+                "messages_in_per_s_per_client": 0.0, "snapshots_per_s_per_client": 0.0}
+    t0, t1 = first["t"], last["t"]
+    client_s = sum(max(min(b.left_at or t1, t1) - max(b.joined_at, t0), 0.0) for b in result.bots if b.joined_at)
+
+    def per_client_s(name: str) -> float:
+        return round((last[name] - first[name]) / client_s, 2) if client_s else 0.0
+
+    return {"from_unix_s": round(t0, 3), "to_unix_s": round(t1, 3), "clients_mean": round(client_s / (t1 - t0), 1),
+            "bytes_in_per_s_per_client": per_client_s("bytes_in"),
+            "messages_in_per_s_per_client": per_client_s("messages_in"),
+            "snapshots_per_s_per_client": per_client_s("snapshots")}
 
 
 def community_figures(result: SwarmResult) -> dict[str, Any]:

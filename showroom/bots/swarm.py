@@ -36,6 +36,8 @@ LEAVE_GRACE_S = 1.0
 HTTP_TIMEOUT_S = 5.0
 METRICS_EVERY_S = 2.0
 """How often ``/metrics`` is read during the run (the last good reading is kept)."""
+WINDOW_COUNTERS = ("bytes_in", "messages_in", "snapshots")
+"""What the bots received, counted at the edges of the hold so the report can give per-client rates for it alone."""
 
 
 @dataclass
@@ -80,6 +82,14 @@ class SwarmResult:
     metrics_hold: tuple[dict[str, Any], dict[str, Any]] = field(default_factory=lambda: ({}, {}))
     """``/metrics`` read when the hold began and when it ended (empty when unreadable)."""
     ramp_down_s: float = 0.0
+    hold_marks: tuple[dict[str, float], dict[str, float]] = field(default_factory=lambda: ({}, {}))
+    """:func:`count_mark` when the hold began and when it ended (empty when the run never got there)."""
+
+
+def count_mark(stats: Stats) -> dict[str, float]:
+    """The wall clock (``t``, unix seconds, comparable with other processes' samples) and what the bots have
+    received so far."""
+    return {"t": time.time(), **{name: float(getattr(stats, name)) for name in WINDOW_COUNTERS}}
 
 
 class BotListener(WSListener):
@@ -197,7 +207,9 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, Any]],
         driver = _Driver(listeners, stats, history, wall0, config.progress, on_progress)
         await driver.run("ramp up", lambda: time.perf_counter() < hold_start)
         hold_metrics = asyncio.ensure_future(fetch_metrics(config.url))
+        first_mark = count_mark(stats)
         await driver.run("hold", lambda: time.perf_counter() < hold_end)
+        hold_marks = (first_mark, count_mark(stats))
         if not ramp_task.done():
             ramp_task.cancel()
         metrics_hold = (await hold_metrics, await fetch_metrics(config.url))
@@ -224,7 +236,7 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, Any]],
         ramp_task.cancel()
         poll_task.cancel()
     return SwarmResult(config, stats, bots, wall, cpu, hold_s, metrics_before, metrics_after, history, metrics_hold,
-                       ramp_down_s)
+                       ramp_down_s, hold_marks)
 
 
 class _Driver:

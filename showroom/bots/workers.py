@@ -7,10 +7,11 @@ import dataclasses
 import multiprocessing as mp
 import queue
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from showroom.bots.stats import Stats
-from showroom.bots.swarm import SwarmConfig, SwarmResult, progress_line, run_swarm
+from showroom.bots.swarm import WINDOW_COUNTERS, SwarmConfig, SwarmResult, progress_line, run_swarm
 
 JOIN_GRACE_S = 60.0
 """How long past ramp up + duration + ramp down the parent waits for a worker's result before giving up."""
@@ -102,7 +103,17 @@ def _merge(config: SwarmConfig, results: list[SwarmResult], history: list[dict[s
                      default={})
     hold_end = max((r.metrics_hold[1] for r in results if r.metrics_hold[1]), key=lambda m: m.get("ticks", 0),
                    default={})
+    marks = (_merge_marks([r.hold_marks[0] for r in results], min),
+             _merge_marks([r.hold_marks[1] for r in results], max))
     return SwarmResult(config, stats, bots, max(r.wall_s for r in results), sum(r.cpu_s for r in results),
                        min(r.hold_s for r in results), metrics_before, metrics_after, history, (hold_start, hold_end),
-                       max(r.ramp_down_s for r in results))
+                       max(r.ramp_down_s for r in results), marks)
+
+
+def _merge_marks(marks: list[dict[str, float]], pick: Callable[[list[float]], float]) -> dict[str, float]:
+    """The workers' counts at one edge of the hold, summed, at the earliest (``min``) or latest (``max``) of their
+    clocks; empty unless every worker got there."""
+    if not marks or not all(marks):
+        return {}
+    return {"t": pick([m["t"] for m in marks]), **{name: sum(m[name] for m in marks) for name in WINDOW_COUNTERS}}
 

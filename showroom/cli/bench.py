@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from showroom.cli.args import add_json, add_scene, positive_float, positive_int, window_size
+from showroom.cli.args import add_json, add_scene, count, positive_float, positive_int, window_size
 
 FMT = argparse.RawDescriptionHelpFormatter
 
@@ -33,7 +33,8 @@ def register(sub: Any) -> None:
     add_json(crowd, "print the figures as one JSON object (last line)")
     crowd.set_defaults(handler=_crowd)
 
-    tick = kinds.add_parser("tick", help="server tick with thousands of visitors, no sockets: stage times",
+    tick = kinds.add_parser("tick", help="server tick with thousands of visitors, no sockets: stage times "
+                                         "(bench live for the figure with sockets)",
                             formatter_class=FMT, epilog="example:\n  showroom bench tick --visitors 3000 --json")
     add_scene(tick)
     tick.add_argument("--visitors", type=positive_int, default=3000, help="visitors (default 3000)")
@@ -52,6 +53,51 @@ def register(sub: Any) -> None:
     client.add_argument("--size", type=window_size, default=(1280, 720), help="render size (default 1280x720)")
     add_json(client, "print the figures as one JSON object (last line)")
     client.set_defaults(handler=_client)
+
+    awards = kinds.add_parser("awards", help="ledger awards off the event loop: awards/s, a finale drop, trigger "
+                                             "to awarded", formatter_class=FMT,
+                              epilog="example:\n  showroom bench awards --drop-visitors 5000 --json\n\n"
+                                     "Durable commits in a temporary data directory; the event ticks at its "
+                                     "real rate.")
+    add_scene(awards)
+    awards.add_argument("--awards", type=positive_int, default=20000,
+                        help="awards through the writer, distinct wallets (default 20000)")
+    awards.add_argument("--baseline-awards", type=positive_int, default=1000,
+                        help="awards the old way, one commit each (default 1000)")
+    awards.add_argument("--drop-visitors", type=positive_int, default=5000,
+                        help="visitors all earning one award in the same tick (default 5000)")
+    awards.add_argument("--trickle-visitors", type=positive_int, default=1000,
+                        help="visitors earning one award each at random moments (default 1000)")
+    awards.add_argument("--trickle-seconds", type=positive_float, default=10.0,
+                        help="seconds the trickle's triggers are spread over (default 10)")
+    add_json(awards, "print the figures as one JSON object (last line)")
+    awards.set_defaults(handler=_awards)
+
+    live = kinds.add_parser("live", help="serve + loadtest on loopback sockets, each on its own core: the server's "
+                                         "live CPU, bytes and latency, optionally beside the Colyseus peer",
+                            formatter_class=FMT,
+                            epilog="example:\n  showroom bench live --visitors 1000 --seconds 60 "
+                                   "--peer ../shared/peers/colyseus --report live.json")
+    live.add_argument("--visitors", type=positive_int, default=1000, metavar="N",
+                      help="visitors the load test joins (default 1000)")
+    live.add_argument("--seconds", type=positive_float, default=30.0, metavar="S",
+                      help="seconds to hold them all, the measured window (default 30)")
+    live.add_argument("--scene", default=None, metavar="FILE", help="scene to serve (default: the settings' scene)")
+    live.add_argument("--ramp", type=positive_float, default=100.0, metavar="R",
+                      help="visitors joining per second (default 100)")
+    live.add_argument("--server-core", type=count, default=0, metavar="CORE", help="core for the server (default 0)")
+    live.add_argument("--load-core", type=count, default=1, metavar="CORE",
+                      help="core for the load test and the peer's driver (default 1)")
+    live.add_argument("--no-pin", action="store_true", help="leave both processes to the scheduler")
+    live.add_argument("--peer", default=None, metavar="DIR",
+                      help="then run the Colyseus peer in DIR (its run.sh) with the same pinning and compare")
+    live.add_argument("--report", default=None, metavar="FILE", help="write the figures as JSON to this file")
+    live.add_argument("--loadtest-report", default=None, metavar="FILE",
+                      help="keep the load test's own full report (latency, ticks, traffic, awards) in this file")
+    live.add_argument("--plot", default=None, metavar="FILE.png",
+                      help="have the load test draw clients, latency and tick time over the run into this PNG")
+    add_json(live, "print the figures as one JSON object (last line)")
+    live.set_defaults(handler=_live)
 
 
 def _crowd(args: argparse.Namespace) -> int:
@@ -118,6 +164,33 @@ def _tick(args: argparse.Namespace) -> int:
     return 0
 
 
+def _live(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server.bench_live import LiveConfig, summary_lines
+    from server.bench_peer import peer_script, run_side_by_side, side_by_side_lines
+
+    script = peer_script(Path(args.peer)) if args.peer else None  # a wrong folder is said before any run
+    config = LiveConfig(args.visitors, args.seconds, args.ramp, Path(args.scene) if args.scene else None,
+                        args.server_core, args.load_core, not args.no_pin, progress=not args.json,
+                        plot=Path(args.plot) if args.plot else None,
+                        loadtest_report=Path(args.loadtest_report) if args.loadtest_report else None)
+    result = run_side_by_side(config, script)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print("\n".join(summary_lines(result)))
+        if result["peer"] is not None:
+            print("\n".join(side_by_side_lines(result, result["peer"], result["goals"])))
+    if args.report:
+        try:
+            Path(args.report).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            print(f"bench live: cannot write {args.report}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    return 0 if result["joined"] else 1
+
+
 def _client(args: argparse.Namespace) -> int:
     from showroom.client.bench import run_bench
     from showroom.settings import load_settings
@@ -134,4 +207,17 @@ def _client(args: argparse.Namespace) -> int:
           f"update {result['baseline_update_ms']:.1f} ms/frame")
     print(f"ratio             {result['ratio']:.1f}x the NodePath way")
     sys.stdout.flush()
+    return 0
+
+
+def _awards(args: argparse.Namespace) -> int:
+    from server.bench_awards import run, summary_lines
+    from showroom.scene import load_scene
+    from showroom.settings import load_settings
+
+    scene = load_scene(load_settings(scene=args.scene).scene_path())
+    result = run(scene, awards=args.awards, baseline_awards=args.baseline_awards, drop_visitors=args.drop_visitors,
+                 trickle_visitors=args.trickle_visitors, trickle_s=args.trickle_seconds,
+                 progress=(lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr)))
+    print(json.dumps(result.as_dict()) if args.json else "\n".join(summary_lines(result)))
     return 0

@@ -1,11 +1,13 @@
-"""The client's view of the crowd: interest payloads merged into one set of avatars per tick,
-then sampled a little in the past (``delay_s``) by interpolating between the two ticks around
-that time, vectorised over avatars. No panda3d here.
+"""The client's view of the crowd: every frame applied to a copy of the shard's avatars, each avatar
+gliding from where it is drawn to where the server last put it. No panda3d here.
 
-A near payload (``far`` false) carries the 3 x 3 block of interest cells around the visitor;
-a far one the 5 x 5 block. So a far payload replaces the whole set, and a near payload
-replaces the avatars of its 3 x 3 block and keeps the outer ring as last seen
-(docs/protocol.md, "Interest management").
+Frames carry only what changed, each row in a tier (near every tick, mid every 4th, far every
+20th: :data:`~showroom.protocol.limits.TIER_EVERY`). A row starts a glide from the avatar's
+drawn position now to the row's position, timed to end when the next row of that tier is
+due (for near avatars, at the row's own tick: as accurate as interpolating between two
+ticks, ``delay_s`` in the past); a big jump glides at :data:`GLIDE_MPS` at most. So a far
+avatar walks smoothly, about one refresh behind the truth, and none ever jumps. Vectorised
+over avatars, indexed by slot.
 """
 
 from __future__ import annotations
@@ -17,17 +19,21 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from showroom.protocol.limits import INTEREST_CELL_M
-from showroom.protocol.snapshot import CellSnapshot
+from showroom.protocol.limits import TICK_HZ, TIER_EVERY
+from showroom.protocol.snapshot import CellSnapshot, CrowdCopy
 
 TURN = 2 * math.pi
+GLIDE_MPS = 4.0
+"""The fastest an avatar is drawn gliding to a new position (a far avatar that turned, one that came near)."""
+STRIDE_M = 1.4
+"""Metres per walk cycle (the simulation's stride): a long glide's phase advances by the distance walked."""
 
 
 @dataclass(frozen=True)
 class CrowdFrame:
-    """Every avatar the client knows of at one server tick, sorted by id.
+    """Every avatar the client draws at one moment, sorted by id.
 
-    ``time_s`` is the tick's time on the server's tick clock (``tick / tick_hz``), positions
+    ``time_s`` is the moment on the server's tick clock (``tick / tick_hz``), positions
     are metres, headings radians, phases cycle fractions.
     """
 
@@ -53,82 +59,15 @@ class CrowdFrame:
                           self.phase[keep])
 
 
-def frame_of(snap: CellSnapshot, time_s: float) -> CrowdFrame:
-    """The avatars of one decoded payload as a frame, sorted by id."""
-    order = np.argsort(snap.ids, kind="stable")
-    return CrowdFrame(time_s, snap.ids[order], snap.pos[order].astype(np.float32),
-                      snap.heading[order].astype(np.float32), snap.anim[order],
-                      snap.phase[order].astype(np.float32))
-
-
-def merge(prev: CrowdFrame | None, snap: CellSnapshot, time_s: float, floor_m: tuple[float, float],
-          cell_m: float = INTEREST_CELL_M) -> CrowdFrame:
-    """The client's whole set of avatars after receiving ``snap`` (see the module docstring)."""
-    new = frame_of(snap, time_s)
-    if prev is None or snap.far or len(prev) == 0:
-        return new
-    nx = max(1, math.ceil(floor_m[0] / cell_m))
-    ny = max(1, math.ceil(floor_m[1] / cell_m))
-    cx = np.clip((prev.pos[:, 0] / cell_m).astype(np.int64), 0, nx - 1)
-    cy = np.clip((prev.pos[:, 1] / cell_m).astype(np.int64), 0, ny - 1)
-    ring = (np.abs(cx - snap.cell[0]) > 1) | (np.abs(cy - snap.cell[1]) > 1)
-    ring &= ~np.isin(prev.ids, new.ids, assume_unique=True)
-    if not ring.any():
-        return new
-    kept = prev.rows(ring)
-    ids = np.concatenate([new.ids, kept.ids])
-    order = np.argsort(ids, kind="stable")
-    return CrowdFrame(
-        time_s, ids[order],
-        np.concatenate([new.pos, kept.pos])[order],
-        np.concatenate([new.heading, kept.heading])[order],
-        np.concatenate([new.anim, kept.anim])[order],
-        np.concatenate([new.phase, kept.phase])[order],
-    )
-
-
 def interpolate(a: CrowdFrame, b: CrowdFrame, t: float) -> CrowdFrame:
-    """The crowd at time ``t`` between frames ``a`` and ``b`` (``a.time_s <= t <= b.time_s``).
-
-    Avatars in ``b`` are drawn; those also in ``a`` are blended (positions linearly, headings
-    along the shorter arc, phases forward), newcomers appear where ``b`` has them.
-    """
+    """The crowd at time ``t`` between frames ``a`` and ``b`` (``a.time_s <= t <= b.time_s``) holding the same
+    avatars in the same order: positions linearly, headings along the shorter arc, phases forward."""
     span = b.time_s - a.time_s
     w = np.float32(0.0 if span <= 0 else min(max((t - a.time_s) / span, 0.0), 1.0))
-    if len(a) == 0 or len(b) == 0:
-        return b if w > 0.5 or len(a) == 0 else a
-    if a.ids is b.ids or (len(a) == len(b) and np.array_equal(a.ids, b.ids)):
-        return _blend_same(a, b, w, t)  # the usual case: nobody joined or left between the ticks
-    idx = np.minimum(np.searchsorted(a.ids, b.ids), len(a) - 1)
-    both = a.ids[idx] == b.ids
-    pos = b.pos.copy()
-    heading = b.heading.copy()
-    phase = b.phase.copy()
-    ia = idx[both]
-    pos[both] = a.pos[ia] + (b.pos[both] - a.pos[ia]) * w
-    turn = (b.heading[both] - a.heading[ia] + np.float32(math.pi)) % np.float32(TURN) - np.float32(math.pi)
-    heading[both] = (a.heading[ia] + turn * w) % np.float32(TURN)
-    phase[both] = (a.phase[ia] + ((b.phase[both] - a.phase[ia]) % np.float32(1.0)) * w) % np.float32(1.0)
-    return CrowdFrame(t, b.ids, pos, heading, b.anim, phase)
-
-
-def _blend_same(a: CrowdFrame, b: CrowdFrame, w: np.float32, t: float) -> CrowdFrame:
-    """:func:`interpolate` for two frames holding the same avatars in the same order."""
-    pos = b.pos - a.pos
-    pos *= w
-    pos += a.pos
-    turn = b.heading - a.heading
-    turn += np.float32(math.pi)
-    np.remainder(turn, np.float32(TURN), out=turn)
-    turn -= np.float32(math.pi)
-    turn *= w
-    turn += a.heading
-    step = b.phase - a.phase
-    np.remainder(step, np.float32(1.0), out=step)
-    step *= w
-    step += a.phase
-    np.remainder(step, np.float32(1.0), out=step)
-    return CrowdFrame(t, b.ids, pos, turn, b.anim, step)
+    pos = a.pos + (b.pos - a.pos) * w
+    turn = (b.heading - a.heading + np.float32(math.pi)) % np.float32(TURN) - np.float32(math.pi)
+    phase = (a.phase + ((b.phase - a.phase) % np.float32(1.0)) * w) % np.float32(1.0)
+    return CrowdFrame(t, b.ids, pos, (a.heading + turn * w) % np.float32(TURN), b.anim, phase)
 
 
 class ServerClock:
@@ -156,39 +95,102 @@ class ServerClock:
 
 
 class SnapshotBuffer:
-    """The last few merged frames; :meth:`sample` draws the crowd ``delay_s`` in the past."""
+    """The crowd as the client draws it: :meth:`push` every frame, :meth:`sample` at the render time."""
 
-    def __init__(self, floor_m: tuple[float, float], delay_s: float = 0.1, keep: int = 16) -> None:
+    def __init__(self, floor_m: tuple[float, float], delay_s: float = 0.1, tick_hz: int = TICK_HZ) -> None:
         self.floor_m = floor_m
         self.delay_s = delay_s
-        self.frames: deque[CrowdFrame] = deque(maxlen=keep)
+        self.tick_s = 1.0 / tick_hz
+        self.copy = CrowdCopy()
         self.clock = ServerClock()
+        self.tick = -1
+        n = 0
+        self.p0 = np.zeros((n, 2))
+        self.p1 = np.zeros((n, 2))
+        self.h0 = np.zeros(n)
+        self.h1 = np.zeros(n)
+        self.ph0 = np.zeros(n)
+        self.ph1 = np.zeros(n)
+        self.t0 = np.zeros(n)
+        self.t1 = np.zeros(n)
+        """Per slot: the glide from (p0, h0, ph0) at t0 to (p1, h1, ph1) at t1, tick-clock seconds."""
+        self.last_time_s = 0.0
+
+    def _grow(self, size: int) -> None:
+        n = self.t0.size
+        if size <= n:
+            return
+        extra = size - n
+        self.p0 = np.concatenate([self.p0, np.zeros((extra, 2))])
+        self.p1 = np.concatenate([self.p1, np.zeros((extra, 2))])
+        for name in ("h0", "h1", "ph0", "ph1", "t0", "t1"):
+            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(extra)]))
 
     @property
     def latest(self) -> CrowdFrame | None:
-        """The newest merged frame, if any."""
-        return self.frames[-1] if self.frames else None
+        """Every avatar where the newest frames put it (no glide), if any frame came."""
+        if self.tick < 0:
+            return None
+        copy = self.copy
+        slots = copy.present()
+        return CrowdFrame(self.last_time_s, copy.ids[slots], copy.pos[slots].astype(np.float32),
+                          copy.heading[slots].astype(np.float32), copy.anim[slots], copy.phase[slots].astype(np.float32))
 
     def push(self, snap: CellSnapshot, time_s: float, arrival_s: float) -> None:
-        """Merge a received payload of tick time ``time_s`` that arrived at local ``arrival_s``."""
-        latest = self.latest
-        if latest is not None and time_s <= latest.time_s:
-            return  # a late or repeated tick: the newer view already holds
-        self.frames.append(merge(latest, snap, time_s, self.floor_m))
+        """Apply a received frame of tick time ``time_s`` that arrived at local ``arrival_s``."""
+        if snap.tick <= self.tick:
+            return  # a repeated tick (frames come in order over one connection)
         self.clock.observe(time_s, arrival_s)
+        now = self.render_time(arrival_s)
+        copy = self.copy
+        slots = snap.slots
+        had = np.zeros(slots.size, bool)
+        if not snap.key and copy.known.size:
+            inside = slots < copy.known.size
+            had[inside] = copy.known[slots[inside]]
+            had &= ~np.isin(slots, snap.new_slots)
+        copy.apply(snap)
+        self._grow(copy.ids.size)
+        self.tick, self.last_time_s = snap.tick, time_s
+        glide = slots[had]
+        if glide.size:
+            p, h, ph = self._at(glide, now)
+            self.p0[glide], self.h0[glide], self.ph0[glide], self.t0[glide] = p, h, ph, now
+        jump = slots[~had]
+        self.p0[jump], self.h0[jump], self.ph0[jump] = snap.pos[~had], snap.heading[~had], snap.phase[~had]
+        self.t0[jump] = now
+        self.p1[slots], self.h1[slots], self.ph1[slots] = snap.pos, snap.heading, snap.phase
+        every = np.array(TIER_EVERY, np.float64)[snap.tier_of_rows()] * self.tick_s
+        due = time_s + every - self.tick_s
+        far = np.hypot(*(self.p1[slots] - self.p0[slots]).T) / GLIDE_MPS
+        self.t1[slots] = np.where(had, np.maximum(np.maximum(due, now + far), now + 1e-3), now)
+
+    def _at(self, slots: NDArray[np.int64], t: float) -> tuple[NDArray[np.float64], NDArray[np.float64],
+                                                               NDArray[np.float64]]:
+        """Where the avatars in ``slots`` are drawn at tick-clock time ``t``: position, heading, phase."""
+        t0, t1 = self.t0[slots], self.t1[slots]
+        span = t1 - t0
+        u = np.clip((t - t0) / np.where(span > 0, span, 1.0), 0.0, 1.0)
+        u[span <= 0] = 1.0
+        p0, p1 = self.p0[slots], self.p1[slots]
+        pos = p0 + (p1 - p0) * u[:, None]
+        turn = (self.h1[slots] - self.h0[slots] + math.pi) % TURN - math.pi
+        heading = (self.h0[slots] + turn * u) % TURN
+        frac = (self.ph1[slots] - self.ph0[slots]) % 1.0
+        cycles = np.maximum(np.rint(np.hypot(*(p1 - p0).T) / STRIDE_M - frac), 0.0) + frac
+        phase = (self.ph0[slots] + cycles * u) % 1.0
+        return pos, heading, phase
 
     def render_time(self, local_s: float) -> float:
         """The tick-clock time to draw at local time ``local_s``."""
         return self.clock.server_time(local_s) - self.delay_s
 
     def sample(self, t: float) -> CrowdFrame:
-        """The crowd at tick-clock time ``t``, clamped to the oldest and newest frames held."""
-        if not self.frames:
+        """The crowd drawn at tick-clock time ``t``."""
+        copy = self.copy
+        slots = copy.present()
+        if slots.size == 0:
             return CrowdFrame.empty(t)
-        if t >= self.frames[-1].time_s:
-            return self.frames[-1]
-        if t <= self.frames[0].time_s:
-            return self.frames[0]
-        times = [f.time_s for f in self.frames]
-        k = int(np.searchsorted(times, t, side="right"))
-        return interpolate(self.frames[k - 1], self.frames[k], t)
+        pos, heading, phase = self._at(slots, t)
+        return CrowdFrame(t, copy.ids[slots], pos.astype(np.float32), heading.astype(np.float32), copy.anim[slots],
+                          phase.astype(np.float32))

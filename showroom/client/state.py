@@ -167,7 +167,7 @@ class ClientState:
         if text and text != self.scene_text:
             self.scene = parse_scene(text, "welcome.scene")
             self.scene_text = text
-            self.crowd = SnapshotBuffer(tuple(self.scene.venue.size))
+            self.crowd = SnapshotBuffer(tuple(self.scene.venue.size), tick_hz=self.tick_hz)
             self.mascots.clear()
         if self.scene is not None:
             self.community = CommunityBook(community=self.scene.event.community)
@@ -188,7 +188,8 @@ class ClientState:
         time_s = snap.tick / self.tick_hz
         self.frames += 1
         self.ack = int(personal.get("ack", -1))
-        self.show = snap.show
+        if snap.show is not None:
+            self.show = snap.show
         self.show_t = snap.t
         self.crowd.push(snap, time_s, arrival_s)
         if not self.mascots or time_s > self.mascots[-1].time_s:

@@ -207,8 +207,9 @@ def frame_head_plain(ack: int, you: int) -> bytes:
 def frame(ack: int, you: int, events: Sequence[ServerMessage], cell_payload: bytes) -> bytes:
     """A snapshot frame: ``[personal, cell]`` where ``cell`` is already-encoded msgpack.
 
-    The cell part is encoded once per interest cell and shared by all its subscribers;
-    only the small personal part (acknowledgement, personal events) is encoded per visitor.
+    The cell part is encoded once per viewer cell (or group catching up from the same tick) and
+    shared by every visitor who needs it; only the small personal part (acknowledgement,
+    personal events) is encoded per visitor.
     """
     return frame_head(ack, you, events) + cell_payload
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 """Sent in ``join`` and ``welcome``; a server refuses a client speaking another version."""
 
 MAX_CLIENT_FRAME_BYTES = 4096
@@ -33,8 +33,10 @@ CM_PER_M = 100.0
 MAX_COORD_M = 655.35
 """The largest floor coordinate a snapshot can carry (uint16 centimetres): no venue may be larger."""
 
-INTEREST_CELL_M = 16.0
-"""Side of a square interest cell; a visitor is sent the avatars of the cells around its own."""
+INTEREST_CELL_M = 4.0
+"""Side of a square interest cell: the tiers of a visitor's view are counted in cells around its own."""
+TIER_EVERY = (1, 4, 20)
+"""Ticks between refreshes of the near, mid and far tiers of a visitor's view (20, 5 and 1 per second)."""
 
 MAX_NAME_CHARS = 32
 MAX_TOKEN_CHARS = 128

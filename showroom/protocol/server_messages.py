@@ -43,6 +43,8 @@ class Welcome(ServerMessage):
     v: int
     you: int
     """Your avatar id (-1 for a host, who has none)."""
+    slot: int = -1
+    """Your avatar's slot in the shard, as snapshot rows key avatars (-1 for a host)."""
     shard: int
     role: Role
     resume: str

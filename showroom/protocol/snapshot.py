@@ -1,6 +1,11 @@
-"""Snapshots: avatars and mascots as packed, quantised NumPy arrays inside msgpack ``bin``.
+"""Snapshots: avatars and mascots as packed, quantised NumPy records inside msgpack ``bin``.
 
-Layout of the shared (per-cell) part of a frame, a msgpack map:
+A frame's shared part brings a client's copy of the crowd up to date; it is not a picture of
+it. Avatars are keyed by their **slot** in the shard (uint16, reused after a visitor leaves);
+``new`` maps slots to avatar ids as visitors arrive, ``gone`` frees slots, and ``rows`` carry
+the state of the avatars that changed since what the client already holds, nearest tier
+first (:data:`~showroom.protocol.limits.TIER_EVERY`). A ``key`` payload replaces everything.
+Layout of the shared part, a msgpack map:
 
 ========= ============================================================================
 key       value
@@ -9,18 +14,14 @@ type      ``"snap"``
 tick      server tick number (int)
 t         show clock, seconds (float)
 st        server wall-clock time when the tick ran, Unix seconds (float)
-cell      ``[cx, cy]`` interest cell of this payload
-far       true when this payload also carries the outer ring of cells
-ids       bin: uint32 little-endian avatar ids, n entries
-pos       bin: uint16 LE pairs, positions in centimetres, 2n entries (x0, y0, x1, y1, …)
-hdg       bin: uint8 heading, 256 steps per turn (0 faces +y, counter-clockwise)
-anim      bin: uint8, bit 0 walking, bits 4-7 ``1 + reaction index`` shown now (0 none)
-phase     bin: uint8 walk-cycle phase, 256 steps per cycle
-mascots   map with bins of length m: ``pos`` (uint16 cm pairs), ``hdg``, ``act``
-          (uint8 :class:`showroom.protocol.codes.Activity`), ``pose`` (int8, -1 none),
-          ``phase`` (uint8)
-show      map: ``cue`` (int), ``look`` (int), ``playing`` (bool), ``music`` (str|nil),
-          ``announce`` (str|nil), ``lights``: {``house``: [r, g, b, level], ``runway``: […]}
+key       true: a keyframe: forget every avatar held, then apply this frame
+tiers     ``[near, mid, far]``: how many of ``rows`` belong to each tier, in that order
+rows      bin: records of :data:`ROW` (9 bytes: slot, x cm, y cm, heading, anim, phase)
+new       bin: records of :data:`NEW` (6 bytes: slot, avatar id), slots taken (read after ``gone``)
+gone      bin: uint16 slots freed
+mascots   bin: records of :data:`MASCOT` (8 bytes each), in scene order
+show      map (only when it changed, and in every keyframe and catch-up): ``cue``, ``look``,
+          ``playing``, ``music``, ``announce``, ``lights``
 events    array of maps, each with a ``type`` (see docs/protocol.md)
 ========= ============================================================================
 """
@@ -39,6 +40,13 @@ from showroom.protocol.limits import CM_PER_M, MAX_COORD_M
 TURN = 2 * np.pi
 _MAX_CM = round(MAX_COORD_M * CM_PER_M)
 
+ROW = np.dtype([("slot", "<u2"), ("x", "<u2"), ("y", "<u2"), ("hdg", "u1"), ("anim", "u1"), ("phase", "u1")])
+"""One avatar's state on the wire (9 bytes, little-endian, packed)."""
+NEW = np.dtype([("slot", "<u2"), ("id", "<u4")])
+"""A slot taken by an avatar (6 bytes)."""
+MASCOT = np.dtype([("x", "<u2"), ("y", "<u2"), ("hdg", "u1"), ("act", "u1"), ("pose", "i1"), ("phase", "u1")])
+"""One mascot's state (8 bytes)."""
+
 
 def _positions_cm(pos: NDArray[np.float64]) -> NDArray[np.uint16]:
     return np.clip(np.rint(pos * CM_PER_M), 0, _MAX_CM).astype("<u2")
@@ -52,124 +60,87 @@ def _phase_steps(phase: NDArray[np.float64]) -> NDArray[np.uint8]:
     return (np.floor(phase * 256).astype(np.int64) % 256).astype(np.uint8)
 
 
-def quantise_positions(pos: NDArray[np.float64]) -> bytes:
-    """Metres to little-endian uint16 centimetres (clamped to 0 .. 655.35 m)."""
-    return _positions_cm(pos).tobytes()
+def quantise_rows(slots: NDArray[np.int64], pos: NDArray[np.float64], heading: NDArray[np.float64],
+                  anim: NDArray[np.uint8], phase: NDArray[np.float64]) -> NDArray[np.void]:
+    """Avatars in metres and radians as :data:`ROW` records (one per slot given)."""
+    rows = np.empty(len(slots), ROW)
+    rows["slot"] = slots
+    cm = _positions_cm(np.asarray(pos, np.float64).reshape(-1, 2))
+    rows["x"], rows["y"] = cm[:, 0], cm[:, 1]
+    rows["hdg"] = _angle_steps(np.asarray(heading, np.float64))
+    rows["anim"] = anim
+    rows["phase"] = _phase_steps(np.asarray(phase, np.float64))
+    return rows
 
 
-def quantise_angles(angle: NDArray[np.float64]) -> bytes:
-    """Radians to uint8, 256 steps per turn."""
-    return _angle_steps(angle).tobytes()
-
-
-def quantise_phase(phase: NDArray[np.float64]) -> bytes:
-    """A cycle fraction in [0, 1) to uint8."""
-    return _phase_steps(phase).tobytes()
-
-
-@dataclass(frozen=True)
-class AvatarColumns:
-    """Avatars already in their wire form (one row each), so a shard quantises once per tick
-    and each cell's payload only picks its rows."""
-
-    ids: NDArray[np.uint32]
-    pos: NDArray[np.uint16]
-    """Shape (n, 2), centimetres."""
-    hdg: NDArray[np.uint8]
-    anim: NDArray[np.uint8]
-    phase: NDArray[np.uint8]
-
-    @classmethod
-    def quantise(cls, ids: NDArray[np.int64], pos: NDArray[np.float64], heading: NDArray[np.float64],
-                 anim: NDArray[np.uint8], phase: NDArray[np.float64]) -> AvatarColumns:
-        """Quantise avatars in metres and radians to their wire form."""
-        return cls(ids.astype("<u4"), _positions_cm(pos).reshape(-1, 2), _angle_steps(heading),
-                   anim.astype(np.uint8), _phase_steps(phase))
-
-
-def pack_cell(
-    *,
-    tick: int,
-    t: float,
-    server_time: float,
-    cell: tuple[int, int],
-    far: bool,
-    ids: NDArray[np.int64],
-    pos: NDArray[np.float64],
-    heading: NDArray[np.float64],
-    anim: NDArray[np.uint8],
-    phase: NDArray[np.float64],
-    mascots: dict[str, bytes],
-    show: dict[str, Any],
-    events: list[dict[str, Any]],
-) -> bytes:
-    """Encode the shared part of a frame for one interest cell."""
-    avatars = AvatarColumns.quantise(ids, pos, heading, anim, phase)
-    return pack_cell_rows(avatars, None, tick=tick, t=t, server_time=server_time, cell=cell, far=far,
-                          mascots=mascots, show=show, events=events)
-
-
-def pack_cell_rows(avatars: AvatarColumns, rows: NDArray[np.int64] | None, *, tick: int, t: float,
-                   server_time: float, cell: tuple[int, int], far: bool, mascots: dict[str, bytes],
-                   show: dict[str, Any], events: list[dict[str, Any]]) -> bytes:
-    """Encode the shared part of a frame for one interest cell from ``rows`` of ``avatars`` (None: all)."""
-    pick = slice(None) if rows is None else rows
-    return msgpack.packb(
-        {
-            "type": "snap",
-            "tick": tick,
-            "t": t,
-            "st": server_time,
-            "cell": list(cell),
-            "far": far,
-            "ids": avatars.ids[pick].tobytes(),
-            "pos": avatars.pos[pick].tobytes(),
-            "hdg": avatars.hdg[pick].tobytes(),
-            "anim": avatars.anim[pick].tobytes(),
-            "phase": avatars.phase[pick].tobytes(),
-            "mascots": mascots,
-            "show": show,
-            "events": events,
-        },
-        use_bin_type=True,
-    )
+def new_records(slots: NDArray[np.int64], ids: NDArray[np.int64]) -> NDArray[np.void]:
+    """Slot-to-id records of :data:`NEW`."""
+    out = np.empty(len(slots), NEW)
+    out["slot"], out["id"] = slots, ids
+    return out
 
 
 def pack_mascots(pos: NDArray[np.float64], heading: NDArray[np.float64], activity: NDArray[np.uint8],
-                 pose: NDArray[np.int16], phase: NDArray[np.float64]) -> dict[str, bytes]:
-    """The ``mascots`` map of a snapshot (the same for every cell of a shard in one tick)."""
-    return {
-        "pos": quantise_positions(pos),
-        "hdg": quantise_angles(heading),
-        "act": activity.astype(np.uint8).tobytes(),
-        "pose": pose.astype(np.int8).tobytes(),
-        "phase": quantise_phase(phase),
-    }
+                 pose: NDArray[np.int16], phase: NDArray[np.float64]) -> bytes:
+    """The ``mascots`` bin of a snapshot (the same for every payload of a shard in one tick)."""
+    out = np.empty(len(activity), MASCOT)
+    cm = _positions_cm(np.asarray(pos, np.float64).reshape(-1, 2))
+    out["x"], out["y"] = cm[:, 0], cm[:, 1]
+    out["hdg"] = _angle_steps(np.asarray(heading, np.float64))
+    out["act"] = activity
+    out["pose"] = pose
+    out["phase"] = _phase_steps(np.asarray(phase, np.float64))
+    return out.tobytes()
 
 
-def avatar_ids(data: bytes) -> NDArray[np.int64]:
-    """A payload's ``ids`` bin as avatar ids."""
-    return np.frombuffer(data, "<u4").astype(np.int64)
+def pack_frame(*, tick: int, t: float, server_time: float, key: bool, rows: NDArray[np.void] | bytes,
+               tiers: tuple[int, int, int], mascots: bytes, show: dict[str, Any] | None,
+               events: list[dict[str, Any]], new: NDArray[np.void] | None = None,
+               gone: NDArray[np.uint16] | None = None) -> bytes:
+    """Encode the shared part of a frame: ``rows`` (:data:`ROW` records or their bytes, ``tiers`` counts in
+    order), the slots taken (``new``) and freed (``gone``) since the frame it follows, the mascots, the
+    show (None when unchanged) and the events."""
+    body: dict[str, Any] = {"type": "snap", "tick": tick, "t": t, "st": server_time, "key": key,
+                            "tiers": list(tiers), "rows": rows if isinstance(rows, bytes) else rows.tobytes()}
+    if new is not None and len(new):
+        body["new"] = new.tobytes()
+    if gone is not None and len(gone):
+        body["gone"] = np.asarray(gone, "<u2").tobytes()
+    body["mascots"] = mascots
+    if show is not None:
+        body["show"] = show
+    body["events"] = events
+    return msgpack.packb(body, use_bin_type=True)
 
 
-def positions_m(data: bytes) -> NDArray[np.float64]:
-    """A ``pos`` bin (uint16 LE centimetre pairs) as (n, 2) metres."""
-    return np.divide(np.frombuffer(data, "<u2").reshape(-1, 2), CM_PER_M, dtype=np.float64)
+def pack_cell(*, tick: int, t: float, server_time: float, ids: NDArray[np.int64], pos: NDArray[np.float64],
+              heading: NDArray[np.float64], anim: NDArray[np.uint8], phase: NDArray[np.float64], mascots: bytes,
+              show: dict[str, Any] | None, events: list[dict[str, Any]]) -> bytes:
+    """A keyframe of the avatars given, all near, in slots 0 .. n-1 (tools, tests and examples)."""
+    slots = np.arange(len(ids))
+    rows = quantise_rows(slots, pos, heading, np.asarray(anim, np.uint8), phase)
+    return pack_frame(tick=tick, t=t, server_time=server_time, key=True, rows=rows, tiers=(len(ids), 0, 0),
+                      mascots=mascots, show=show, events=events, new=new_records(slots, np.asarray(ids)))
 
 
-def angles_rad(data: bytes) -> NDArray[np.float64]:
-    """A ``hdg`` bin (256 steps per turn) as radians."""
-    return np.multiply(np.frombuffer(data, np.uint8), TURN / 256, dtype=np.float64)
+def positions_m(x: NDArray[np.uint16], y: NDArray[np.uint16]) -> NDArray[np.float64]:
+    """Centimetre columns as (n, 2) metres."""
+    return np.column_stack([x, y]).astype(np.float64) / CM_PER_M
 
 
-def phases(data: bytes) -> NDArray[np.float64]:
-    """A ``phase`` bin (256 steps per cycle) as cycle fractions."""
-    return np.divide(np.frombuffer(data, np.uint8), 256.0, dtype=np.float64)
+def angles_rad(steps: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """Headings (256 steps per turn) as radians."""
+    return np.multiply(steps, TURN / 256, dtype=np.float64)
+
+
+def phases(steps: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """Phases (256 steps per cycle) as cycle fractions."""
+    return np.divide(steps, 256.0, dtype=np.float64)
 
 
 @dataclass(frozen=True)
 class MascotColumns:
-    """A payload's ``mascots`` map decoded: arrays in scene order."""
+    """A payload's ``mascots`` decoded: arrays in scene order."""
 
     pos: NDArray[np.float64]
     heading: NDArray[np.float64]
@@ -179,19 +150,26 @@ class MascotColumns:
     phase: NDArray[np.float64]
 
 
-def unpack_mascots(m: dict[str, Any]) -> MascotColumns:
-    """Decode a payload's ``mascots`` map."""
-    return MascotColumns(positions_m(m["pos"]), angles_rad(m["hdg"]), np.frombuffer(m["act"], np.uint8),
-                         np.frombuffer(m["pose"], np.int8), phases(m["phase"]))
+def unpack_mascots(data: bytes) -> MascotColumns:
+    """Decode a payload's ``mascots`` bin."""
+    m = np.frombuffer(data, MASCOT)
+    return MascotColumns(positions_m(m["x"], m["y"]), angles_rad(m["hdg"]), m["act"].copy(), m["pose"].copy(),
+                         phases(m["phase"]))
 
 
-def find_avatar(snap: dict[str, Any], avatar_id: int) -> NDArray[np.float64] | None:
-    """Where avatar ``avatar_id`` stands (metres) in a payload, decoding only its row; None when absent."""
-    hit = np.flatnonzero(np.frombuffer(snap["ids"], "<u4") == avatar_id)
+def read_rows(data: bytes) -> NDArray[np.void]:
+    """A ``rows`` bin as :data:`ROW` records (read-only, no copy)."""
+    return np.frombuffer(data, ROW)
+
+
+def find_row(snap: dict[str, Any], slot: int) -> NDArray[np.float64] | None:
+    """Where the avatar in ``slot`` stands (metres) if the payload carries its row, else None."""
+    rows = read_rows(snap["rows"])
+    hit = np.flatnonzero(rows["slot"] == slot)
     if hit.size == 0:
         return None
-    k = int(hit[0])
-    return np.frombuffer(snap["pos"], "<u2", count=2, offset=4 * k) / CM_PER_M
+    row = rows[int(hit[0])]
+    return np.array([row["x"], row["y"]], np.float64) / CM_PER_M
 
 
 @dataclass(frozen=True)
@@ -201,42 +179,120 @@ class CellSnapshot:
     tick: int
     t: float
     server_time: float
-    cell: tuple[int, int]
-    ids: NDArray[np.int64]
+    key: bool
+    tiers: tuple[int, int, int]
+    slots: NDArray[np.int64]
     pos: NDArray[np.float64]
     heading: NDArray[np.float64]
     anim: NDArray[np.uint8]
     phase: NDArray[np.float64]
+    new_slots: NDArray[np.int64]
+    new_ids: NDArray[np.int64]
+    gone: NDArray[np.int64]
     mascot_pos: NDArray[np.float64]
     mascot_heading: NDArray[np.float64]
     mascot_activity: NDArray[np.uint8]
     mascot_pose: NDArray[np.int8]
     mascot_phase: NDArray[np.float64]
-    show: dict[str, Any]
+    show: dict[str, Any] | None
+    """The show state, when it changed (and in keyframes and catch-ups); None: as before."""
     events: list[dict[str, Any]]
-    far: bool = False
-    """Whether the payload carries the outer ring of cells too (the 5 x 5 block)."""
+
+    def tier_of_rows(self) -> NDArray[np.int64]:
+        """The tier (0 near, 1 mid, 2 far) of each row."""
+        return np.repeat(np.arange(3), self.tiers)
 
 
 def unpack_cell(snap: dict[str, Any]) -> CellSnapshot:
     """Decode the shared part of a frame (as ``msgpack.unpackb`` returns it)."""
     m = unpack_mascots(snap["mascots"])
+    rows = read_rows(snap["rows"])
+    new = np.frombuffer(snap.get("new", b""), NEW)
+    tiers = tuple(int(n) for n in snap["tiers"])
+    if len(tiers) != 3 or sum(tiers) != len(rows):
+        raise ValueError(f"snapshot tiers {tiers} do not count its {len(rows)} rows")
     return CellSnapshot(
         tick=int(snap["tick"]),
         t=float(snap["t"]),
         server_time=float(snap["st"]),
-        cell=(int(snap["cell"][0]), int(snap["cell"][1])),
-        ids=avatar_ids(snap["ids"]),
-        pos=positions_m(snap["pos"]),
-        heading=angles_rad(snap["hdg"]),
-        anim=np.frombuffer(snap["anim"], np.uint8),
-        phase=phases(snap["phase"]),
+        key=bool(snap["key"]),
+        tiers=(tiers[0], tiers[1], tiers[2]),
+        slots=rows["slot"].astype(np.int64),
+        pos=positions_m(rows["x"], rows["y"]),
+        heading=angles_rad(rows["hdg"]),
+        anim=rows["anim"].copy(),
+        phase=phases(rows["phase"]),
+        new_slots=new["slot"].astype(np.int64),
+        new_ids=new["id"].astype(np.int64),
+        gone=np.frombuffer(snap.get("gone", b""), "<u2").astype(np.int64),
         mascot_pos=m.pos,
         mascot_heading=m.heading,
         mascot_activity=m.activity,
         mascot_pose=m.pose,
         mascot_phase=m.phase,
-        show=snap["show"],
+        show=snap.get("show"),
         events=list(snap["events"]),
-        far=bool(snap.get("far", False)),
     )
+
+
+class CrowdCopy:
+    """A client's copy of a shard's avatars, kept up to date by applying every frame in order.
+
+    Arrays are indexed by slot and grow as slots appear; ``ids[slot]`` is -1 for a free slot.
+    A slot is ``known`` once a row for its current avatar has arrived. Sans-I/O and vectorised:
+    a frame costs a few array operations, whatever the crowd.
+    """
+
+    def __init__(self) -> None:
+        self.ids = np.full(0, -1, np.int64)
+        self.known = np.zeros(0, bool)
+        self.pos = np.zeros((0, 2), np.float64)
+        self.heading = np.zeros(0, np.float64)
+        self.anim = np.zeros(0, np.uint8)
+        self.phase = np.zeros(0, np.float64)
+        self.tick = -1
+        self.show: dict[str, Any] = {}
+
+    def _grow(self, size: int) -> None:
+        n = self.ids.size
+        if size <= n:
+            return
+        size = max(size, 2 * n, 64)
+        self.ids = np.concatenate([self.ids, np.full(size - n, -1, np.int64)])
+        self.known = np.concatenate([self.known, np.zeros(size - n, bool)])
+        self.pos = np.concatenate([self.pos, np.zeros((size - n, 2))])
+        self.heading = np.concatenate([self.heading, np.zeros(size - n)])
+        self.anim = np.concatenate([self.anim, np.zeros(size - n, np.uint8)])
+        self.phase = np.concatenate([self.phase, np.zeros(size - n)])
+
+    def apply(self, snap: CellSnapshot) -> NDArray[np.int64]:
+        """Take one frame's changes; return the slots whose rows it carried (in its row order)."""
+        if snap.key:
+            self.ids[:] = -1
+            self.known[:] = False
+        top = max([int(a.max()) + 1 for a in (snap.slots, snap.new_slots, snap.gone) if a.size] or [0])
+        self._grow(top)
+        self.ids[snap.gone] = -1
+        self.known[snap.gone] = False
+        self.ids[snap.new_slots] = snap.new_ids
+        self.known[snap.new_slots] = False
+        s = snap.slots
+        self.pos[s] = snap.pos
+        self.heading[s] = snap.heading
+        self.anim[s] = snap.anim
+        self.phase[s] = snap.phase
+        self.known[s] = self.ids[s] >= 0
+        self.tick = snap.tick
+        if snap.show is not None:
+            self.show = snap.show
+        return s
+
+    def present(self) -> NDArray[np.int64]:
+        """Slots of the avatars known now, in id order."""
+        slots = np.flatnonzero(self.known)
+        return slots[np.argsort(self.ids[slots], kind="stable")]
+
+    def where(self, avatar: int) -> NDArray[np.float64] | None:
+        """Where avatar ``avatar`` (an id) stands as last told, if known."""
+        hit = np.flatnonzero((self.ids == avatar) & self.known)
+        return self.pos[int(hit[0])].copy() if hit.size else None
