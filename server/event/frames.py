@@ -85,7 +85,7 @@ class _Tick:
     """Slots with an avatar, ascending."""
     mascots: bytes
     new: NDArray[np.void]
-    gone: NDArray[np.uint16]
+    gone: IntArray
     show_changed: bool
 
 
@@ -112,7 +112,7 @@ class Frames:
         self.seen_vy = np.full(n, -1, np.int64)
         self.taken: list[int] = []
         self.freed: list[int] = []
-        self.history: deque[tuple[int, NDArray[np.uint16]]] = deque()
+        self.history: deque[tuple[int, IntArray]] = deque()
         """(tick, slots freed in it) for the last ``CATCHUP_TICKS`` ticks."""
         self.last_show: dict[str, Any] | None = None
         self._cache_tick = -1
@@ -190,7 +190,7 @@ class Frames:
         taken = taken[seats.slot_id[taken] >= 0]  # taken and left again before this tick: only ``gone``
         self.rec[taken] = rec[np.searchsorted(slots, taken)]
         self.changed_at[taken] = self.taken_at[taken] = tick
-        gone = np.unique(np.array(self.freed, np.int64)).astype("<u2")
+        gone = np.unique(np.array(self.freed, np.int64))
         self.taken.clear()
         self.freed.clear()
         self.history.append((tick, gone))
@@ -248,7 +248,7 @@ class Frames:
         else:
             later = now.slots[self.taken_at[now.slots] > since]
             new = new_records(later, self.seats.slot_id[later])
-            gone = np.concatenate([g for t, g in self.history if t > since] or [np.zeros(0, "<u2")])
+            gone = np.concatenate([g for t, g in self.history if t > since] or [np.zeros(0, np.int64)])
         x, y = self.grid.centre(vkey)
         events = now.view.events + [e.wire() for e in reactions_near(x, y)]
         show = now.view.show if (now.show_changed or not resident) else None

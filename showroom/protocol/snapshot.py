@@ -96,7 +96,7 @@ def pack_mascots(pos: NDArray[np.float64], heading: NDArray[np.float64], activit
 def pack_frame(*, tick: int, t: float, server_time: float, key: bool, rows: NDArray[np.void] | bytes,
                tiers: tuple[int, int, int], mascots: bytes, show: dict[str, Any] | None,
                events: list[dict[str, Any]], new: NDArray[np.void] | None = None,
-               gone: NDArray[np.uint16] | None = None) -> bytes:
+               gone: NDArray[np.integer] | None = None) -> bytes:
     """Encode the shared part of a frame: ``rows`` (:data:`ROW` records or their bytes, ``tiers`` counts in
     order), the slots taken (``new``) and freed (``gone``) since the frame it follows, the mascots, the
     show (None when unchanged) and the events."""

@@ -149,27 +149,30 @@ class PointFields:
         if self.slots == 0 or goal.shape[0] == 0:
             return out
         cells = self.nav.grid.keys(goal)
-        busy = np.zeros(self.slots, bool)
+        match = cells[:, None] == self.cell[None, :]  # hundreds may wait at once: one comparison, no loop
+        has = match.any(axis=1)
+        slot_of = match.argmax(axis=1)
+        out[has] = self.nav.fields + slot_of[has]
+        self.clock += 1
+        self.asked[slot_of[has]] = self.clock
+        busy = self.asked == self.clock
         used = in_use.astype(np.int64) - self.nav.fields
         busy[used[(used >= 0) & (used < self.slots)]] = True
-        for cell in np.unique(cells):  # distinct clicked cells this tick: a handful
-            self.clock += 1
-            have = np.flatnonzero(self.cell == cell)
-            if have.size:
-                slot = int(have[0])
-            else:
-                free = np.flatnonzero(~busy)
-                if free.size == 0 or self.budget < 1:
-                    continue
-                slot = int(free[np.argmin(self.asked[free])])
-                centres = cell_centres(self.nav.grid)
-                mask = np.linalg.norm(centres - centres[cell], axis=1) < _POINT_REACH_M
-                _, self.flow[slot], self.source[slot] = self.nav.make_field(mask)
-                self.cell[slot] = cell
-                self.budget -= 1
+        missing = cells[~has]
+        while self.budget >= 1 and missing.size:
+            free = np.flatnonzero(~busy)
+            if free.size == 0:
+                break
+            slot, cell = int(free[np.argmin(self.asked[free])]), int(missing[0])
+            centres = cell_centres(self.nav.grid)
+            mask = np.linalg.norm(centres - centres[cell], axis=1) < _POINT_REACH_M
+            _, self.flow[slot], self.source[slot] = self.nav.make_field(mask)
+            self.cell[slot] = cell
+            self.budget -= 1
             busy[slot] = True
             self.asked[slot] = self.clock
             out[cells == cell] = self.nav.fields + slot
+            missing = missing[missing != cell]
         return out
 
 
