@@ -19,6 +19,7 @@ Three figures, in one run, each in a fresh temporary data directory (SQLite WAL,
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -58,6 +59,8 @@ class WatchLink:
         self.awarded_at: float | None = None
 
     def send(self, data: bytes) -> bool:
+        if self.triggered_at is not None and self.awarded_at is None and _AWARDED in data:
+            self.awarded_at = time.monotonic()  # on its own, between ticks, as soon as it is in the ledger
         return True
 
     def send_frame(self, head: bytes, shared: bytes) -> bool:
@@ -224,6 +227,8 @@ class _Venue:
         self.ledger = Ledger(Path(self.dir.name), scene)
         self.writer = LedgerWriter(self.ledger)
         self.event = Event(scene, host_token="bench", ledger=self.ledger, writer=self.writer)
+        self.woken = threading.Event()
+        self.writer.on_acks = self.woken.set  # as the server's loop is woken to deliver answers between ticks
         self.links = [WatchLink() for _ in range(visitors)]
         sessions = [Session(self.event, link, f"bench-{k}") for k, link in enumerate(self.links)]
         now = time.monotonic()
@@ -254,7 +259,7 @@ class _Venue:
         next_at = time.monotonic()
         stop_at = next_at + limit_s
         while not done() and time.monotonic() < stop_at:
-            _wait_for(next_at, between)
+            _wait_for(next_at, between, self.woken, self.event.acks_ready)
             start = time.monotonic()
             with self.writer.ticking():  # what happens "in the tick" holds the writer off, as the tick does
                 before_tick(start)
@@ -275,15 +280,18 @@ class _Venue:
         return [ms for at, ms in self.durations if start <= at < until]
 
 
-def _wait_for(at: float, between: Callable[[float], float | None]) -> None:
-    """Sleep until ``at``, running ``between`` whenever it asks to."""
+def _wait_for(at: float, between: Callable[[float], float | None], woken: threading.Event,
+              deliver: Callable[[], None]) -> None:
+    """Wait until ``at``, running ``between`` whenever it asks to and ``deliver`` whenever ``woken`` is set."""
     while True:
         now = time.monotonic()
         if now >= at:
             return
         wanted = between(now)
         wake = at if wanted is None else min(at, max(wanted, now))
-        time.sleep(max(wake - time.monotonic(), 0.0))
+        if woken.wait(max(wake - time.monotonic(), 0.0)):
+            woken.clear()
+            deliver()
 
 
 def _spread(event: Event, rng: np.random.Generator) -> None:

@@ -215,6 +215,9 @@ class Visitor(Link):
             return None
         if message["type"] == "error":
             raise AssertionError(f"refused: {message['code']}: {message['message']}")
+        if message["type"] == "awarded":  # "the same map as the awarded personal event": kept with them
+            self.personal.append(message)
+            return None
         return message
 
     def until(self, done: Callable[[], Any], what: str, limit_s: float = WAIT_S) -> Any:

@@ -86,6 +86,8 @@ class Client:
             self.events.extend(snap.events)
         elif value.get("type") == "error":
             self.errors.append(value)
+        elif value.get("type") == "awarded":  # on its own as soon as it is in the ledger, or in a frame
+            self.personal.append(value)
         return value
 
     async def next_message(self, test: Callable[[dict], bool], limit_s: float = TIMEOUT_S) -> dict:

@@ -75,6 +75,8 @@ class Event:
         self.stage = Stage.build(scene)
         self.ledger = ledger
         self.writer = writer
+        self.in_tick = False
+        """Whether a tick runs now (what the ledger acknowledges then goes out in its frames)."""
         self.rewards = Rewards(scene, writer, self.perks, self._awarded) if writer is not None else None
         self.shards: list[Shard] = [self._new_shard(0)]
         self.show_t = 0.0
@@ -321,10 +323,15 @@ class Event:
                                             self.wall_time(now))
 
     def _awarded(self, wallet: str, awarded: Awarded) -> None:
-        """A new award is in the ledger: tell its holder if present; a Meta-Pass's perks apply at once."""
+        """A new award is in the ledger: tell its holder if present (between ticks in a message of its own,
+        so it need not wait for the next frame; in a tick, in that tick's frame); a Meta-Pass's perks apply
+        at once."""
         holder = self.member(self.wallets.get(wallet, -1))
         if holder is not None:
-            holder.events.append(awarded)
+            if self.in_tick or holder.link is None:
+                holder.events.append(awarded)
+            else:
+                holder.link.send(encode(awarded))
             if awarded.kind == "metapass":
                 self.apply_perks(holder)
 
@@ -369,9 +376,19 @@ class Event:
         if self.writer is None:
             self._tick(now, wall)
             return
-        with self.writer.ticking():
-            self.writer.deliver(LEDGER_ACKS_PER_TICK)  # what the ledger wrote goes out in this tick's frames
-            self._tick(now, wall)
+        self.in_tick = True
+        try:
+            with self.writer.ticking():
+                self.writer.deliver(LEDGER_ACKS_PER_TICK)  # what the ledger wrote goes out in this tick's frames
+                self._tick(now, wall)
+        finally:
+            self.in_tick = False
+
+    def acks_ready(self) -> None:
+        """The ledger's writer committed a batch: between ticks, tell its visitors now, not in the next frame
+        (the loop calls this when the writer asks it to; inside a tick the tick delivers them)."""
+        if self.writer is not None and not self.in_tick:
+            self.writer.deliver(LEDGER_ACKS_PER_TICK)
 
     def _tick(self, now: float, wall: float) -> None:
         self.wall_offset = wall - now

@@ -6,6 +6,7 @@ This module owns the clocks: every tick is given the monotonic and the wall time
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import errno
 import functools
@@ -13,7 +14,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,6 +135,8 @@ async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1"
         raise ServeError(f"cannot use the data directory {data_dir}: {getattr(exc, 'strerror', None) or exc}") from None
     event = Event(scene, host_token=host_token, scene_text=scene_text, playing=playing, ledger=ledger, writer=writer,
                   scene_source=str(scene_path) if scene_path is not None else "scene", tick_hz=tick_hz)
+    if writer is not None:  # answers go out as soon as they are on disk, between ticks
+        writer.on_acks = _waker(asyncio.get_running_loop(), event)
     if store is not None:
         event.banned |= store.bans(scene.event.id)
         event.on_ban = lambda name: store.ban(scene.event.id, name)
@@ -231,6 +234,14 @@ async def _watch_scene(event: Event, path: Path, every_s: float) -> None:
             event.offer_scene(edit)
         except Exception:  # a bug in judging one edit must not stop watching for the next
             log.exception("scene edit of %s failed", path)
+
+
+def _waker(loop: asyncio.AbstractEventLoop, event: Event) -> Callable[[], None]:
+    """What the ledger's writer thread calls after a commit: the loop delivers the answers at its next turn."""
+    def wake() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed while a last batch was written
+            loop.call_soon_threadsafe(event.acks_ready)
+    return wake
 
 
 async def _tick_forever(event: Event) -> None:

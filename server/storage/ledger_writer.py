@@ -89,6 +89,9 @@ class LedgerWriter:
         self._ticking = 0
         """How deep the loop is in :meth:`ticking` (the loop's thread alone touches it)."""
         self._slice_until = 0.0
+        self.on_acks: Callable[[], None] | None = None
+        """Called on the writer's thread when acknowledgements came back (the server schedules a
+        :meth:`deliver` between ticks with it, so answers need not wait for the next tick)."""
         self._thread = threading.Thread(target=self._run, name="showroom-ledger", daemon=True)
         self._thread.start()
 
@@ -178,6 +181,8 @@ class LedgerWriter:
                 with self._lock:
                     self._acks.extend(acks)
                     self._writing = 0
+                if acks and self.on_acks is not None:
+                    self.on_acks()
                 if checkpoint:
                     self._sign_checkpoint()
         finally:

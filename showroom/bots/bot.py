@@ -187,7 +187,9 @@ class Bot:
             self._frame(value[0], value[1], now)
             return
         message = read_message(value)
-        if isinstance(message, Welcome):
+        if isinstance(message, Awarded):  # on its own, as soon as it is in the ledger (or in a frame)
+            self._awarded(message, now)
+        elif isinstance(message, Welcome):
             self.you = message.you
             self.slot = message.slot
             try:
@@ -279,12 +281,15 @@ class Bot:
             if event is not None and self.acts is not None and isinstance(event, EVENTS):
                 self.acts.receive(event, now)
             elif isinstance(event, Awarded):
-                self.awards[event.entitlement] += 1
-                if event.kind == "voucher":
-                    self.award_seqs.append((now + self.rng.uniform(0.3, 1.5), event.seq))
+                self._awarded(event, now)
             elif isinstance(event, SelfieLeft):
                 self.queued = None
                 self.done_mascots.add(event.mascot)
+
+    def _awarded(self, event: Awarded, now: float) -> None:
+        self.awards[event.entitlement] += 1
+        if event.kind == "voucher":
+            self.award_seqs.append((now + self.rng.uniform(0.3, 1.5), event.seq))
 
     # ---- deciding -------------------------------------------------------------------------
     def step(self, now: float) -> None:

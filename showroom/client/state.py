@@ -125,7 +125,9 @@ class ClientState:
             self._frame(value[0], value[1], arrival_s)
             return
         message = read_message(value)
-        if isinstance(message, Welcome):
+        if isinstance(message, Awarded):  # sent on its own as soon as it is in the ledger
+            self._personal_event(value, arrival_s)
+        elif isinstance(message, Welcome):
             self._welcome(message)
         elif isinstance(message, ErrorReply):
             self.errors.append(message)

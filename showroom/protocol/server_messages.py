@@ -332,7 +332,7 @@ class ShowState(BaseModel):
 
 
 Reply = Annotated[
-    Union[Welcome, ErrorReply, Pong, HostOk, Status, Reload, SceneText, WalletContents, Redeemed,
+    Union[Welcome, ErrorReply, Pong, HostOk, Status, Reload, SceneText, WalletContents, Redeemed, Awarded,
           cm.CommunityState, cm.InviteIssued, cm.UploadReady, cm.EntryReceived, cm.VoteRecorded, cm.Gallery,
           cm.EntryImage, cm.Requests, cm.Members, cm.ReportMessage, cm.Targeted, cm.PollState],
     Field(discriminator="type"),
