@@ -17,7 +17,7 @@ def test_bench_awards_tells_every_visitor_and_prints_its_figures_as_json(capsys)
     assert sustained["single_awards"] == 30 and sustained["old_cap_per_s"] == 500
     assert drop["visitors"] == drop["delivered"] == 120 and drop["ticks_during"]["ticks"] >= 1
     assert trickle["visitors"] == 40 and trickle["p50_ms"] <= trickle["p99_ms"] <= trickle["max_ms"]
-    assert 0 <= trickle["in_first_frame_pct"] <= 100
+    assert 0 <= trickle["alone_pct"] <= 100
     assert set(figures["goals"]) == {"sustained_awards_per_s", "drop_s", "drop_overruns", "trickle_p99_ms"}
 
 

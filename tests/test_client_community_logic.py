@@ -318,7 +318,7 @@ def test_tour_guide_walks_up_to_the_wall_when_new_entries_hang_there_and_holds_s
     moves = [a for a in actions if a.kind == "move"]
     assert moves and (moves[0].x, moves[0].y) == pytest.approx((42.5, 33.75))
     assert guide.busy(50.5) and not [a for a in pilot.step(st, 50.5) if a.kind in ("move", "selfie")]
-    st.crowd.latest.pos[0] = (42.5, 34.0)  # arrived
+    st.crowd.copy.pos[st.crowd.copy.ids == st.you] = (42.5, 34.0)  # arrived
     assert "look_wall" in [a.kind for a in pilot.step(st, 60.0)]
     assert guide.busy(60.0 + LOOK_S - 1)
     assert "look_done" in [a.kind for a in pilot.step(st, 60.0 + LOOK_S)]

@@ -11,6 +11,7 @@ tiers on its own ticks, so a tick builds only a share of the big payloads.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,47 +103,59 @@ class Chunks:
         """Byte slices and counts of the near block, then (``level`` >= 1) the mid ring, then (``level`` 2)
         everything else, seen from viewer cell (vx, vy); the mid ring (and near cells past the cap) from
         ``mid`` and the rest from ``far`` when given (changes over a longer look-back), else from these."""
-        nx, ny = self.nx, self.ny
+        near_cells, mid_spans, far_spans = _spans(self.nx, self.ny, vx, vy)
         parts: list[bytes] = []
         counts = [0, 0, 0]
-        tiers = (self, mid or self, far or mid or self)
-
-        def take(tier: int, y: int, x0: int, x1: int) -> None:
-            if x0 <= x1:
-                part, n = tiers[tier].span(y * nx + x0, y * nx + x1)
-                if n:
-                    parts.append(part)
-                    counts[tier] += n
-
-        nx0, nx1 = max(vx - NEAR_REACH, 0), min(vx + NEAR_REACH, nx - 1)
+        off, buf, size = self.off, self.buf, self.size
         demoted: list[int] = []
-        for dx, dy in _NEAR_ORDER:  # nearest cells first: past the cap, whole cells count as mid
-            x, y = vx + dx, vy + dy
-            if 0 <= x < nx and 0 <= y < ny:
-                n = self.off[y * nx + x + 1] - self.off[y * nx + x]
-                if counts[0] + n <= NEAR_CAP or (dx, dy) == (0, 0):
-                    take(0, y, x, x)
+        for k in near_cells:  # nearest cells first: past the cap, whole cells count as mid
+            a, b = off[k], off[k + 1]
+            if b > a:
+                if counts[0] + b - a <= NEAR_CAP or k == near_cells[0]:
+                    parts.append(buf[a * size:b * size])
+                    counts[0] += b - a
                 else:
-                    demoted.append(y * nx + x)
+                    demoted.append(k)
         if level == 0:
             return parts, counts
-        for k in demoted:
-            take(1, k // nx, k % nx, k % nx)
-        mx0, mx1 = max(vx - MID_REACH, 0), min(vx + MID_REACH, nx - 1)
-        my0, my1 = max(vy - MID_REACH, 0), min(vy + MID_REACH, ny - 1)
-        for y in range(my0, my1 + 1):
-            if abs(y - vy) > NEAR_REACH:
-                take(1, y, mx0, mx1)
-            else:
-                take(1, y, mx0, nx0 - 1)
-                take(1, y, nx1 + 1, mx1)
-        if level == 1:
-            return parts, counts
-        if my0 > 0:
-            take(2, 0, 0, my0 * nx - 1)  # whole rows of cells below the block, as one run of keys
-        for y in range(my0, my1 + 1):
-            take(2, y, 0, mx0 - 1)
-            take(2, y, mx1 + 1, nx - 1)
-        if my1 < ny - 1:
-            take(2, my1 + 1, 0, (ny - my1 - 1) * nx - 1)
+        for tier, source, spans in ((1, mid or self, [(k, k) for k in demoted] + mid_spans),
+                                    (2, far or mid or self, far_spans if level == 2 else [])):
+            off, buf = source.off, source.buf
+            for k0, k1 in spans:
+                a, b = off[k0], off[k1 + 1]
+                if b > a:
+                    parts.append(buf[a * size:b * size])
+                    counts[tier] += b - a
         return parts, counts
+
+
+@functools.lru_cache(maxsize=4096)
+def _spans(nx: int, ny: int, vx: int, vy: int) -> tuple[tuple[int, ...], list[tuple[int, int]], list[tuple[int, int]]]:
+    """For viewer cell (vx, vy) of an nx x ny grid: the near cells, nearest first (the viewer's own first),
+    and the runs of cell keys (first, last) of the mid ring and of everything farther."""
+    near = tuple(y * nx + x for dx, dy in _NEAR_ORDER
+                 for x, y in [(vx + dx, vy + dy)] if 0 <= x < nx and 0 <= y < ny)
+    mx0, mx1 = max(vx - MID_REACH, 0), min(vx + MID_REACH, nx - 1)
+    my0, my1 = max(vy - MID_REACH, 0), min(vy + MID_REACH, ny - 1)
+    nx0, nx1 = max(vx - NEAR_REACH, 0), min(vx + NEAR_REACH, nx - 1)
+    mid: list[tuple[int, int]] = []
+    far: list[tuple[int, int]] = []
+
+    def run(into: list[tuple[int, int]], y: int, x0: int, x1: int) -> None:
+        if x0 <= x1:
+            into.append((y * nx + x0, y * nx + x1))
+
+    for y in range(my0, my1 + 1):
+        if abs(y - vy) > NEAR_REACH:
+            run(mid, y, mx0, mx1)
+        else:
+            run(mid, y, mx0, nx0 - 1)
+            run(mid, y, nx1 + 1, mx1)
+    if my0 > 0:
+        far.append((0, my0 * nx - 1))  # whole rows of cells below the block, as one run of keys
+    for y in range(my0, my1 + 1):
+        run(far, y, 0, mx0 - 1)
+        run(far, y, mx1 + 1, nx - 1)
+    if my1 < ny - 1:
+        far.append(((my1 + 1) * nx, ny * nx - 1))
+    return near, mid, far
