@@ -87,10 +87,18 @@ class Obstacles:
             if busy.size:
                 q, rq = p[busy], r[busy]
                 start = q.copy()
-                caps = self.table[self.grid.keys(q)]
-                for _ in range(passes):
-                    for k in range(caps.shape[1]):
-                        self._push(q, rq, caps[:, k])
+                keys = self.grid.keys(q)
+                caps, count = self.table[keys], self.count[keys]
+                active = np.arange(busy.size)
+                for _ in range(passes):  # a body no capsule moved in a pass is clear of all: later passes skip it
+                    sub, sub_r, sub_caps = q[active], rq[active], caps[active]
+                    before = sub.copy()
+                    for k in range(int(count[active].max())):
+                        self._push(sub, sub_r, sub_caps[:, k])
+                    q[active] = sub
+                    active = active[np.any(sub != before, axis=1)]
+                    if active.size == 0:
+                        break
                 p[busy] = q
                 moved = rows[busy[np.any(q != start, axis=1)]]
         if p is not pos:
