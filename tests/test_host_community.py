@@ -250,7 +250,7 @@ def test_the_new_answers_read_as_aligned_text():
     assert answer_text(parse_line(f"target {CLUB} --segment at_risk --tier regular --grant sketch-kit-refill "
                                   "--invites 3"), targeted).splitlines() == [
         f"audience  2 members of {CLUB} (at_risk, tier regular and up)",
-        "granted   sketch-kit-refill to each (once per member; the ledger awards it at the next tick)",
+        "granted   sketch-kit-refill to each (once per member; each is told the moment the ledger has it written)",
         "invites   2 codes, one per member (those at the event see theirs now)",
         "  name   wallet                              code",
         f"  Olive  {WALLET}  Hk3xYz9aBcDe",

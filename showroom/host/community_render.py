@@ -102,7 +102,8 @@ def targeted_text(sent: Message, answer: cm.Targeted) -> str:
         return head + ": nothing given"
     rows = [("audience", head)]
     if answer.granted is not None:
-        rows.append(("granted", f"{answer.granted} to each (once per member; the ledger awards it at the next tick)"))
+        rows.append(("granted", f"{answer.granted} to each (once per member; each is told the moment the ledger "
+                                "has it written)"))
     if answer.invites:
         rows.append(("invites", f"{len(answer.invites)} codes, one per member (those at the event see theirs now)"))
     lines = [_labelled(rows)]
