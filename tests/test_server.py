@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.request
 
 import numpy as np
@@ -267,6 +268,28 @@ def test_health_and_metrics_answer_plain_http():
         assert doc["visitors"] == 1 and doc["shards"] == 1
         assert doc["ticks"] > 10 and doc["tick_ms_p99"] > 0
         assert {"messages_in_per_s", "bytes_out_per_s", "tick_overruns"} <= set(doc)
+    run(scenario)
+
+
+def test_a_stalled_tick_counts_the_slots_it_skipped_and_overruns_stay_a_share_of_the_slots():
+    async def scenario(server):
+        await visitor(server, "ada")
+        tick, stalled = server.event.tick, []
+
+        def slow_once(now: float, wall: float) -> None:
+            if not stalled:
+                stalled.append(now)
+                time.sleep(0.6)  # twelve slots' worth: the loop skips ahead rather than run them all
+            tick(now, wall)
+        server.event.tick = slow_once
+        await asyncio.sleep(1.0)
+
+        def fetch():
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5) as r:
+                return json.loads(r.read())
+        doc = await asyncio.to_thread(fetch)
+        assert doc["tick_overruns"] >= 10 and doc["tick_slots"] >= doc["ticks"] + 5
+        assert 0 < doc["tick_overrun_pct"] <= 100
     run(scenario)
 
 

@@ -44,6 +44,9 @@ class Metrics:
     stage_ms: dict[str, deque[float]] = field(default_factory=lambda: {s: _window() for s in STAGES})
     ticks: int = 0
     overruns: int = 0
+    """Tick slots missed: a tick that ran past its slot, and every slot skipped when far behind."""
+    skipped: int = 0
+    """Tick slots skipped (never run) to catch up."""
     messages_in: int = 0
     messages_out: int = 0
     bytes_in: int = 0
@@ -102,7 +105,8 @@ class Metrics:
             "tick_late_ms_p99": round(float(np.percentile(late, 99)), 3),
             "tick_late_ms_max": round(float(late.max()), 3),
             "tick_overruns": self.overruns,
-            "tick_overrun_pct": round(100.0 * self.overruns / max(self.ticks, 1), 3),
+            "tick_slots": self.ticks + self.skipped,
+            "tick_overrun_pct": round(100.0 * self.overruns / max(self.ticks + self.skipped, 1), 3),
             "messages_in_per_s": round(m_in, 1),
             "messages_out_per_s": round(m_out, 1),
             "bytes_in_per_s": round(b_in, 1),

@@ -268,6 +268,7 @@ async def _tick_forever(event: Event) -> None:
             if behind > MAX_CATCH_UP_TICKS:
                 next_at += behind * dt
                 metrics.overruns += behind
+                metrics.skipped += behind
         if now - last_mark >= 1.0:
             metrics.mark(now)
             last_mark = now

@@ -155,10 +155,14 @@ def _errors(stats: Stats) -> dict[str, int]:
 
 
 def _tick_health(before: dict[str, Any], after: dict[str, Any]) -> tuple[int, int]:
-    """Ticks and tick overruns between two ``/metrics`` readings (zeros when the later one is missing)."""
+    """Tick slots and tick overruns between two ``/metrics`` readings (zeros when the later one is missing).
+
+    Slots are the ticks run and those skipped to catch up (each skipped one is an overrun too), so
+    the overrun percentage of a server far behind is at most 100, not more."""
     if not after:
         return 0, 0
-    return after.get("ticks", 0) - before.get("ticks", 0), after.get("tick_overruns", 0) - before.get("tick_overruns", 0)
+    slots = after.get("tick_slots", after.get("ticks", 0)) - before.get("tick_slots", before.get("ticks", 0))
+    return slots, after.get("tick_overruns", 0) - before.get("tick_overruns", 0)
 
 
 def check_thresholds(report: dict[str, Any], max_p99_ms: float | None, max_overrun_pct: float | None) -> list[str]:
