@@ -93,11 +93,6 @@ class Chunks:
         self.nx, self.ny = grid.nx, grid.ny
         self.off: list[int] = np.searchsorted(key[order], np.arange(grid.nx * grid.ny + 1)).tolist()
 
-    def span(self, k0: int, k1: int) -> tuple[bytes, int]:
-        """Records of cells ``k0`` to ``k1`` (keys, inclusive) and how many."""
-        a, b = self.off[k0], self.off[k1 + 1]
-        return self.buf[a * self.size:b * self.size], b - a
-
     def tiered(self, vx: int, vy: int, level: int, mid: Chunks | None = None,
                far: Chunks | None = None) -> tuple[list[bytes], list[int]]:
         """Byte slices and counts of the near block, then (``level`` >= 1) the mid ring, then (``level`` 2)

@@ -250,14 +250,11 @@ class ClientState:
 
     # ---- reading --------------------------------------------------------------------------
     def me(self) -> NDArray[np.float32] | None:
-        """The visitor's own avatar position (metres) in the newest frame, if it is there."""
-        if self.crowd is None or self.crowd.latest is None:
+        """The visitor's own avatar position (metres) as the newest frames put it, if it has come."""
+        if self.crowd is None:
             return None
-        frame = self.crowd.latest
-        k = int(np.searchsorted(frame.ids, self.you))
-        if k < len(frame) and frame.ids[k] == self.you:
-            return frame.pos[k]
-        return None
+        where = self.crowd.copy.where(self.you)  # one avatar looked up, not the whole crowd sorted each frame
+        return None if where is None else where.astype(np.float32)
 
     def mascots_at(self, t: float) -> MascotState | None:
         """Mascots at tick-clock time ``t``, interpolated between the two ticks around it."""
