@@ -100,7 +100,7 @@ class Served:
 
         async def join() -> Client:
             client = await Client.connect(self.url)
-            await client.send({"type": "join", "v": 2, "name": name, "role": "visitor", "invite": code})
+            await client.send({"type": "join", "v": 3, "name": name, "role": "visitor", "invite": code})
             client.welcome = await client.next_message(lambda m: m["type"] in ("welcome", "error"))
             assert client.welcome["type"] == "welcome", client.welcome
             return client

@@ -22,7 +22,7 @@ from showroom.protocol.snapshot import CellSnapshot, pack_cell, pack_mascots
 FLOOR = (60.0, 40.0)
 
 
-def snap(slots, pos, *, tick=1, tiers=None, key=False, new=(), gone=(), heading=None, phase=None, events=()):
+def snap(slots, pos, *, tick=1, tiers=None, key=False, new=(), gone=(), heading=None, events=()):
     """A decoded frame carrying rows for ``slots`` (all near unless ``tiers`` says), mapping ``new`` (slot, id)."""
     n = len(slots)
     new_slots = np.array([s for s, _ in new], np.int64)
@@ -31,7 +31,7 @@ def snap(slots, pos, *, tick=1, tiers=None, key=False, new=(), gone=(), heading=
         tick=tick, t=tick / TICK_HZ, server_time=0.0, key=key, tiers=tiers or (n, 0, 0),
         slots=np.asarray(slots, np.int64), pos=np.asarray(pos, float).reshape(-1, 2),
         heading=np.zeros(n) if heading is None else np.asarray(heading), anim=np.zeros(n, np.uint8),
-        phase=np.zeros(n) if phase is None else np.asarray(phase), new_slots=new_slots, new_ids=new_ids,
+        new_slots=new_slots, new_ids=new_ids,
         gone=np.asarray(gone, np.int64), mascot_pos=np.zeros((0, 2)), mascot_heading=np.zeros(0),
         mascot_activity=np.zeros(0, np.uint8), mascot_pose=np.zeros(0, np.int8), mascot_phase=np.zeros(0),
         show=None, events=list(events))
@@ -101,7 +101,7 @@ def _frame_bytes(ids, pos, *, personal_events=(), cell_events=(), tick=3, mascot
     mascots = pack_mascots(np.full((m, 2), 30.0), np.zeros(m), np.asarray(mascot_act, np.uint8),
                            np.full(m, -1, np.int16), np.zeros(m))
     cell = pack_cell(tick=tick, t=60.0, server_time=0.0, ids=np.asarray(ids), pos=np.asarray(pos, float),
-                     heading=np.zeros(len(ids)), anim=np.zeros(len(ids), np.uint8), phase=np.zeros(len(ids)),
+                     heading=np.zeros(len(ids)), anim=np.zeros(len(ids), np.uint8),
                      mascots=mascots,
                      show={"cue": 3, "look": 0, "playing": True, "music": "Overture", "announce": None,
                            "lights": {"house": [1, 1, 1, 1], "runway": [1, 1, 1, 1]}},

@@ -98,7 +98,7 @@ class Season:
 
 
 async def visitor(url: str, wallet: str, invite: str | None = None) -> Link:
-    join = {"type": "join", "v": 2, "name": wallet[-10:], "wallet": wallet}
+    join = {"type": "join", "v": 3, "name": wallet[-10:], "wallet": wallet}
     if invite:
         join["invite"] = invite
     link, welcome = await Link.open(url, join)
@@ -110,7 +110,7 @@ async def visitor(url: str, wallet: str, invite: str | None = None) -> Link:
 
 async def prepare(url: str, season: Season) -> list[int]:
     """Before the kills: a few members enter VOTE's challenge, the host approves them and opens the vote."""
-    boss, _ = await Link.open(url, {"type": "join", "v": 2, "name": "host", "role": "host", "token": TOKEN})
+    boss, _ = await Link.open(url, {"type": "join", "v": 3, "name": "host", "role": "host", "token": TOKEN})
     code = (await boss.ask({"type": "host_invite", "community": CLUB, "max_uses": 10}, "invite"))["code"]
     await boss.ask({"type": "host_phase", "community": CLUB, "challenge": VOTE, "phase": "submissions"}, "host_ok")
     entries = []
@@ -158,7 +158,7 @@ async def one_member(url: str, season: Season, invite: str, votable: list[int], 
 
 async def hammer(url: str, season: Season, votable: list[int], cycle: int) -> None:
     """Members arrive until the server dies under them (every error from a dying server is expected)."""
-    boss, _ = await Link.open(url, {"type": "join", "v": 2, "name": "host", "role": "host", "token": TOKEN})
+    boss, _ = await Link.open(url, {"type": "join", "v": 3, "name": "host", "role": "host", "token": TOKEN})
     code = (await boss.ask({"type": "host_invite", "community": CLUB, "max_uses": 10}, "invite"))["code"]
     tasks = [asyncio.ensure_future(one_member(url, season, code, votable, cycle * 10 + k)) for k in range(4)]
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -80,7 +80,7 @@ async def first_answer(url: str, join: dict[str, Any]) -> dict[str, Any]:
 
 
 def join_message(name: str, invite: str | None = None, wallet: str | None = None) -> dict[str, Any]:
-    message: dict[str, Any] = {"type": "join", "v": 2, "name": name, "role": "visitor"}
+    message: dict[str, Any] = {"type": "join", "v": 3, "name": name, "role": "visitor"}
     if invite:
         message["invite"] = invite
     if wallet:

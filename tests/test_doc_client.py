@@ -39,18 +39,22 @@ SCENE = ROOT / "scenes" / "anniversary-runway.toml"
 TOKEN = "doc-client-host-token"
 
 # ---- what the doc says ---------------------------------------------------------------------------
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 MAX_SERVER_MESSAGE = 4 * 2**20  # "A server message can be up to 4 MiB"
 MOVE_TO, MOVE_DIR = 1, 2
 SELFIE_SESSION = 5  # a mascot record's act: "5 selfie session"
 SLOTS = 65536  # slots are uint16
-ROW = np.dtype([("slot", "<u2"), ("x", "<u2"), ("y", "<u2"), ("hdg", "u1"), ("anim", "u1"), ("phase", "u1")])
-"""A row: 9 bytes, slot, x cm, y cm, heading, animation byte, phase (little-endian)."""
+ROW = np.dtype([("slot", "<u2"), ("x", "u1"), ("y", "u1"), ("hdg", "u1"), ("anim", "u1")])
+"""A row: 6 bytes, slot, x and y inside the row's cell (1/64 m), heading, animation byte (little-endian)."""
+CELL = np.dtype([("cx", "u1"), ("cy", "u1"), ("n", "u1")])
+"""A cell record: 3 bytes, the cell (the high bytes of the positions) of the next ``n`` rows."""
 NEW = np.dtype([("slot", "<u2"), ("id", "<u4")])
 """A new record: 6 bytes, slot, avatar id."""
 MASCOT = np.dtype([("x", "<u2"), ("y", "<u2"), ("hdg", "u1"), ("act", "u1"), ("pose", "i1"), ("phase", "u1")])
 """A mascot record: 8 bytes."""
-CM_PER_M = 100.0
+CM_PER_M = 100.0  # mascot positions: whole centimetres
+UNITS_PER_M = 64.0  # avatar positions: counts of 1/64 m, "x = (cx × 256 + row.x) / 64 m"
+CELL_UNITS = 256  # a cell is the high byte of a count
 NEAR_M = 8.0  # selfie: "within 8 m, else not_near"
 WALK_MPS = 1.34  # "walks at 1.34 m/s at most"
 TICK_HZ = 20
@@ -141,7 +145,9 @@ class Crowd:
 
     def apply(self, cell: Fields) -> None:
         rows = np.frombuffer(cell["rows"], ROW)
+        runs = np.frombuffer(cell["cells"], CELL)
         assert len(cell["tiers"]) == 3 and sum(cell["tiers"]) == rows.size, "tiers count the rows"
+        assert int(runs["n"].sum()) == rows.size, "the cells cover the rows"
         if cell["key"]:
             self.ids[:] = -1
             self.drawn[:] = False
@@ -151,7 +157,10 @@ class Crowd:
         new = np.frombuffer(cell.get("new", b""), NEW)
         self.ids[new["slot"]] = new["id"]
         self.drawn[new["slot"]] = False
-        self.pos[rows["slot"]] = np.column_stack([rows["x"], rows["y"]]) / CM_PER_M
+        cx = np.repeat(runs["cx"].astype(np.int64), runs["n"])
+        cy = np.repeat(runs["cy"].astype(np.int64), runs["n"])
+        units = np.column_stack([cx * CELL_UNITS + rows["x"], cy * CELL_UNITS + rows["y"]])
+        self.pos[rows["slot"]] = units / UNITS_PER_M
         self.drawn[rows["slot"]] = self.ids[rows["slot"]] >= 0
 
 
@@ -368,8 +377,8 @@ def test_doc_client_walks_to_a_mascot_takes_a_selfie_and_redeems_the_voucher(ser
     doc = DOC.read_text()
     missing = sorted(name for name in seen if f"`{name}`" not in doc)
     assert not missing, f"fields the client reads that docs/protocol.md does not name: {missing}"
-    assert {"you", "slot", "scene", "key", "tiers", "rows", "new", "mascots", "show", "position", "visitor", "items",
-            "award"} <= seen
+    assert {"you", "slot", "scene", "key", "tiers", "rows", "cells", "new", "mascots", "show", "position", "visitor",
+            "items", "award"} <= seen
 
 
 def test_the_client_imports_nothing_from_showroom_or_server_outside_the_fixture() -> None:

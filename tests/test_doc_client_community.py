@@ -49,7 +49,7 @@ CHALLENGE = "rose-sketch-w1"
 """The host's pick: week 1 of the circle's weekly rose-sketch series (community-format.md: ``ID-w1``)."""
 
 # ---- what the doc says ---------------------------------------------------------------------------
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 MAX_SERVER_MESSAGE = 4 * 2**20  # "A server message can be up to 4 MiB"
 TICK_HZ = 20
 CLOSE_NORMAL = 1000

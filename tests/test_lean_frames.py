@@ -11,7 +11,7 @@ from test_shard_frames import SHOW
 
 from server.event.interest import FAR_EVERY
 from server.event.shard import Shard, Stage
-from showroom.protocol.snapshot import CrowdCopy, unpack_cell
+from showroom.protocol.snapshot import UNITS_PER_M, CrowdCopy, unpack_cell
 from showroom.sim.world import DT_S
 
 
@@ -109,7 +109,7 @@ def test_every_copy_matches_the_server_after_moves_skips_leavers_and_newcomers(a
         copy = link.copy
         assert set(copy.ids[copy.present()].tolist()) == set(shard.seats.slot_id[slots].tolist()), \
             f"visitor {member_id} holds another crowd"
-        held = np.rint(copy.pos[settled] * 100).astype(int)
+        held = np.rint(copy.pos[settled] * UNITS_PER_M).astype(int)
         sent = np.column_stack([frames.rec["x"][settled], frames.rec["y"][settled]])
         assert np.array_equal(held, sent), f"visitor {member_id} missed a change"
     truth = _truth(shard)

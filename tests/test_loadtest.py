@@ -35,7 +35,7 @@ def _scene_text() -> str:
 
 def _host(url: str, message: dict) -> None:
     with connect(url, compression=None, max_size=2**22, open_timeout=10) as ws:
-        ws.send(msgpack.packb({"type": "join", "v": 2, "name": "host", "role": "host", "token": TOKEN}))
+        ws.send(msgpack.packb({"type": "join", "v": 3, "name": "host", "role": "host", "token": TOKEN}))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             reply = msgpack.unpackb(ws.recv(timeout=5), raw=False)

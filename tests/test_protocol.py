@@ -31,14 +31,16 @@ from showroom.protocol import (
     frame,
 )
 from showroom.protocol.client_messages import CLIENT_TYPES, Join, Message
-from showroom.protocol.codes import REACTIONS
+from showroom.protocol.codes import REACTIONS, STRIDE_M
 from showroom.protocol.limits import MAX_CLIENT_FRAME_BYTES
 from showroom.protocol.server_messages import EventInfo, SelfieQueue, Welcome
 from showroom.protocol.snapshot import (
+    CELL,
     MASCOT,
     NEW,
     ROW,
     TURN,
+    UNITS_PER_M,
     CrowdCopy,
     new_records,
     pack_cell,
@@ -50,7 +52,7 @@ from showroom.protocol.snapshot import (
 )
 
 DOC = ROOT / "docs" / "protocol.md"
-JOIN = {"type": "join", "v": 2, "name": "ada", "role": "visitor", "token": ""}
+JOIN = {"type": "join", "v": 3, "name": "ada", "role": "visitor", "token": ""}
 
 
 def pack(value: Any) -> bytes:
@@ -182,7 +184,7 @@ MALFORMED = [
     ("join_name_int", pack({**JOIN, "name": 1}), ErrorCode.INVALID),
     ("join_name_empty", pack({**JOIN, "name": ""}), ErrorCode.INVALID),
     ("join_name_33_chars", pack({**JOIN, "name": "a" * 33}), ErrorCode.INVALID),
-    ("join_missing_name", pack({"type": "join", "v": 2}), ErrorCode.INVALID),
+    ("join_missing_name", pack({"type": "join", "v": 3}), ErrorCode.INVALID),
     ("join_version_string", pack({**JOIN, "v": "1"}), ErrorCode.INVALID),
     ("join_version_bool", pack({**JOIN, "v": True}), ErrorCode.INVALID),
     ("join_version_float", pack({**JOIN, "v": 1.0}), ErrorCode.INVALID),
@@ -328,7 +330,7 @@ def test_control_message_round_trips(fields):
 
 
 def test_join_defaults_fill_in_role_token_and_resume():
-    join = decode_client(pack({"type": "join", "v": 2, "name": "ada"}))
+    join = decode_client(pack({"type": "join", "v": 3, "name": "ada"}))
     assert (join.role, join.token, join.resume) == ("visitor", "", None)
 
 
@@ -375,22 +377,22 @@ SHOW = {"cue": 2, "look": -1, "playing": True, "music": None, "announce": None,
         "lights": {"house": [1.0, 1.0, 1.0, 1.0], "runway": [1.0, 0.5, 0.0, 2.0]}}
 
 
-def _keyframe(ids, pos, heading, phase, *, events=()) -> bytes:
+def _keyframe(ids, pos, heading, *, events=()) -> bytes:
     """A keyframe of the avatars given, in slots 0 .. n-1, all near."""
     n = len(ids)
     return pack_cell(
         tick=41, t=12.5, server_time=1.7e9,
         ids=np.asarray(ids, np.int64), pos=np.asarray(pos, np.float64).reshape(n, 2),
         heading=np.asarray(heading, np.float64), anim=np.arange(n, dtype=np.uint8) % 8,
-        phase=np.asarray(phase, np.float64), mascots=MASCOTS, show=SHOW, events=list(events),
+        mascots=MASCOTS, show=SHOW, events=list(events),
     )
 
 
-def _rows(slots, cm) -> np.ndarray:
-    """Rows of the slots at whole-centimetre positions, facing +y, standing."""
+def _rows(slots, units) -> np.ndarray:
+    """Records of the slots at whole positions in 1/64 m, facing +y, standing."""
     n = len(slots)
-    return quantise_rows(np.asarray(slots, np.int64), np.asarray(cm, np.float64).reshape(n, 2) / 100,
-                         np.zeros(n), np.zeros(n, np.uint8), np.zeros(n))
+    return quantise_rows(np.asarray(slots, np.int64), np.asarray(units, np.float64).reshape(n, 2) / UNITS_PER_M,
+                         np.zeros(n), np.zeros(n, np.uint8))
 
 
 def _angle_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -400,16 +402,15 @@ def _angle_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 n_avatars = st.shared(st.integers(0, 200), key="n")
 positions = n_avatars.flatmap(lambda n: arrays(np.float64, (n, 2), elements=st.floats(0.0, 655.35)))
 headings = n_avatars.flatmap(lambda n: arrays(np.float64, n, elements=st.floats(-50.0, 50.0)))
-phases = n_avatars.flatmap(lambda n: arrays(np.float64, n, elements=st.floats(0.0, 1.0, exclude_max=True)))
 avatar_ids = n_avatars.flatmap(lambda n: arrays(np.int64, n, elements=st.integers(0, 2**32 - 1)))
 
 
-@given(avatar_ids, positions, headings, phases)
+@given(avatar_ids, positions, headings)
 @settings(max_examples=150, deadline=None)
-def test_snapshot_quantisation_keeps_ids_exact_positions_to_half_a_cm_and_headings_to_half_a_step(
-        ids, pos, heading, phase):
+def test_snapshot_quantisation_keeps_ids_exact_positions_to_a_128th_of_a_metre_and_headings_to_half_a_step(
+        ids, pos, heading):
     you = int(ids[0]) if len(ids) else 0
-    decoded = decode_server(frame(9, you, [], _keyframe(ids, pos, heading, phase)))
+    decoded = decode_server(frame(9, you, [], _keyframe(ids, pos, heading)))
     assert decoded[0] == {"ack": 9, "you": you, "events": []}
     snap = unpack_cell(decoded[1])
     assert snap.key and snap.tiers == (len(ids), 0, 0)
@@ -417,10 +418,9 @@ def test_snapshot_quantisation_keeps_ids_exact_positions_to_half_a_cm_and_headin
     np.testing.assert_array_equal(snap.new_ids, ids)
     np.testing.assert_array_equal(snap.slots, np.arange(len(ids)))
     assert snap.pos.shape == pos.shape
-    assert np.all(np.abs(snap.pos - pos) <= 0.005 + 1e-9)
+    top = np.floor(655.35 * UNITS_PER_M) / UNITS_PER_M  # the last whole 1/64 m a snapshot can carry
+    assert np.all(np.abs(snap.pos - np.minimum(pos, top)) <= 0.5 / UNITS_PER_M + 1e-9)
     assert np.all(_angle_error(snap.heading, heading) <= TURN / 512 + 1e-9)
-    cyclic = np.minimum(np.abs(snap.phase - phase), 1 - np.abs(snap.phase - phase))
-    assert np.all(cyclic < 1 / 256 + 1e-12)
     crowd = CrowdCopy()
     crowd.apply(snap)
     for k in range(len(ids)):  # ids may repeat in a random draw: each slot keeps its own
@@ -429,9 +429,8 @@ def test_snapshot_quantisation_keeps_ids_exact_positions_to_half_a_cm_and_headin
 
 
 def test_snapshot_round_trip_recovers_every_field():
-    rows = quantise_rows(np.array([3, 0, 7]), np.array([[0.0, 0.0], [12.345, 6.789], [655.35, 100.0]]),
-                         np.array([0.0, np.pi, -np.pi / 2]), np.array([0x01, 0x20, 0x31], np.uint8),
-                         np.array([0.0, 0.5, 0.999]))
+    rows = quantise_rows(np.array([3, 0, 7]), np.array([[0.0, 0.0], [12.345, 6.789], [655.34, 100.0]]),
+                         np.array([0.0, np.pi, -np.pi / 2]), np.array([0x01, 0x20, 0x31], np.uint8))
     events = [{"type": "chat", "from": 7, "name": "ada", "text": "hi"}]
     cell = pack_frame(tick=41, t=12.5, server_time=1.7e9, key=False, rows=rows, tiers=(1, 0, 2), mascots=MASCOTS,
                       show=SHOW, events=events, new=new_records(np.array([7, 9]), np.array([2**32 - 1, 0])),
@@ -446,9 +445,8 @@ def test_snapshot_round_trip_recovers_every_field():
     np.testing.assert_array_equal(snap.slots, [3, 0, 7])
     np.testing.assert_array_equal(snap.tier_of_rows(), [0, 2, 2])
     np.testing.assert_array_equal(snap.anim, [0x01, 0x20, 0x31])
-    np.testing.assert_allclose(snap.pos, [[0.0, 0.0], [12.345, 6.789], [655.35, 100.0]], atol=0.005)
+    np.testing.assert_allclose(snap.pos, [[0.0, 0.0], [12.345, 6.789], [655.34, 100.0]], atol=0.5 / UNITS_PER_M)
     assert np.all(_angle_error(snap.heading, np.array([0.0, np.pi, -np.pi / 2])) <= TURN / 512)
-    np.testing.assert_allclose(snap.phase, [0.0, 0.5, 255 / 256])
     np.testing.assert_array_equal(snap.new_slots, [7, 9])
     np.testing.assert_array_equal(snap.new_ids, [2**32 - 1, 0])
     np.testing.assert_array_equal(snap.gone, [4, 65535])
@@ -466,7 +464,7 @@ def test_a_frame_without_show_new_or_gone_leaves_their_keys_out():
                       mascots=MASCOTS, show=None, events=[], new=new_records(np.zeros(0), np.zeros(0)),
                       gone=np.zeros(0, np.uint16))
     shared = msgpack.unpackb(cell, raw=False)
-    assert set(shared) == {"type", "tick", "t", "st", "key", "tiers", "rows", "mascots", "events"}
+    assert set(shared) == {"type", "tick", "t", "st", "key", "tiers", "rows", "cells", "mascots", "events"}
     snap = unpack_cell(shared)
     assert snap.show is None and snap.new_slots.size == 0 and snap.gone.size == 0
 
@@ -479,8 +477,9 @@ def test_tiers_that_do_not_count_the_rows_are_refused():
 
 
 def test_positions_outside_the_wire_range_are_clamped():
-    snap = unpack_cell(decode_server(_keyframe([1, 2], [[-3.0, 700.0], [1e9, -1e9]], [0, 0], [0, 0])))
-    np.testing.assert_allclose(snap.pos, [[0.0, 655.35], [655.35, 0.0]])
+    snap = unpack_cell(decode_server(_keyframe([1, 2], [[-3.0, 700.0], [1e9, -1e9]], [0, 0])))
+    top = np.floor(655.35 * UNITS_PER_M) / UNITS_PER_M
+    np.testing.assert_allclose(snap.pos, [[0.0, top], [top, 0.0]])
     mascots = unpack_mascots(pack_mascots(np.array([[-1.0, 1e6]]), np.zeros(1), np.zeros(1, np.uint8),
                                           np.array([-1], np.int16), np.zeros(1)))
     np.testing.assert_allclose(mascots.pos, [[0.0, 655.35]])
@@ -488,7 +487,7 @@ def test_positions_outside_the_wire_range_are_clamped():
 
 def test_frame_is_an_array_of_personal_then_shared_records_at_the_documented_offsets():
     rows = quantise_rows(np.array([513]), np.array([[12.34, 5.67]]), np.array([np.pi / 2]),
-                         np.array([0x31], np.uint8), np.array([0.25]))
+                         np.array([0x31], np.uint8))
     cell = pack_frame(tick=3, t=0.0, server_time=1.7e9, key=True, rows=rows, tiers=(0, 0, 1),
                       mascots=MASCOTS, show=SHOW, events=[], new=new_records(np.array([513]), np.array([70000])),
                       gone=np.array([258], np.uint16))
@@ -496,8 +495,10 @@ def test_frame_is_an_array_of_personal_then_shared_records_at_the_documented_off
     assert data[0] == 0x92
     personal, shared = decode_server(data)
     assert personal == {"ack": 3, "you": 5, "events": []}
-    assert (ROW.itemsize, NEW.itemsize, MASCOT.itemsize) == (9, 6, 8)
-    assert shared["rows"] == struct.pack("<HHHBBB", 513, 1234, 567, 64, 0x31, 64)
+    assert (ROW.itemsize, CELL.itemsize, NEW.itemsize, MASCOT.itemsize) == (6, 3, 6, 8)
+    # 12.34 m = 790/64 m = cell 3, 22/64 m into it; 5.67 m = 363/64 m = cell 1, 107/64 m into it
+    assert shared["rows"] == struct.pack("<HBBBB", 513, 22, 107, 64, 0x31)
+    assert shared["cells"] == struct.pack("<BBB", 3, 1, 1)
     assert shared["new"] == struct.pack("<HI", 513, 70000)
     assert shared["gone"] == struct.pack("<H", 258)
     assert shared["mascots"] == struct.pack("<HHBBbB", 3000, 2000, 128, 1, -1, 192) + \
@@ -508,21 +509,49 @@ def test_frame_is_an_array_of_personal_then_shared_records_at_the_documented_off
 def test_a_row_of_a_slot_someone_new_took_draws_the_new_avatar_there():
     crowd = CrowdCopy()
     first = pack_cell(tick=1, t=0.0, server_time=1.7e9, ids=np.array([42, 43]), pos=np.array([[1.0, 1.0], [2.0, 2.0]]),
-                      heading=np.zeros(2), anim=np.zeros(2, np.uint8), phase=np.zeros(2), mascots=MASCOTS, show=SHOW,
-                      events=[])
+                      heading=np.zeros(2), anim=np.zeros(2, np.uint8), mascots=MASCOTS, show=SHOW, events=[])
     crowd.apply(unpack_cell(msgpack.unpackb(first, raw=False)))
-    swap = pack_frame(tick=2, t=0.05, server_time=1.7e9, key=False, rows=b"", tiers=(0, 0, 0), mascots=MASCOTS,
+    swap = pack_frame(tick=2, t=0.05, server_time=1.7e9, key=False, rows=b"", cells=b"", tiers=(0, 0, 0), mascots=MASCOTS,
                       show=None, events=[], new=new_records(np.array([1]), np.array([44])),
                       gone=np.array([1], np.uint16))
     crowd.apply(unpack_cell(msgpack.unpackb(swap, raw=False)))
     assert crowd.where(43) is None and crowd.where(44) is None  # 44 holds slot 1, but no row has come for it
     np.testing.assert_allclose(crowd.where(42), [1.0, 1.0])
     assert crowd.show == SHOW  # absent show: as before
-    row = pack_frame(tick=3, t=0.1, server_time=1.7e9, key=False, rows=_rows([1], [[500, 600]]), tiers=(0, 0, 1),
+    row = pack_frame(tick=3, t=0.1, server_time=1.7e9, key=False, rows=_rows([1], [[320, 384]]), tiers=(0, 0, 1),
                      mascots=MASCOTS, show=None, events=[])
     crowd.apply(unpack_cell(msgpack.unpackb(row, raw=False)))
     np.testing.assert_allclose(crowd.where(44), [5.0, 6.0])
     np.testing.assert_array_equal(crowd.ids[crowd.present()], [42, 44])
+
+
+def test_a_walkers_gait_follows_the_distance_its_rows_moved_and_newcomers_start_out_of_step():
+    crowd = CrowdCopy()
+    first = pack_cell(tick=1, t=0.0, server_time=1.7e9, ids=np.array([42, 43]), pos=np.array([[1.0, 1.0], [2.0, 2.0]]),
+                      heading=np.zeros(2), anim=np.zeros(2, np.uint8), mascots=MASCOTS, show=SHOW, events=[])
+    crowd.apply(unpack_cell(msgpack.unpackb(first, raw=False)))
+    start = crowd.phase[:2].copy()
+    assert abs(start[1] - start[0]) > 0.1  # two newcomers are not in step
+    half = STRIDE_M / 2  # half a stride walked along x: half a walk cycle on
+    walk = pack_frame(tick=2, t=0.05, server_time=1.7e9, key=False, rows=_rows([0], [[(1.0 + half) * UNITS_PER_M, 64]]),
+                      tiers=(1, 0, 0), mascots=MASCOTS, show=None, events=[])
+    crowd.apply(unpack_cell(msgpack.unpackb(walk, raw=False)))
+    assert crowd.phase[0] == pytest.approx((start[0] + 0.5) % 1.0, abs=1 / UNITS_PER_M / STRIDE_M)
+    assert crowd.phase[1] == start[1]  # no row: it stood
+
+
+def test_a_cell_of_more_than_255_rows_takes_several_cell_records_and_decodes_whole():
+    n = 600
+    rng = np.random.default_rng(3)
+    pos = np.column_stack([rng.uniform(8.0, 11.99, n), rng.uniform(4.0, 7.99, n)])  # all in cell (2, 1)
+    rows = quantise_rows(np.arange(n), pos, np.zeros(n), np.zeros(n, np.uint8))
+    shared = msgpack.unpackb(pack_frame(tick=1, t=0.0, server_time=1.7e9, key=False, rows=rows, tiers=(0, n, 0),
+                                        mascots=MASCOTS, show=None, events=[]), raw=False)
+    assert np.frombuffer(shared["cells"], CELL).tolist() == [(2, 1, 255), (2, 1, 255), (2, 1, 90)]
+    np.testing.assert_allclose(unpack_cell(shared).pos, pos, atol=0.5 / UNITS_PER_M)
+    bad = dict(shared, cells=shared["cells"][:-3])
+    with pytest.raises(ValueError, match="cells cover 510 rows, not its 600"):
+        unpack_cell(bad)
 
 
 SLOTS = 12
@@ -539,7 +568,7 @@ def crowd_frames(draw: st.DrawFn) -> dict[str, Any]:
         "key": draw(st.integers(0, 9)) == 0,
         "gone": draw(slot_lists),
         "new": [(s, draw(st.integers(0, 2**32 - 1))) for s in new_slots],
-        "rows": [(s, draw(st.integers(0, 65535)), draw(st.integers(0, 65535))) for s in row_slots],
+        "rows": [(s, draw(st.integers(0, 41942)), draw(st.integers(0, 41942))) for s in row_slots],
         "tiers": (cuts[0], cuts[1] - cuts[0], len(row_slots) - cuts[1]),
     }
 
@@ -549,7 +578,7 @@ def crowd_frames(draw: st.DrawFn) -> dict[str, Any]:
 def test_a_crowd_copy_applying_every_frame_holds_what_the_frames_say(frames):
     """Frames packed as the server packs them, applied in order, leave the crowd a direct model says."""
     model: dict[int, tuple[int, tuple[int, int] | None]] = {}
-    """slot -> (avatar id, position in cm, None until a row came)"""
+    """slot -> (avatar id, position in 1/64 m, None until a row came)"""
     crowd = CrowdCopy()
     for tick, f in enumerate(frames):
         if f["key"]:
@@ -573,7 +602,7 @@ def test_a_crowd_copy_applying_every_frame_holds_what_the_frames_say(frames):
         assert crowd.ids[slot] == avatar
         assert bool(crowd.known[slot]) == (where is not None)
         if where is not None:
-            np.testing.assert_array_equal(np.rint(crowd.pos[slot] * 100), where)
+            np.testing.assert_array_equal(np.rint(crowd.pos[slot] * UNITS_PER_M), where)
     free = np.setdiff1d(np.arange(crowd.ids.size), list(model))
     assert np.all(crowd.ids[free] == -1) and not crowd.known[free].any()
 
@@ -600,10 +629,12 @@ def test_doc_snapshot_hex_is_what_the_doc_example_code_produces():
     assert _doc_hex("snapshot") == scope["data"]
     assert f"these {len(scope['data'])} bytes" in DOC.read_text()
     _, cell = decode_server(scope["data"])
+    assert np.frombuffer(cell["cells"], CELL).tolist() == [(3, 1, 1), (5, 1, 1)]  # viewer cell [3, 1]; [5, 1] is mid
     snap = unpack_cell(cell)
     assert not snap.key and snap.tiers == (1, 1, 0) and snap.show is None
     np.testing.assert_array_equal(snap.slots, [0, 1])
-    np.testing.assert_allclose(snap.pos, [[12.34, 5.67], [13.0, 6.5]])
+    np.testing.assert_allclose(snap.pos, [[12.34, 5.67], [21.0, 6.5]], atol=0.5 / UNITS_PER_M)
+    np.testing.assert_array_equal(snap.pos * UNITS_PER_M, [[3 * 256 + 22, 256 + 107], [5 * 256 + 64, 256 + 160]])
     np.testing.assert_array_equal(snap.new_slots, [1])
     np.testing.assert_array_equal(snap.new_ids, [43])
     np.testing.assert_array_equal(snap.gone, [2])
@@ -613,12 +644,14 @@ def test_doc_snapshot_decoding_reads_what_the_doc_says_and_its_dtypes_are_the_co
     scope: dict[str, Any] = {}
     exec(compile(_doc_block("python snapshot-example"), "docs/protocol.md", "exec"), scope)
     exec(compile(_doc_block("python snapshot-decode"), "docs/protocol.md", "exec"), scope)
-    assert (scope["ROW"], scope["NEW"], scope["MASCOT"]) == (ROW, NEW, MASCOT)
+    assert (scope["ROW"], scope["CELL"], scope["NEW"], scope["MASCOT"]) == (ROW, CELL, NEW, MASCOT)
     assert (len(scope["near"]), len(scope["mid"]), len(scope["far"])) == (1, 1, 0)
     assert scope["near"]["slot"].tolist() == [0] and scope["mid"]["slot"].tolist() == [1]
-    np.testing.assert_allclose(scope["pos_m"], [[12.34, 5.67], [13.0, 6.5]])
+    assert scope["cells"].tolist() == [(3, 1, 1), (5, 1, 1)]
+    np.testing.assert_array_equal(scope["pos_m"], [[12.34375, 5.671875], [21.0, 6.5]])  # as the doc's comment says
+    np.testing.assert_array_equal(scope["pos_m"], unpack_cell(scope["cell"]).pos)
     np.testing.assert_allclose(scope["heading_rad"], [0.0, np.pi / 2])
-    np.testing.assert_allclose(scope["phase"], [0.25, 0.5])
+    assert "phase" not in scope  # avatar rows carry none: clients derive it (the example client's test checks how)
     assert scope["new"].tolist() == [(1, 43)] and scope["gone"].tolist() == [2]
     assert scope["mascots"].tolist() == [(3000, 2000, 128, 1, -1, 192)]
 
@@ -628,10 +661,12 @@ def test_doc_example_client_runs_against_a_stand_in_server(monkeypatch, capsys):
 
     Frame 0 is a keyframe (avatar 41 in slot 0, you, 42, in slot 1); frame 1 moves you to where you asked;
     no later frame carries your row, so the copy must keep it; frame 10 frees slot 0, frame 20 gives it to
-    avatar 44 (drawn from frame 25, its first row, a far one)."""
+    avatar 44 (drawn from frame 25, its first row, a far one). The copy ends as the codec's ``CrowdCopy``
+    holds it, gait phases included: you walked from (5, 5) m, and avatar 44 starts afresh."""
     from websockets.sync.server import serve
 
     received: list[Any] = []
+    sent: list[bytes] = []
 
     def handler(ws):
         join = decode_client(ws.recv())
@@ -641,20 +676,22 @@ def test_doc_example_client_runs_against_a_stand_in_server(monkeypatch, capsys):
                                scene="", scene_version=1, playing=True, t=1.5)))
         move = decode_client(ws.recv())
         received.append(move)
-        ws.send(frame(move.seq, 42, [], pack_cell(
+        sent.append(frame(move.seq, 42, [], pack_cell(
             tick=100, t=5.0, server_time=1.7e9, ids=np.array([41, 42]), pos=np.array([[1.0, 1.0], [5.0, 5.0]]),
-            heading=np.zeros(2), anim=np.zeros(2, np.uint8), phase=np.zeros(2), mascots=MASCOTS, show=SHOW, events=[])))
+            heading=np.zeros(2), anim=np.zeros(2, np.uint8), mascots=MASCOTS, show=SHOW, events=[])))
+        ws.send(sent[-1])
         for k in range(1, 40):
-            rows, tiers = b"", (0, 0, 0)
+            rows, tiers = _rows([], []), (0, 0, 0)
             if k == 1:
-                rows, tiers = _rows([1], [[round(move.x * 100), round(move.y * 100)]]).tobytes(), (1, 0, 0)
+                rows, tiers = _rows([1], [[round(move.x * UNITS_PER_M), round(move.y * UNITS_PER_M)]]), (1, 0, 0)
             if k == 25:
-                rows, tiers = _rows([0], [[300, 300]]).tobytes(), (0, 0, 1)
-            ws.send(frame(move.seq, 42, [], pack_frame(
+                rows, tiers = _rows([0], [[192, 192]]), (0, 0, 1)
+            sent.append(frame(move.seq, 42, [], pack_frame(
                 tick=100 + k, t=5.0 + k / 20, server_time=1.7e9 + k / 20, key=False, rows=rows, tiers=tiers,
                 mascots=MASCOTS, show=None, events=[],
                 new=new_records(np.array([0]), np.array([44])) if k == 20 else None,
                 gone=np.array([0], np.uint16) if k == 10 else None)))
+            ws.send(sent[-1])
         received.append(decode_client(ws.recv()))
 
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
@@ -664,7 +701,8 @@ def test_doc_example_client_runs_against_a_stand_in_server(monkeypatch, capsys):
         thread.start()
         port = server.socket.getsockname()[1]
         code = _doc_block("python example-client").replace("ws://127.0.0.1:8765/", f"ws://127.0.0.1:{port}/")
-        exec(compile(code, "docs/protocol.md", "exec"), {"__name__": "example_client"})
+        client: dict[str, Any] = {"__name__": "example_client"}
+        exec(compile(code, "docs/protocol.md", "exec"), client)
     thread.join(5)
     out = capsys.readouterr().out
     assert "avatar 42 in shard 0" in out
@@ -675,3 +713,17 @@ def test_doc_example_client_runs_against_a_stand_in_server(monkeypatch, capsys):
     assert received[0].v == PROTOCOL_VERSION
     assert received[1] == MoveInput(MOVE_TO, 0, 20.0, 15.0)
     assert received[2].type == "leave"
+    reference = CrowdCopy()
+    for data in sent:
+        reference.apply(unpack_cell(decode_server(data)[1]))
+    crowd, n = client["crowd"], reference.ids.size
+    np.testing.assert_array_equal(crowd.ids[:n], reference.ids)
+    assert np.all(crowd.ids[n:] == -1)
+    np.testing.assert_array_equal(crowd.drawn[:n], reference.known)
+    held = np.flatnonzero(reference.known)
+    np.testing.assert_array_equal(held, [0, 1])
+    np.testing.assert_allclose(crowd.pos[held], reference.pos[held])
+    np.testing.assert_allclose(crowd.phase[held], reference.phase[held], atol=1e-9)
+    golden = (math.sqrt(5) - 1) / 2
+    assert crowd.phase[1] == pytest.approx((golden + math.hypot(15.0, 10.0) / STRIDE_M) % 1.0)  # first row, walk
+    assert crowd.phase[0] == 0.0  # avatar 44's first row in slot 0: 0 × golden, not 41's walk from (1, 1) m

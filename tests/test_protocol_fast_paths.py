@@ -22,13 +22,12 @@ from showroom.protocol.codec import (
 from showroom.protocol.codes import MOVE_DIR, MOVE_TO
 from showroom.protocol.errors import ProtocolError
 from showroom.protocol.server_messages import Awarded
-from showroom.protocol.snapshot import new_records, pack_frame, pack_mascots, quantise_rows, unpack_cell
+from showroom.protocol.snapshot import new_records, pack_frame, pack_mascots, quantise_rows, split_records, unpack_cell
 
 MASCOTS = pack_mascots(np.array([[30.0, 20.0]]), np.array([0.5]), np.array([1], np.uint8), np.array([-1], np.int16),
                        np.array([0.25]))
 SHOW = {"cue": 2, "look": 0, "playing": True, "music": None, "announce": None, "lights": {}}
-ROWS = quantise_rows(np.array([4, 1]), np.array([[1.0, 2.0], [3.0, 4.0]]), np.zeros(2), np.zeros(2, np.uint8),
-                     np.zeros(2))
+ROWS = quantise_rows(np.array([4, 1]), np.array([[1.0, 2.0], [3.0, 4.0]]), np.zeros(2), np.zeros(2, np.uint8))
 
 
 def _general(data: bytes) -> MoveInput | None:
@@ -77,7 +76,7 @@ def test_plain_frame_time_reads_st_of_an_event_less_frame(key, show):
 
 
 def test_plain_frame_time_reads_st_of_a_frame_with_no_rows():
-    cell = pack_frame(tick=78, t=3.55, server_time=1767225600.175, key=False, rows=b"", tiers=(0, 0, 0),
+    cell = pack_frame(tick=78, t=3.55, server_time=1767225600.175, key=False, rows=b"", cells=b"", tiers=(0, 0, 0),
                       mascots=b"", show=None, events=[])
     assert plain_frame_time(frame(-1, 0, [], cell)) == 1767225600.175
 
@@ -93,14 +92,20 @@ def test_plain_frame_time_steps_aside_for_frames_with_events_and_other_messages(
 
 
 def test_a_frame_packed_from_row_bytes_equals_one_packed_from_row_records():
-    """The server joins byte slices of rows laid out by cell; the result is the frame of the same records."""
+    """The server joins byte slices of rows and of their cell records laid out by cell; the result is the frame
+    of the same records."""
     rng = np.random.default_rng(3)
     slots = rng.permutation(200)[:50]
-    rows = quantise_rows(slots, rng.uniform(0, 60, (50, 2)), rng.uniform(-7, 7, 50),
-                         rng.integers(0, 256, 50).astype(np.uint8), rng.uniform(0, 1, 50))
+    pos = np.sort(rng.uniform(0, 60, 50))[:, None] * np.array([1.0, 0.5])  # by cell, as the server lays them out
+    rows = quantise_rows(slots, pos, rng.uniform(-7, 7, 50), rng.integers(0, 256, 50).astype(np.uint8))
     common: dict[str, Any] = {"tick": 9, "t": 0.45, "server_time": 1.7e9, "key": False, "tiers": (20, 25, 5),
                               "mascots": MASCOTS, "show": SHOW, "events": [],
                               "new": new_records(slots[:3], np.array([7, 8, 9])), "gone": np.array([250, 251], np.uint16)}
-    by_bytes = pack_frame(rows=b"".join(rows[a:b].tobytes() for a, b in ((0, 20), (20, 45), (45, 50))), **common)
-    assert by_bytes == pack_frame(rows=rows, **common)
-    assert unpack_cell(msgpack.unpackb(by_bytes, raw=False)).slots.tolist() == slots.tolist()
+    pieces = [split_records(rows[a:b]) for a, b in ((0, 20), (20, 45), (45, 50))]
+    by_bytes = pack_frame(rows=b"".join(r for r, _ in pieces), cells=b"".join(c for _, c in pieces), **common)
+    # a cell cut between two pieces takes two cell records: the same rows, one record more
+    whole = pack_frame(rows=rows, **common)
+    snap, again = unpack_cell(msgpack.unpackb(by_bytes, raw=False)), unpack_cell(msgpack.unpackb(whole, raw=False))
+    assert snap.slots.tolist() == slots.tolist()
+    np.testing.assert_array_equal(snap.pos, again.pos)
+    np.testing.assert_allclose(snap.pos, pos, atol=0.5 / 64)

@@ -92,7 +92,7 @@ def test_a_returning_wallet_keeps_its_awards_and_gets_no_duplicates(tmp_path):
         await awarded(first, "first-hundred")
         await first.close()
         again = await Client.connect(server.url)
-        await again.send({"type": "join", "v": 2, "name": "ada", "wallet": welcome["wallet"]})
+        await again.send({"type": "join", "v": 3, "name": "ada", "wallet": welcome["wallet"]})
         await again.next_message(lambda m: m["type"] == "welcome")
         await again.send({"type": "wallet"})
         wallet = await again.next_message(lambda m: m["type"] == "wallet")

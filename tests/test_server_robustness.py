@@ -126,7 +126,7 @@ def no_server_faults(caplog):
 
 # ---- crafted malformed messages, each with the documented code -----------------------------
 
-JOIN = {"type": "join", "v": 2, "name": "ada", "role": "visitor", "token": ""}
+JOIN = {"type": "join", "v": 3, "name": "ada", "role": "visitor", "token": ""}
 NESTED = b"\x91" * 2000 + b"\x90"
 """2000 nested one-item arrays: past msgpack's own stack, let alone the depth limit."""
 

@@ -88,7 +88,7 @@ def test_the_tick_rate_setting_is_the_rate_the_server_ticks_and_announces(annive
 
     event = Event(anniversary, host_token="t", tick_hz=10)
     link = Link()
-    Session(event, link).receive(msgpack.packb({"type": "join", "v": 2, "name": "ada"}), now=0.0)
+    Session(event, link).receive(msgpack.packb({"type": "join", "v": 3, "name": "ada"}), now=0.0)
     welcome = msgpack.unpackb(link.sent[0])
     assert welcome["type"] == "welcome" and welcome["tick_hz"] == 10
     for k in range(10):

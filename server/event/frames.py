@@ -5,7 +5,7 @@ and on what it already holds. Over TCP, what the server hands to a socket arrive
 order or the connection ends, so the server's record of the last frame each visitor was given
 (``seen``) stands for its acknowledgement, with no acknowledgement traffic. Per tick:
 
-* every avatar is quantised once into a 9-byte record; ``changed_at`` notes the tick each
+* every avatar is quantised once into a record (:data:`~showroom.protocol.snapshot.REC`); ``changed_at`` notes the tick each
   record last changed (standing avatars cost nothing after they were sent once);
 * **residents** (given the previous frame from the same viewer cell) get one payload per viewer
   cell, shared: the near tier's changes of this tick, and on the cell's mid and far ticks the
@@ -37,13 +37,14 @@ from server.event.seats import Seats
 from showroom.protocol.codec import frame_head, frame_head_plain
 from showroom.protocol.codes import WALKING_MPS, anim_bytes
 from showroom.protocol.server_messages import ReactionCounts
-from showroom.protocol.snapshot import ROW, new_records, pack_frame, pack_mascots, quantise_rows
+from showroom.protocol.snapshot import REC, UNITS_PER_M, new_records, pack_frame, pack_mascots, quantise_rows
 from showroom.sim.world import World
 
 NEVER = -(1 << 40)
-DEAD_BAND_CM = 2
-"""A record counts as changed when the avatar moved at least this far (or turned 2/256 of a turn, or its
-animation byte changed) since the record last sent: a standing crowd nudged by a millimetre costs nothing."""
+DEAD_BAND_UNITS = 2
+"""A record counts as changed when the avatar moved at least this many 1/64 m (3.1 cm) along x or y (or turned
+2/256 of a turn, or its animation byte changed) since the record last sent: a standing crowd nudged by a
+millimetre costs nothing."""
 CATCHUP_TICKS = 2 * FAR_EVERY
 """A visitor given no frame for longer than this gets a keyframe instead of a catch-up."""
 
@@ -96,13 +97,17 @@ class Frames:
         n = seats.size
         self.seats = seats
         self.grid = grid
-        self.rec = np.zeros(n, ROW)
-        """Per slot: the avatar's record as last quantised."""
+        self.rec = np.zeros(n, REC)
+        """Per slot: the avatar's record as last changed (what every client holds once told)."""
         self.changed_at = np.full(n, NEVER, np.int64)
         self.taken_at = np.full(n, NEVER, np.int64)
         self.cx = np.zeros(n, np.int64)
         self.cy = np.zeros(n, np.int64)
-        """Per slot: the cell the avatar stands in."""
+        """Per slot: the cell its record stands in (the high bytes of the record's position)."""
+        if grid.cell_m * UNITS_PER_M != 256:
+            raise ValueError(f"frames need the wire's {256 / UNITS_PER_M} m interest cells, not {grid.cell_m} m")
+        self._inside = np.array([grid.nx, grid.ny], np.float64) * grid.cell_m - 1.0 / UNITS_PER_M
+        """The farthest point of the grid: every record stands in one of its cells."""
         self.vx = np.full(n, -1, np.int64)
         self.vy = np.full(n, -1, np.int64)
         """Per slot: the viewer cell (-1: none yet)."""
@@ -182,7 +187,7 @@ class Frames:
         walking = np.hypot(crowd.vel[row, 0], crowd.vel[row, 1]) > WALKING_MPS
         code = np.zeros(seats.size, np.uint8)
         code[shown[0]] = shown[1]
-        rec = quantise_rows(slots, pos, crowd.heading[row], anim_bytes(walking, code[slots]), crowd.phase[row])
+        rec = quantise_rows(slots, np.clip(pos, 0.0, self._inside), crowd.heading[row], anim_bytes(walking, code[slots]))
         changed = _moved(rec, self.rec[slots])
         self.rec[slots[changed]] = rec[changed]
         self.changed_at[slots[changed]] = tick
@@ -196,7 +201,7 @@ class Frames:
         self.history.append((tick, gone))
         while self.history and self.history[0][0] <= tick - CATCHUP_TICKS:
             self.history.popleft()
-        self.cx[slots], self.cy[slots] = self.grid.cells(pos)
+        self.cx[slots], self.cy[slots] = self.rec["x"][slots] >> 8, self.rec["y"][slots] >> 8
         self.vx[slots], self.vy[slots] = self.grid.follow(pos, self.vx[slots], self.vy[slots])
         mascots = pack_mascots(crowd.pos[world.mascots], crowd.heading[world.mascots], world.frame.activity,
                                view.mascot_pose, crowd.phase[world.mascots])
@@ -238,9 +243,10 @@ class Frames:
             level = 2 if phase % FAR_EVERY == 0 else 1 if phase % MID_EVERY == 0 else 0
             # near cells past the cap go at the mid rate: on mid ticks every near cell looks back as far
             near = self._chunks(now, MID_EVERY if level else 1)
-            parts, counts = near.tiered(vx, vy, level, None, self._chunks(now, FAR_EVERY) if level == 2 else None)
+            parts, cells, counts = near.tiered(vx, vy, level, None,
+                                               self._chunks(now, FAR_EVERY) if level == 2 else None)
         else:  # everything changed since the oldest refresh it may have missed (or everything)
-            parts, counts = self._chunks(now, tick - since + FAR_EVERY if since >= 0 else 0).tiered(vx, vy, 2)
+            parts, cells, counts = self._chunks(now, tick - since + FAR_EVERY if since >= 0 else 0).tiered(vx, vy, 2)
         if resident:
             new, gone = now.new, now.gone
         elif since < 0:
@@ -253,8 +259,8 @@ class Frames:
         events = now.view.events + [e.wire() for e in reactions_near(x, y)]
         show = now.view.show if (now.show_changed or not resident) else None
         return pack_frame(tick=tick, t=round(now.view.show_t, 3), server_time=now.view.wall, key=since < 0,
-                          rows=b"".join(parts), tiers=(counts[0], counts[1], counts[2]), mascots=now.mascots, show=show,
-                          events=events, new=new, gone=gone)
+                          rows=b"".join(parts), cells=b"".join(cells), tiers=(counts[0], counts[1], counts[2]),
+                          mascots=now.mascots, show=show, events=events, new=new, gone=gone)
 
     def _changed(self, now: _Tick, within: int) -> IntArray:
         """Slots whose records changed in the last ``within`` ticks (0: every slot)."""
@@ -299,8 +305,8 @@ class Frames:
 
 
 def _moved(now: NDArray[np.void], before: NDArray[np.void]) -> NDArray[np.bool_]:
-    """Which records changed by more than the dead band (phase alone never counts: it follows walking)."""
+    """Which records changed by more than the dead band."""
     dx = np.abs(now["x"].astype(np.int32) - before["x"])
     dy = np.abs(now["y"].astype(np.int32) - before["y"])
     turn = np.abs(((now["hdg"].astype(np.int32) - before["hdg"] + 128) % 256) - 128)
-    return (dx >= DEAD_BAND_CM) | (dy >= DEAD_BAND_CM) | (turn >= 2) | (now["anim"] != before["anim"])
+    return (dx >= DEAD_BAND_UNITS) | (dy >= DEAD_BAND_UNITS) | (turn >= 2) | (now["anim"] != before["anim"])

@@ -4,7 +4,7 @@ Every visitor has a **viewer cell** (its own cell, kept until it walks more than
 :data:`HYSTERESIS_M` out of it, so a visitor on a boundary does not flap between two). The
 avatars around it fall in three tiers by cells (Chebyshev distance): **near**, the 3 x 3 block,
 refreshed every tick (up to :data:`NEAR_CAP` of them, nearest cells first; the rest count as mid);
-**mid**, the 5 x 5 block, every 4th tick; **far**, the rest of the shard, every 20th tick
+**mid**, the 5 x 5 block, every 5th tick; **far**, the rest of the shard, every 20th tick
 (:data:`~showroom.protocol.limits.TIER_EVERY`). Each viewer cell refreshes its mid and far
 tiers on its own ticks, so a tick builds only a share of the big payloads.
 """
@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from showroom.protocol.limits import INTEREST_CELL_M, TIER_EVERY
+from showroom.protocol.snapshot import CELL, ROW, cell_runs, wire_rows
 
 CELL_M = INTEREST_CELL_M
 NEAR_REACH = 1
@@ -29,6 +30,7 @@ NEAR_CAP = 48
 """At most about this many avatars refreshed every tick for one viewer cell: in a dense crowd the near cells
 farthest from the viewer's count as mid, whole (the viewer's own cell is always near)."""
 _NEAR_ORDER = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, -1))
+ROW_SIZE = ROW.itemsize
 HYSTERESIS_M = 1.0
 """A visitor keeps its viewer cell until it stands this far outside it."""
 
@@ -78,50 +80,63 @@ class CellGrid:
 
 
 class Chunks:
-    """Records of some avatars laid out by cell key, so that a block of cells is a few byte slices.
+    """Rows of some avatars laid out by cell key, so that a block of cells is a few byte slices.
 
     A row of cells is contiguous in key order, so any rectangle of cells is one slice per row: a
-    viewer's tiers are assembled from at most a dozen slices, with no array work per viewer.
+    viewer's tiers are assembled from at most a dozen slices of rows, and as many of the
+    :data:`~showroom.protocol.snapshot.CELL` records that say which cell the rows stand in, with
+    no array work per viewer.
     """
 
-    __slots__ = ("buf", "nx", "ny", "off", "size")
+    __slots__ = ("buf", "cells", "coff", "nx", "ny", "off")
 
     def __init__(self, grid: CellGrid, records: NDArray[np.void], key: IntArray) -> None:
+        """``records`` (:data:`~showroom.protocol.snapshot.REC`) standing in cells ``key`` of ``grid``
+        (whose cells must be the wire's: the high bytes of the records' positions)."""
         order = np.argsort(key, kind="stable")
-        self.size = records.dtype.itemsize
-        self.buf = records[order].tobytes()
+        key = key[order]
+        self.buf = wire_rows(records[order]).tobytes()
         self.nx, self.ny = grid.nx, grid.ny
-        self.off: list[int] = np.searchsorted(key[order], np.arange(grid.nx * grid.ny + 1)).tolist()
+        edges = np.arange(grid.nx * grid.ny + 1)
+        self.off: list[int] = np.searchsorted(key, edges).tolist()
+        runs = cell_runs(key % grid.nx, key // grid.nx)
+        self.cells = runs.tobytes()
+        run_key = runs["cy"].astype(np.int64) * grid.nx + runs["cx"]
+        self.coff: list[int] = (np.searchsorted(run_key, edges) * CELL.itemsize).tolist()
 
     def tiered(self, vx: int, vy: int, level: int, mid: Chunks | None = None,
-               far: Chunks | None = None) -> tuple[list[bytes], list[int]]:
-        """Byte slices and counts of the near block, then (``level`` >= 1) the mid ring, then (``level`` 2)
-        everything else, seen from viewer cell (vx, vy); the mid ring (and near cells past the cap) from
-        ``mid`` and the rest from ``far`` when given (changes over a longer look-back), else from these."""
+               far: Chunks | None = None) -> tuple[list[bytes], list[bytes], list[int]]:
+        """Row slices, cell slices and tier counts of the near block, then (``level`` >= 1) the mid ring, then
+        (``level`` 2) everything else, seen from viewer cell (vx, vy); the mid ring (and near cells past the
+        cap) from ``mid`` and the rest from ``far`` when given (changes over a longer look-back), else from
+        these."""
         near_cells, mid_spans, far_spans = _spans(self.nx, self.ny, vx, vy)
         parts: list[bytes] = []
+        heads: list[bytes] = []
         counts = [0, 0, 0]
-        off, buf, size = self.off, self.buf, self.size
+        off, coff, buf, cells = self.off, self.coff, self.buf, self.cells
         demoted: list[int] = []
         for k in near_cells:  # nearest cells first: past the cap, whole cells count as mid
             a, b = off[k], off[k + 1]
             if b > a:
                 if counts[0] + b - a <= NEAR_CAP or k == near_cells[0]:
-                    parts.append(buf[a * size:b * size])
+                    parts.append(buf[a * ROW_SIZE:b * ROW_SIZE])
+                    heads.append(cells[coff[k]:coff[k + 1]])
                     counts[0] += b - a
                 else:
                     demoted.append(k)
         if level == 0:
-            return parts, counts
+            return parts, heads, counts
         for tier, source, spans in ((1, mid or self, [(k, k) for k in demoted] + mid_spans),
                                     (2, far or mid or self, far_spans if level == 2 else [])):
-            off, buf = source.off, source.buf
+            off, coff, buf, cells = source.off, source.coff, source.buf, source.cells
             for k0, k1 in spans:
                 a, b = off[k0], off[k1 + 1]
                 if b > a:
-                    parts.append(buf[a * size:b * size])
+                    parts.append(buf[a * ROW_SIZE:b * ROW_SIZE])
+                    heads.append(cells[coff[k0]:coff[k1 + 1]])
                     counts[tier] += b - a
-        return parts, counts
+        return parts, heads, counts
 
 
 @functools.lru_cache(maxsize=4096)

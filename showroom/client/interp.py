@@ -1,7 +1,7 @@
 """The client's view of the crowd: every frame applied to a copy of the shard's avatars, each avatar
 gliding from where it is drawn to where the server last put it. No panda3d here.
 
-Frames carry only what changed, each row in a tier (near every tick, mid every 4th, far every
+Frames carry only what changed, each row in a tier (near every tick, mid every 5th, far every
 20th: :data:`~showroom.protocol.limits.TIER_EVERY`). A row starts a glide from the avatar's
 drawn position now to the row's position, timed to end when the next row of that tier is
 due (for near avatars, at the row's own tick: as accurate as interpolating between two
@@ -19,14 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from showroom.protocol.codes import STRIDE_M
 from showroom.protocol.limits import TICK_HZ, TIER_EVERY
 from showroom.protocol.snapshot import CellSnapshot, CrowdCopy
 
 TURN = 2 * math.pi
 GLIDE_MPS = 4.0
 """The fastest an avatar is drawn gliding to a new position (a far avatar that turned, one that came near)."""
-STRIDE_M = 1.4
-"""Metres per walk cycle (the simulation's stride): a long glide's phase advances by the distance walked."""
 
 
 @dataclass(frozen=True)
@@ -157,9 +156,10 @@ class SnapshotBuffer:
             p, h, ph = self._at(glide, now)
             self.p0[glide], self.h0[glide], self.ph0[glide], self.t0[glide] = p, h, ph, now
         jump = slots[~had]
-        self.p0[jump], self.h0[jump], self.ph0[jump] = snap.pos[~had], snap.heading[~had], snap.phase[~had]
+        phase = copy.phase[slots]  # the gait the copy derived from the distance walked
+        self.p0[jump], self.h0[jump], self.ph0[jump] = snap.pos[~had], snap.heading[~had], phase[~had]
         self.t0[jump] = now
-        self.p1[slots], self.h1[slots], self.ph1[slots] = snap.pos, snap.heading, snap.phase
+        self.p1[slots], self.h1[slots], self.ph1[slots] = snap.pos, snap.heading, phase
         every = np.array(TIER_EVERY, np.float64)[snap.tier_of_rows()] * self.tick_s
         due = time_s + every - self.tick_s
         far = np.hypot(*(self.p1[slots] - self.p0[slots]).T) / GLIDE_MPS

@@ -41,6 +41,9 @@ ANIM_REACTION_SHIFT = 4
 """Bits 4-7 of the animation byte hold ``1 + index`` into :data:`REACTIONS` of a reaction shown now (0: none)."""
 WALKING_MPS = 0.1
 """Speed above which an avatar counts as walking."""
+STRIDE_M = 1.4
+"""Metres per walk cycle (two steps). Snapshots carry no gait phase for avatars: a client advances each
+walker's phase by the distance it walked over this."""
 REACTION_SHOW_S = 2.0
 """How long a reaction is shown above the avatar that sent it."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 """Sent in ``join`` and ``welcome``; a server refuses a client speaking another version."""
 
 MAX_CLIENT_FRAME_BYTES = 4096
@@ -29,14 +29,14 @@ TICK_HZ = 20
 ``welcome`` says what the server runs at)."""
 
 CM_PER_M = 100.0
-"""Snapshot positions are whole centimetres."""
+"""Mascot positions in snapshots are whole centimetres (avatars': 1/64 m, see :mod:`showroom.protocol.snapshot`)."""
 MAX_COORD_M = 655.35
 """The largest floor coordinate a snapshot can carry (uint16 centimetres): no venue may be larger."""
 
 INTEREST_CELL_M = 4.0
 """Side of a square interest cell: the tiers of a visitor's view are counted in cells around its own."""
-TIER_EVERY = (1, 4, 20)
-"""Ticks between refreshes of the near, mid and far tiers of a visitor's view (20, 5 and 1 per second)."""
+TIER_EVERY = (1, 5, 20)
+"""Ticks between refreshes of the near, mid and far tiers of a visitor's view (20, 4 and 1 per second)."""
 
 MAX_NAME_CHARS = 32
 MAX_TOKEN_CHARS = 128

@@ -5,7 +5,13 @@ it. Avatars are keyed by their **slot** in the shard (uint16, reused after a vis
 ``new`` maps slots to avatar ids as visitors arrive, ``gone`` frees slots, and ``rows`` carry
 the state of the avatars that changed since what the client already holds, nearest tier
 first (:data:`~showroom.protocol.limits.TIER_EVERY`). A ``key`` payload replaces everything.
-Layout of the shared part, a msgpack map:
+
+Positions are counted in 1/64 m (:data:`UNITS_PER_M`). The high byte of such a count is the
+4 m interest cell (:data:`~showroom.protocol.limits.INTEREST_CELL_M`), which the rows of one
+cell share: ``cells`` says it once per run of rows, and each row carries only the low bytes
+(its place inside the cell, to 1.6 cm). A walker's gait phase is not sent: it follows the
+distance walked (:data:`~showroom.protocol.codes.STRIDE_M`), so clients advance it themselves
+(:class:`CrowdCopy`). Layout of the shared part, a msgpack map:
 
 ========= ============================================================================
 key       value
@@ -16,7 +22,8 @@ t         show clock, seconds (float)
 st        server wall-clock time when the tick ran, Unix seconds (float)
 key       true: a keyframe: forget every avatar held, then apply this frame
 tiers     ``[near, mid, far]``: how many of ``rows`` belong to each tier, in that order
-rows      bin: records of :data:`ROW` (9 bytes: slot, x cm, y cm, heading, anim, phase)
+rows      bin: records of :data:`ROW` (6 bytes: slot, x and y within the cell, heading, anim)
+cells     bin: records of :data:`CELL` (3 bytes: cx, cy, n): the interest cell of the next ``n`` rows
 new       bin: records of :data:`NEW` (6 bytes: slot, avatar id), slots taken (read after ``gone``)
 gone      bin: uint16 slots freed
 mascots   bin: records of :data:`MASCOT` (8 bytes each), in scene order
@@ -35,13 +42,26 @@ import msgpack
 import numpy as np
 from numpy.typing import NDArray
 
-from showroom.protocol.limits import CM_PER_M, MAX_COORD_M
+from showroom.protocol.codes import STRIDE_M
+from showroom.protocol.limits import CM_PER_M, INTEREST_CELL_M, MAX_COORD_M
 
 TURN = 2 * np.pi
 _MAX_CM = round(MAX_COORD_M * CM_PER_M)
 
-ROW = np.dtype([("slot", "<u2"), ("x", "<u2"), ("y", "<u2"), ("hdg", "u1"), ("anim", "u1"), ("phase", "u1")])
-"""One avatar's state on the wire (9 bytes, little-endian, packed)."""
+UNITS_PER_M = 64
+"""Positions on the wire are counted in 1/64 m: the high byte is the interest cell, the low byte the place in it."""
+CELL_UNITS = 256
+assert INTEREST_CELL_M * UNITS_PER_M == CELL_UNITS, "an interest cell is the high byte of a position"
+MAX_CELL_RUN = 255
+"""Most rows one :data:`CELL` record covers (a fuller cell takes several records)."""
+
+ROW = np.dtype([("slot", "<u2"), ("x", "u1"), ("y", "u1"), ("hdg", "u1"), ("anim", "u1")])
+"""One avatar's state on the wire (6 bytes, packed): its place inside the cell of its run (1/64 m)."""
+CELL = np.dtype([("cx", "u1"), ("cy", "u1"), ("n", "u1")])
+"""A run of rows in one interest cell (3 bytes): column, row of the cell, how many rows."""
+REC = np.dtype([("slot", "<u2"), ("x", "<u2"), ("y", "<u2"), ("hdg", "u1"), ("anim", "u1")])
+"""An avatar's quantised state with whole positions (1/64 m), as a server keeps it; on the wire it is a
+:data:`ROW` under a :data:`CELL` (see :func:`split_records`)."""
 NEW = np.dtype([("slot", "<u2"), ("id", "<u4")])
 """A slot taken by an avatar (6 bytes)."""
 MASCOT = np.dtype([("x", "<u2"), ("y", "<u2"), ("hdg", "u1"), ("act", "u1"), ("pose", "i1"), ("phase", "u1")])
@@ -50,6 +70,14 @@ MASCOT = np.dtype([("x", "<u2"), ("y", "<u2"), ("hdg", "u1"), ("act", "u1"), ("p
 
 def _positions_cm(pos: NDArray[np.float64]) -> NDArray[np.uint16]:
     return np.clip(np.rint(pos * CM_PER_M), 0, _MAX_CM).astype("<u2")
+
+
+_MAX_UNITS = int(np.floor(MAX_COORD_M * UNITS_PER_M))
+
+
+def position_units(pos: NDArray[np.float64]) -> NDArray[np.uint16]:
+    """Positions (n, 2) metres as whole 1/64 m (rounded, clamped to the floor a snapshot can carry)."""
+    return np.clip(np.rint(np.asarray(pos, np.float64) * UNITS_PER_M), 0, _MAX_UNITS).astype("<u2")
 
 
 def _angle_steps(angle: NDArray[np.float64]) -> NDArray[np.uint8]:
@@ -61,16 +89,47 @@ def _phase_steps(phase: NDArray[np.float64]) -> NDArray[np.uint8]:
 
 
 def quantise_rows(slots: NDArray[np.int64], pos: NDArray[np.float64], heading: NDArray[np.float64],
-                  anim: NDArray[np.uint8], phase: NDArray[np.float64]) -> NDArray[np.void]:
-    """Avatars in metres and radians as :data:`ROW` records (one per slot given)."""
-    rows = np.empty(len(slots), ROW)
-    rows["slot"] = slots
-    cm = _positions_cm(np.asarray(pos, np.float64).reshape(-1, 2))
-    rows["x"], rows["y"] = cm[:, 0], cm[:, 1]
-    rows["hdg"] = _angle_steps(np.asarray(heading, np.float64))
-    rows["anim"] = anim
-    rows["phase"] = _phase_steps(np.asarray(phase, np.float64))
+                  anim: NDArray[np.uint8]) -> NDArray[np.void]:
+    """Avatars in metres and radians as :data:`REC` records (one per slot given)."""
+    rec = np.empty(len(slots), REC)
+    rec["slot"] = slots
+    units = position_units(np.asarray(pos, np.float64).reshape(-1, 2))
+    rec["x"], rec["y"] = units[:, 0], units[:, 1]
+    rec["hdg"] = _angle_steps(np.asarray(heading, np.float64))
+    rec["anim"] = anim
+    return rec
+
+
+def wire_rows(rec: NDArray[np.void]) -> NDArray[np.void]:
+    """:data:`REC` records as :data:`ROW` records (the low bytes of their positions), in the same order."""
+    rows = np.empty(len(rec), ROW)
+    rows["slot"] = rec["slot"]
+    rows["x"] = rec["x"] & 0xFF
+    rows["y"] = rec["y"] & 0xFF
+    rows["hdg"], rows["anim"] = rec["hdg"], rec["anim"]
     return rows
+
+
+def cell_runs(cx: NDArray[np.integer], cy: NDArray[np.integer]) -> NDArray[np.void]:
+    """:data:`CELL` records for rows standing in cells (cx, cy), in that order: one per run of rows in the
+    same cell (split every :data:`MAX_CELL_RUN` rows)."""
+    key = np.asarray(cx, np.int64) * 256 + np.asarray(cy, np.int64)
+    if key.size == 0:
+        return np.zeros(0, CELL)
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    size = np.diff(np.r_[start, key.size])
+    pieces = (size + MAX_CELL_RUN - 1) // MAX_CELL_RUN
+    first = np.repeat(start, pieces)
+    k = np.arange(first.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    out = np.empty(first.size, CELL)
+    out["cx"], out["cy"] = np.asarray(cx)[first], np.asarray(cy)[first]
+    out["n"] = np.minimum(np.repeat(size, pieces) - k * MAX_CELL_RUN, MAX_CELL_RUN)
+    return out
+
+
+def split_records(rec: NDArray[np.void]) -> tuple[bytes, bytes]:
+    """The ``rows`` and ``cells`` bins of :data:`REC` records, in their order."""
+    return wire_rows(rec).tobytes(), cell_runs(rec["x"] >> 8, rec["y"] >> 8).tobytes()
 
 
 def new_records(slots: NDArray[np.int64], ids: NDArray[np.int64]) -> NDArray[np.void]:
@@ -96,12 +155,18 @@ def pack_mascots(pos: NDArray[np.float64], heading: NDArray[np.float64], activit
 def pack_frame(*, tick: int, t: float, server_time: float, key: bool, rows: NDArray[np.void] | bytes,
                tiers: tuple[int, int, int], mascots: bytes, show: dict[str, Any] | None,
                events: list[dict[str, Any]], new: NDArray[np.void] | None = None,
-               gone: NDArray[np.integer] | None = None) -> bytes:
-    """Encode the shared part of a frame: ``rows`` (:data:`ROW` records or their bytes, ``tiers`` counts in
-    order), the slots taken (``new``) and freed (``gone``) since the frame it follows, the mascots, the
-    show (None when unchanged) and the events."""
+               gone: NDArray[np.integer] | None = None, cells: bytes | None = None) -> bytes:
+    """Encode the shared part of a frame: ``rows`` (:data:`REC` records, or the ``rows`` bin with its
+    ``cells`` bin), ``tiers`` counts in order, the slots taken (``new``) and freed (``gone``) since the
+    frame it follows, the mascots, the show (None when unchanged) and the events."""
+    if isinstance(rows, bytes):
+        if cells is None:
+            raise ValueError("rows given as bytes need their cells")
+        row_bin, cell_bin = rows, cells
+    else:
+        row_bin, cell_bin = split_records(rows)
     body: dict[str, Any] = {"type": "snap", "tick": tick, "t": t, "st": server_time, "key": key,
-                            "tiers": list(tiers), "rows": rows if isinstance(rows, bytes) else rows.tobytes()}
+                            "tiers": list(tiers), "rows": row_bin, "cells": cell_bin}
     if new is not None and len(new):
         body["new"] = new.tobytes()
     if gone is not None and len(gone):
@@ -114,11 +179,11 @@ def pack_frame(*, tick: int, t: float, server_time: float, key: bool, rows: NDAr
 
 
 def pack_cell(*, tick: int, t: float, server_time: float, ids: NDArray[np.int64], pos: NDArray[np.float64],
-              heading: NDArray[np.float64], anim: NDArray[np.uint8], phase: NDArray[np.float64], mascots: bytes,
+              heading: NDArray[np.float64], anim: NDArray[np.uint8], mascots: bytes,
               show: dict[str, Any] | None, events: list[dict[str, Any]]) -> bytes:
     """A keyframe of the avatars given, all near, in slots 0 .. n-1 (tools, tests and examples)."""
     slots = np.arange(len(ids))
-    rows = quantise_rows(slots, pos, heading, np.asarray(anim, np.uint8), phase)
+    rows = quantise_rows(slots, pos, heading, np.asarray(anim, np.uint8))
     return pack_frame(tick=tick, t=t, server_time=server_time, key=True, rows=rows, tiers=(len(ids), 0, 0),
                       mascots=mascots, show=show, events=events, new=new_records(slots, np.asarray(ids)))
 
@@ -162,14 +227,31 @@ def read_rows(data: bytes) -> NDArray[np.void]:
     return np.frombuffer(data, ROW)
 
 
+def row_positions(rows: NDArray[np.void], cells: bytes) -> NDArray[np.float64]:
+    """Where the ``rows`` stand, (n, 2) metres, from the payload's ``cells`` bin (checked against the rows)."""
+    runs = np.frombuffer(cells, CELL)
+    n = runs["n"].astype(np.int64)
+    if int(n.sum()) != len(rows):
+        raise ValueError(f"snapshot cells cover {int(n.sum())} rows, not its {len(rows)}")
+    x = np.repeat(runs["cx"].astype(np.int64) * CELL_UNITS, n) + rows["x"]
+    y = np.repeat(runs["cy"].astype(np.int64) * CELL_UNITS, n) + rows["y"]
+    return np.column_stack([x, y]).astype(np.float64) / UNITS_PER_M
+
+
 def find_row(snap: dict[str, Any], slot: int) -> NDArray[np.float64] | None:
     """Where the avatar in ``slot`` stands (metres) if the payload carries its row, else None."""
     rows = read_rows(snap["rows"])
     hit = np.flatnonzero(rows["slot"] == slot)
     if hit.size == 0:
         return None
-    row = rows[int(hit[0])]
-    return np.array([row["x"], row["y"]], np.float64) / CM_PER_M
+    i = int(hit[0])
+    runs = np.frombuffer(snap["cells"], CELL)
+    run = int(np.searchsorted(np.cumsum(runs["n"], dtype=np.int64), i, side="right"))
+    if run >= len(runs):
+        raise ValueError(f"snapshot cells do not cover row {i}")
+    row = rows[i]
+    return np.array([int(runs["cx"][run]) * CELL_UNITS + int(row["x"]),
+                     int(runs["cy"][run]) * CELL_UNITS + int(row["y"])], np.float64) / UNITS_PER_M
 
 
 @dataclass(frozen=True)
@@ -185,7 +267,6 @@ class CellSnapshot:
     pos: NDArray[np.float64]
     heading: NDArray[np.float64]
     anim: NDArray[np.uint8]
-    phase: NDArray[np.float64]
     new_slots: NDArray[np.int64]
     new_ids: NDArray[np.int64]
     gone: NDArray[np.int64]
@@ -218,10 +299,9 @@ def unpack_cell(snap: dict[str, Any]) -> CellSnapshot:
         key=bool(snap["key"]),
         tiers=(tiers[0], tiers[1], tiers[2]),
         slots=rows["slot"].astype(np.int64),
-        pos=positions_m(rows["x"], rows["y"]),
+        pos=row_positions(rows, snap["cells"]),
         heading=angles_rad(rows["hdg"]),
         anim=rows["anim"].copy(),
-        phase=phases(rows["phase"]),
         new_slots=new["slot"].astype(np.int64),
         new_ids=new["id"].astype(np.int64),
         gone=np.frombuffer(snap.get("gone", b""), "<u2").astype(np.int64),
@@ -235,12 +315,18 @@ def unpack_cell(snap: dict[str, Any]) -> CellSnapshot:
     )
 
 
+_GOLDEN = (np.sqrt(5.0) - 1) / 2
+"""Slots' starting gait phases are spread by the golden ratio, so newcomers do not walk in step."""
+
+
 class CrowdCopy:
     """A client's copy of a shard's avatars, kept up to date by applying every frame in order.
 
     Arrays are indexed by slot and grow as slots appear; ``ids[slot]`` is -1 for a free slot.
-    A slot is ``known`` once a row for its current avatar has arrived. Sans-I/O and vectorised:
-    a frame costs a few array operations, whatever the crowd.
+    A slot is ``known`` once a row for its current avatar has arrived. ``phase`` is each walker's
+    gait (cycle fraction), which frames do not carry: it starts at a fraction set by the slot and
+    advances by the distance between rows over :data:`~showroom.protocol.codes.STRIDE_M`. Sans-I/O
+    and vectorised: a frame costs a few array operations, whatever the crowd.
     """
 
     def __init__(self) -> None:
@@ -277,10 +363,11 @@ class CrowdCopy:
         self.ids[snap.new_slots] = snap.new_ids
         self.known[snap.new_slots] = False
         s = snap.slots
+        walked = np.hypot(*(snap.pos - self.pos[s]).T) / STRIDE_M
+        self.phase[s] = np.where(self.known[s], self.phase[s] + walked, s * _GOLDEN) % 1.0
         self.pos[s] = snap.pos
         self.heading[s] = snap.heading
         self.anim[s] = snap.anim
-        self.phase[s] = snap.phase
         self.known[s] = self.ids[s] >= 0
         self.tick = snap.tick
         if snap.show is not None:

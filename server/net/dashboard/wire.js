@@ -51,7 +51,7 @@ export class HostLink {
       this.ws = ws;
       let joined = false;
       ws.onopen = () => {
-        this.ask({ type: "join", v: 2, name, role: "host", token }, ["welcome"])
+        this.ask({ type: "join", v: 3, name, role: "host", token }, ["welcome"])
           .then((welcome) => { joined = true; resolve(welcome); })
           .catch((err) => { reject(err); this.close(); });
       };
