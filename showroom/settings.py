@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     host: str = Field(defaults.HOST, description="address the server listens on")
     port: Port = Field(defaults.PORT, description="port the server listens on (0 picks a free one)")
     data_dir: Path = Field(Path(defaults.DATA_DIR), description="where the server keeps its SQLite files and ledger key")
+    database: str | None = Field(None, description="PostgreSQL URL (postgresql://…) for the ledger, shared by every "
+                                 "worker of the event (default: SQLite in the data directory)")
     host_token: str | None = Field(None, description="token hosts join with (a random one is printed when unset)")
     tick_hz: Annotated[int, Field(ge=5, le=60)] = Field(TICK_HZ, description="server ticks and frames per second")
     photos: Path = Field(Path.home() / "Pictures" / "Showroom", description="where the client saves selfie photos")

@@ -30,3 +30,12 @@ def as_editor_sees_it(value: Any) -> Any:
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     return value
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A private PostgreSQL server for the session (see ``tests/private_postgres.py``); its URL."""
+    from private_postgres import private_postgres
+
+    with private_postgres() as url:
+        yield url

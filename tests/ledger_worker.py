@@ -1,6 +1,7 @@
 """A ledger client that awards and redeems until it is killed; the crash-safety test SIGKILLs it.
 
-Usage: ``python tests/ledger_worker.py DATA_DIR SCENE_FILE PREFIX PAUSE_S [RULE VISITOR]``
+Usage: ``python tests/ledger_worker.py DATA_DIR SCENE_FILE PREFIX PAUSE_S [RULE VISITOR]``; with
+``LEDGER_DATABASE`` set to a ``postgresql://`` URL in its environment the ledger is kept there.
 
 It imports, parses the scene and prints ``ready``, then waits for one line on stdin before it
 opens the ledger, so that the test can audit the data directory while the next worker imports.
@@ -20,6 +21,7 @@ Imports are kept to what the ledger needs: a worker start is most of a crash rou
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -37,9 +39,11 @@ BATCH_SIZE = 6
 def main(argv: list[str]) -> None:
     data_dir, scene_file, prefix, pause_s = Path(argv[0]), argv[1], argv[2], float(argv[3])
     scene = parse_scene(Path(scene_file).read_text(encoding="utf-8"), scene_file)
+    if os.environ.get("LEDGER_DATABASE"):
+        import psycopg  # noqa: F401 - imported before "ready", as the ledger's own imports are
     print("ready", flush=True)
     sys.stdin.readline()
-    ledger = Ledger(data_dir, scene)
+    ledger = Ledger(data_dir, scene, database=os.environ.get("LEDGER_DATABASE") or None)
     if len(argv) == 6:
         again = ledger.award(argv[4], argv[5])
         print(f"again {again.seq} {again.rule} {again.visitor}", flush=True)

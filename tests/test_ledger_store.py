@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from server.storage.ledger import DB_FILE, KEY_FILE, Ledger, LedgerRefusal
+from server.storage import ledger_files
 from server.storage.ledger_files import audit_dir
 from showroom.ledger import (
     LedgerError,
@@ -99,9 +100,9 @@ def assert_audit_fails(data: Path, *expected: str) -> str:
     return result.stderr
 
 
-def stored_entries(data: Path) -> list[bytes]:
-    """The entries column of the store, in seq order, read straight from SQLite."""
-    db = sqlite3.connect(f"file:{data / DB_FILE}?mode=ro", uri=True)
+def stored_entries(data: Path, database: str | None = None) -> list[bytes]:
+    """The entries column of the store, in seq order, read straight from SQLite (or PostgreSQL)."""
+    db = ledger_files._db(data, database)
     try:
         return [bytes(r[0]) for r in db.execute("SELECT entry FROM entries ORDER BY seq")]
     finally:
@@ -264,16 +265,16 @@ class Acknowledged:
         return len(lines)
 
 
-def assert_store_holds(data: Path, acked: Acknowledged) -> None:
+def assert_store_holds(data: Path, acked: Acknowledged, database: str | None = None) -> None:
     """The audit passes, and every acknowledged award, redemption and checkpoint is in the store exactly once."""
-    problems, size, _ = audit_dir(data)
+    problems, size, _ = audit_dir(data, database)
     assert problems == [], problems[:5]
-    db = sqlite3.connect(f"file:{data / DB_FILE}?mode=ro", uri=True)
+    db = ledger_files._db(data, database)
     try:
         records = [json.loads(bytes(e))["record"] for (e,) in db.execute("SELECT entry FROM entries ORDER BY seq")]
         table = {(r, v): (seq, ent, rseq, rat) for r, v, seq, ent, rseq, rat in db.execute(
             "SELECT rule, visitor, seq, entitlement, redeemed_seq, redeemed_at FROM awards")}
-        taken = dict(db.execute("SELECT entitlement, taken FROM stock"))
+        taken = dict(db.execute("SELECT entitlement, taken FROM stock").fetchall())
         checkpoints = {size: json.loads(doc)["root"] for size, doc in db.execute("SELECT size, doc FROM checkpoints")}
     finally:
         db.close()
@@ -304,29 +305,38 @@ def assert_store_holds(data: Path, acked: Acknowledged) -> None:
         assert sorted(r["unit"] for r in awards if r["entitlement"] == ent) == list(range(taken[ent]))
 
 
-def _start_worker(data: Path, scene_file: Path, round_no: int, again: tuple[str, str] | None) -> subprocess.Popen:
+def _start_worker(data: Path, scene_file: Path, round_no: int, again: tuple[str, str] | None,
+                  database: str | None) -> subprocess.Popen:
     args = [sys.executable, str(WORKER), str(data), str(scene_file), f"r{round_no}", str(CRASH_PAUSE_S)]
     return subprocess.Popen(args + list(again or ()), cwd=ROOT, text=True, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "LEDGER_DATABASE": database or ""})
 
 
-def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_award(tmp_path):
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request) -> str | None:
+    """The ledger's store: None for SQLite in the data directory, else the private PostgreSQL's URL."""
+    return request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+
+
+def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_award(tmp_path, store):
     """Kill an awarding (one at a time and in batches), redeeming, checkpointing worker at random moments;
-    audit and count after each kill.
+    audit and count after each kill, on SQLite and on PostgreSQL.
 
     The next worker starts (and pays its imports) while the test audits the store the killed one
     left, and opens the ledger only when told to, so each round is about one worker start long.
     """
     rng = random.Random(4_2026)
     scene_file = tmp_path / "scene.toml"
-    scene_file.write_text(scene_text(scarf_stock=1_000_000, perfume_stock=1_000_000), encoding="utf-8")
+    text = scene_text(scarf_stock=1_000_000, perfume_stock=1_000_000)
+    scene_file.write_text(text, encoding="utf-8")
     data = tmp_path / "data"
-    Ledger(data, parse_scene(scene_file.read_text(encoding="utf-8"))).close()
+    Ledger(data, parse_scene(text), database=store).close()
     acked = Acknowledged()
     silent_rounds = 0
     started = time.perf_counter()
     again: tuple[str, str] | None = None  # the award the running worker repeats first
-    worker = _start_worker(data, scene_file, 0, again)
+    worker = _start_worker(data, scene_file, 0, again, store)
     for round_no in range(CRASH_ROUNDS):
         assert worker.stdout is not None and worker.stdin is not None
         ready = worker.stdout.readline()
@@ -343,10 +353,10 @@ def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_award(tmp_pa
             silent_rounds += 1
         again = acked.last
         if round_no + 1 < CRASH_ROUNDS:
-            worker = _start_worker(data, scene_file, round_no + 1, again)
-        assert_store_holds(data, acked)
+            worker = _start_worker(data, scene_file, round_no + 1, again, store)
+        assert_store_holds(data, acked, store)
     elapsed = time.perf_counter() - started
-    entries = len(stored_entries(data))
+    entries = len(stored_entries(data, store))
     unacknowledged = entries - len(acked.awards) - len(acked.redeemed)
 
     batched = sum(1 for _, visitor in acked.awards if visitor.count("-") == 2)  # PREFIX-I-J: from award_many
@@ -354,7 +364,7 @@ def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_award(tmp_pa
     assert silent_rounds < CRASH_ROUNDS // 4, f"{silent_rounds} rounds were killed before any award"
     assert len(acked.redeemed) > CRASH_ROUNDS and len(acked.checkpoints) > CRASH_ROUNDS // 2
     assert batched > CRASH_ROUNDS
-    print(f"\ncrash test: {CRASH_ROUNDS} kills in {elapsed:.1f} s ({elapsed / CRASH_ROUNDS * 1000:.0f} ms a round),"
+    print(f"\ncrash test on {store or 'sqlite'}: {CRASH_ROUNDS} kills in {elapsed:.1f} s ({elapsed / CRASH_ROUNDS * 1000:.0f} ms a round),"
           f" {len(acked.awards)} awards ({batched} of them in batches), {len(acked.redeemed)} redemptions and"
           f" {len(acked.checkpoints)}"
           f" checkpoints acknowledged; {entries} entries, of which {unacknowledged} were committed but killed"
@@ -519,7 +529,7 @@ def test_audit_of_a_live_ledger_reads_entries_and_checkpoints_from_one_snapshot(
     open_db = ledger_files._db
 
     class ServerWritesMidAudit:
-        def __init__(self, db: sqlite3.Connection) -> None:
+        def __init__(self, db: ledger_files.LedgerDb) -> None:
             self.db = db
 
         def execute(self, sql: str, *args: object):
@@ -530,10 +540,13 @@ def test_audit_of_a_live_ledger_reads_entries_and_checkpoints_from_one_snapshot(
                 live.close()
             return self.db.execute(sql, *args)
 
+        def begin_read(self) -> None:
+            self.db.begin_read()
+
         def close(self) -> None:
             self.db.close()
 
-    monkeypatch.setattr(ledger_files, "_db", lambda data_dir: ServerWritesMidAudit(open_db(data_dir)))
+    monkeypatch.setattr(ledger_files, "_db", lambda *where: ServerWritesMidAudit(open_db(*where)))
     assert audit_dir(ledger_copy) == ([], 12, 3)
     monkeypatch.undo()
     assert audit_dir(ledger_copy) == ([], 13, 4)

@@ -99,7 +99,8 @@ class RunningServer:
 
 
 async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1", port: int = 0,
-                       host_token: str, data_dir: Path | None = None, playing: bool = True,
+                       host_token: str, data_dir: Path | None = None, database: str | None = None,
+                       playing: bool = True,
                        scene_path: Path | None = None, scene_poll_s: float = SCENE_POLL_S,
                        tick_hz: int = TICK_HZ, communities: Sequence[Community] = ()) -> RunningServer:
     """Start serving ``scene`` on ``host:port`` (0 picks a free port) and start the tick.
@@ -127,7 +128,7 @@ async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1"
     try:
         store = Store.open(data_dir) if data_dir is not None else None
         ledger = Ledger(data_dir, scene, more_entitlements=[e for c in communities for e in c.entitlements],
-                        more_grants=community_grants(communities)) if data_dir is not None else None
+                        more_grants=community_grants(communities), database=database) if data_dir is not None else None
         community_store = SqliteCommunityStore(data_dir) if data_dir is not None and communities else None
         writer = LedgerWriter(ledger) if ledger is not None else None  # its own connection, on its own thread
     except (OSError, ShowroomError) as exc:

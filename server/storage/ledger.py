@@ -1,11 +1,12 @@
-"""The event's Meta-Pass ledger in SQLite: atomic stock claims, idempotent awards, redemptions.
+"""The event's Meta-Pass ledger: atomic stock claims, idempotent awards, redemptions.
 
 Every award and redemption is a signed record (see :mod:`showroom.ledger`) appended to an
-append-only log, in the same transaction as the stock decrement and the award row, with
-``synchronous=FULL``: once :meth:`Ledger.award` (or :meth:`Ledger.write_many` for a batch)
-returns, what it wrote survives a crash. A batch is one ``BEGIN IMMEDIATE`` transaction, so
-concurrent claimers of the last unit (threads, or processes sharing the data directory) get
-exactly one success, and a batch of thousands costs one sync. A single award is a batch of
+append-only log, in the same transaction as the stock decrement and the award row, in SQLite
+(``synchronous=FULL``) or PostgreSQL (:mod:`server.storage.ledger_db`): once :meth:`Ledger.award`
+(or :meth:`Ledger.write_many` for a batch) returns, what it wrote survives a crash. A batch is one
+transaction holding the ledger's write lock, so concurrent claimers of the last unit (threads,
+processes sharing the data directory, or workers sharing the database) get exactly one success,
+and a batch of thousands costs one sync. A single award is a batch of
 one: there is one code path. The server writes through
 :class:`server.storage.ledger_writer.LedgerWriter` on a thread of its own and reads (wallets,
 stock) on the event loop's connection.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,24 +35,11 @@ from showroom.ledger import (
     root_of_leaf_hashes,
     sign_checkpoint,
 )
+from server.storage.ledger_db import DB_FILE, LedgerDb, open_ledger_db
 from showroom.scene.model import Scene
 from showroom.scene.rewards import Entitlement, Voucher
 
 KEY_FILE = "ledger-key.pem"
-DB_FILE = "ledger.sqlite"
-_BUSY_TIMEOUT_S = 30.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, leaf BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS awards (
-    rule TEXT NOT NULL, visitor TEXT NOT NULL, seq INTEGER NOT NULL UNIQUE, entitlement TEXT NOT NULL,
-    kind TEXT NOT NULL, unit INTEGER, at TEXT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT,
-    redeemed_seq INTEGER, redeemed_at TEXT, PRIMARY KEY (rule, visitor));
-CREATE INDEX IF NOT EXISTS awards_by_visitor ON awards (visitor, entitlement);
-CREATE TABLE IF NOT EXISTS stock (entitlement TEXT PRIMARY KEY, total INTEGER NOT NULL, taken INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
 
 
 class LedgerRefusal(ShowroomError):
@@ -120,24 +107,24 @@ def _iso(t: dt.datetime) -> str:
 
 
 class Ledger:
-    """One event's log, stock and awards in ``data_dir/ledger.sqlite``, signed with ``data_dir/ledger-key.pem``."""
+    """One event's log, stock and awards in ``data_dir/ledger.sqlite`` (or, given a ``database`` URL, in
+    PostgreSQL), signed with ``data_dir/ledger-key.pem``."""
 
     def __init__(self, data_dir: Path, scene: Scene, *, more_entitlements: Sequence[Entitlement] = (),
-                 more_grants: Mapping[str, str] | None = None) -> None:
+                 more_grants: Mapping[str, str] | None = None, database: str | None = None) -> None:
         """The ledger of ``scene``'s event; ``more_entitlements`` and ``more_grants`` (rule id ->
-        entitlement id) add what other award sources (communities) may grant through it."""
+        entitlement id) add what other award sources (communities) may grant through it. With
+        ``database`` (``postgresql://…``) the log lives there, shared by every worker of the event;
+        the signing key is still the data directory's (workers on other machines need a copy)."""
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
+        self.database = database
         self._more = (tuple(more_entitlements), dict(more_grants or {}))
         self.scene = scene
         self.event = scene.event.id
         self.key = load_or_create_private_key(data_dir / KEY_FILE)
         self.public_key = public_key_hex(self.key)
-        self.db = sqlite3.connect(data_dir / DB_FILE, isolation_level=None, timeout=_BUSY_TIMEOUT_S,
-                                  check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
+        self.db: LedgerDb = open_ledger_db(data_dir, database, self.event)
         self.entitlements: dict[str, Entitlement] = {e.id: e for e in [*scene.entitlements, *more_entitlements]}
         self.grants: dict[str, str] = {r.id: r.grant for r in scene.rewards}
         """Every rule this ledger can award, by id: the entitlement it grants."""
@@ -150,18 +137,19 @@ class Ledger:
             if found is None:
                 self.db.execute("INSERT INTO meta VALUES ('event', ?)", (self.event,))
             elif found[0] != self.event:
-                raise ShowroomError(f"{data_dir / DB_FILE} holds the ledger of event {found[0]!r}, not {self.event!r}")
+                raise ShowroomError(f"{self.db.where} holds the ledger of event {found[0]!r}, not {self.event!r}")
             for ent in self.entitlements.values():
                 if isinstance(ent, Voucher):
-                    self.db.execute("INSERT OR IGNORE INTO stock VALUES (?, ?, 0)", (ent.id, ent.stock))
+                    self.db.execute("INSERT INTO stock VALUES (?, ?, 0) ON CONFLICT DO NOTHING", (ent.id, ent.stock))
 
     def close(self) -> None:
         """Close the database."""
         self.db.close()
 
     def reopen(self) -> Ledger:
-        """The same ledger on a connection of its own (WAL lets one connection write while another reads)."""
-        return Ledger(self.data_dir, self.scene, more_entitlements=self._more[0], more_grants=self._more[1])
+        """The same ledger on a connection of its own (one connection writes while another reads)."""
+        return Ledger(self.data_dir, self.scene, more_entitlements=self._more[0], more_grants=self._more[1],
+                      database=self.database)
 
     def _transaction(self) -> _Tx:
         return _Tx(self.db)
@@ -375,17 +363,18 @@ class _Seqs:
 
 
 class _Tx:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any exception): one writer at a time."""
+    """A write transaction holding the ledger's lock … ``COMMIT`` (``ROLLBACK`` on any exception): one writer
+    at a time, across processes."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: LedgerDb) -> None:
         self.db = db
 
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
+    def __enter__(self) -> LedgerDb:
+        self.db.begin_write()
         return self.db
 
     def __exit__(self, kind: type | None, *_: object) -> None:
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+        self.db.end(commit=kind is None)
 
 
 def decode(entry: bytes) -> Any:

@@ -1,16 +1,18 @@
-"""Read a server's ledger straight from its data directory, for the offline ``showroom ledger`` tools.
+"""Read a server's ledger straight from its store, for the offline ``showroom ledger`` tools.
 
-These open the SQLite file read-only and need no scene: the log is self-describing.
+These open the data directory's SQLite file read-only, or the event's schema in PostgreSQL
+(``database``), and need no scene: the log is self-describing. The public key is always the data
+directory's key file: the store alone cannot vouch for itself.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
-from server.storage.ledger import DB_FILE, KEY_FILE
+from server.storage.ledger import KEY_FILE
+from server.storage.ledger_db import LedgerDb, PostgresDb, SqliteDb, schema_name
 from showroom.errors import ShowroomError
 from showroom.ledger import (
     audit,
@@ -22,11 +24,30 @@ from showroom.ledger import (
 )
 
 
-def _db(data_dir: str | Path) -> sqlite3.Connection:
-    path = Path(data_dir) / DB_FILE
-    if not path.exists():
-        raise ShowroomError(f"{path}: no ledger here (start `showroom serve --data-dir {data_dir}` first)")
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def _db(data_dir: str | Path, database: str | None = None, event: str | None = None) -> LedgerDb:
+    if not database:
+        return SqliteDb(Path(data_dir), read_only=True)
+    return PostgresDb(database, event or _only_event(database), create=False)
+
+
+def _only_event(database: str) -> str:
+    """The event whose ledger the database holds, when it holds exactly one."""
+    import psycopg
+
+    from server.storage.ledger_db import first_line, safe_url
+
+    prefix = schema_name("")
+    try:
+        with psycopg.connect(database, connect_timeout=10) as db:
+            rows = db.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s) ORDER BY nspname",
+                              (prefix,)).fetchall()
+    except psycopg.Error as exc:
+        raise ShowroomError(f"cannot reach the ledger's database {safe_url(database)}: {first_line(exc)}") from None
+    events = [str(r[0])[len(prefix):] for r in rows]
+    if len(events) != 1:
+        raise ShowroomError(f"{safe_url(database)} holds the ledgers of {len(events)} events "
+                            f"({', '.join(events) or 'none'}): say which with --event")
+    return events[0]
 
 
 def public_key_of(data_dir: str | Path) -> str:
@@ -37,9 +58,10 @@ def public_key_of(data_dir: str | Path) -> str:
     return public_key_hex(load_private_key(path))
 
 
-def export_entry(data_dir: str | Path, seq: int) -> dict[str, Any]:
+def export_entry(data_dir: str | Path, seq: int, database: str | None = None,
+                 event: str | None = None) -> dict[str, Any]:
     """Entry ``seq`` with its inclusion proof against the newest checkpoint that covers it."""
-    db = _db(data_dir)
+    db = _db(data_dir, database, event)
     try:
         row = db.execute("SELECT size, doc FROM checkpoints WHERE size > ? ORDER BY size DESC LIMIT 1",
                          (seq,)).fetchone()
@@ -56,12 +78,14 @@ def export_entry(data_dir: str | Path, seq: int) -> dict[str, Any]:
         db.close()
 
 
-def audit_dir(data_dir: str | Path) -> tuple[list[str], int, int]:
-    """Audit the data directory's log: (problems, entries, checkpoints); no problems means clean."""
+def audit_dir(data_dir: str | Path, database: str | None = None,
+              event: str | None = None) -> tuple[list[str], int, int]:
+    """Audit the event's log (the data directory's, or in ``database``) against the data directory's key:
+    (problems, entries, checkpoints); no problems means clean."""
     key = public_key_of(data_dir)
-    db = _db(data_dir)
+    db = _db(data_dir, database, event)
     try:
-        db.execute("BEGIN")  # one snapshot: a live server must not add a checkpoint between the two reads
+        db.begin_read()  # one snapshot: a live server must not add a checkpoint between the two reads
         rows = db.execute("SELECT seq, entry, leaf FROM entries ORDER BY seq").fetchall()
         entries = [bytes(r[1]) for r in rows]
         checkpoints = [json.loads(r[0]) for r in db.execute("SELECT doc FROM checkpoints ORDER BY size")]

@@ -93,6 +93,13 @@ def add_data_dir(parser: argparse.ArgumentParser, what: str = "the server's data
                         help=f"{what} (default: $SHOWROOM_DATA_DIR, else ./{DATA_DIR})")
 
 
+def add_database(parser: argparse.ArgumentParser) -> None:
+    """``--database URL``, defaulting to the settings' database (none: SQLite in the data directory)."""
+    parser.add_argument("--database", default=None, metavar="URL",
+                        help="PostgreSQL URL (postgresql://user@host:port/db) holding the event's ledger "
+                             "(default: $SHOWROOM_DATABASE, else SQLite in the data directory)")
+
+
 def add_json(parser: argparse.ArgumentParser, what: str = "print the figures as one JSON object") -> None:
     """``--json``."""
     parser.add_argument("--json", action="store_true", help=what)

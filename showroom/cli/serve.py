@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from showroom.cli.args import add_data_dir, add_scene, port
+from showroom.cli.args import add_data_dir, add_database, add_scene, port
 from showroom.defaults import COMMUNITIES, DATA_DIR, EXAMPLE_SCENE, HOST, PORT
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ def register(sub: Any) -> None:
     serve.add_argument("--port", type=port, default=None,
                        help=f"port (default: $SHOWROOM_PORT, else {PORT}; 0 picks a free one)")
     add_data_dir(serve, "where the server keeps its SQLite files and ledger key")
+    add_database(serve)
     serve.add_argument("--communities", default=None, metavar="DIR",
                        help=f"community files to serve, every *.toml in DIR (default: $SHOWROOM_COMMUNITIES, "
                             f"else ./{COMMUNITIES}); they need a data directory")
@@ -47,7 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
     from showroom.settings import load_settings
 
     settings = load_settings(scene=args.scene, host=args.host, port=args.port, data_dir=args.data_dir,
-                             host_token=args.host_token, tick_hz=args.tick_hz, communities=args.communities)
+                             database=args.database, host_token=args.host_token, tick_hz=args.tick_hz, communities=args.communities)
     path = settings.scene_path()
     scene = load_event(path)
     communities = load_communities(settings.communities_path())
@@ -58,6 +59,7 @@ def _serve(args: argparse.Namespace) -> int:
     async def main() -> None:
         running = await start_server(scene, scene_text=path.read_text(encoding="utf-8"), host=settings.host,
                                      port=settings.port, host_token=token, data_dir=settings.data_dir,
+                                     database=settings.database,
                                      playing=not args.paused, scene_path=None if args.no_reload else path,
                                      tick_hz=settings.tick_hz, communities=communities)
         print(f"serving '{scene.event.title}' on {running.url} at {settings.tick_hz} ticks/s  "
