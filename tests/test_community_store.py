@@ -1,8 +1,15 @@
-"""The community store in SQLite: membership, invites, requests, engagement, challenges and polls,
-every refusal, exactly-once under threads and processes, and no acknowledged write lost to SIGKILL.
+"""The community store in SQLite and in PostgreSQL: membership, invites, requests, engagement,
+challenges and polls, every refusal, exactly-once under threads and processes, and no acknowledged
+write lost to SIGKILL.
 
-Covers ``server/storage/community_sqlite.py`` (and its schema module) against the interface in
-``server/storage/community_store.py``. Times are a fixed clock (``T0`` plus seconds).
+Covers ``server/storage/community_sqlite.py``, ``server/storage/community_postgres.py`` and the
+rules they share (``server/storage/community_schema.py``) against the interface in
+``server/storage/community_store.py``. Most tests run once per store (``[sqlite]``,
+``[postgres]``): each on a place of its own (a temporary data directory, or a fresh schema of the
+session's private PostgreSQL server, ``tests/private_postgres.py``), which :class:`SqlitePlace` and
+:class:`PostgresPlace` also read and change behind the store's back. The tests of SQLite's file
+(WAL, ``BEGIN IMMEDIATE``, a file that is no database) are SQLite's alone; PostgreSQL's own are in
+``tests/test_community_postgres.py``. Times are a fixed clock (``T0`` plus seconds).
 """
 
 from __future__ import annotations
@@ -14,16 +21,18 @@ import multiprocessing
 import random
 import sqlite3
 import struct
-import tempfile
 import threading
 import time
 import traceback
 import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import count
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.storage.community_schema import DB_FILE, SCHEMA_VERSION
@@ -83,6 +92,129 @@ def dump(data: Path) -> list[str]:
         db.close()
 
 
+class SqlitePlace:
+    """A store's place in SQLite: a data directory."""
+
+    backend = "sqlite"
+    integrity_error: type[Exception] = sqlite3.IntegrityError
+    missing_table_error: type[Exception] = sqlite3.OperationalError
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.where = str(data / DB_FILE)
+        """What a message about the store names."""
+
+    def load(self) -> None:
+        """Import what opening a store needs (a crash worker does, before it says ready)."""
+
+    def open(self) -> CommunityStore:
+        """A store (a connection of its own) on this place."""
+        return SqliteCommunityStore(self.data)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Every row of a query on a read-only connection of our own."""
+        db = raw(self.data)
+        try:
+            return db.execute(sql).fetchall()
+        finally:
+            db.close()
+
+    def execute(self, sql: str) -> None:
+        """Run a statement behind the store's back, committed at once."""
+        db = sqlite3.connect(self.data / DB_FILE, isolation_level=None)
+        try:
+            db.execute(sql)
+        finally:
+            db.close()
+
+    def dump(self) -> list[Any]:
+        """Every row of every table."""
+        return dump(self.data)
+
+    @contextmanager
+    def writer_holding_the_lock(self) -> Iterator[None]:
+        """Someone else holds the store's write lock, with every membership changed but not committed."""
+        writer = sqlite3.connect(self.data / DB_FILE, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE memberships SET status = 'left'")
+        try:
+            yield
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+
+
+class PostgresPlace:
+    """A store's place in PostgreSQL: a schema of its own in the session's private server."""
+
+    backend = "postgres"
+
+    def __init__(self, url: str, schema: str) -> None:
+        import psycopg
+
+        from server.storage.ledger_db import safe_url
+
+        self.url, self.schema = url, schema
+        self.where = f"{safe_url(url)} schema {schema}"
+        self.integrity_error: type[Exception] = psycopg.IntegrityError
+        self.missing_table_error: type[Exception] = psycopg.errors.UndefinedTable
+
+    def load(self) -> None:
+        import server.storage.community_postgres  # noqa: F401
+
+    def open(self) -> CommunityStore:
+        from server.storage.community_postgres import PostgresCommunityStore
+
+        return PostgresCommunityStore(self.url, schema=self.schema)
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.url, autocommit=True) as db:
+            db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            yield db
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with self._connection() as db:
+            return db.execute(sql).fetchall()
+
+    def execute(self, sql: str) -> None:
+        with self._connection() as db:
+            db.execute(sql)
+
+    def dump(self) -> list[Any]:
+        """Every row of every table (sorted: a heap has no order) and where each identity sequence stands."""
+        from psycopg import sql
+
+        with self._connection() as db:
+            tables = [t for (t,) in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s"
+                                               " ORDER BY tablename", (self.schema,))]
+            out: list[Any] = [(t, sorted(map(repr, db.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(t))))))
+                              for t in tables]
+            out += db.execute("SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = %s"
+                              " ORDER BY sequencename", (self.schema,)).fetchall()
+            return out
+
+    @contextmanager
+    def writer_holding_the_lock(self) -> Iterator[None]:
+        from server.storage.community_postgres import lock_key
+
+        with self._connection() as writer:
+            writer.execute("BEGIN")
+            writer.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(self.schema),))
+            writer.execute("UPDATE memberships SET status = 'left'")
+            try:
+                yield
+            finally:
+                writer.execute("ROLLBACK")
+
+
+Place = SqlitePlace | PostgresPlace
+BACKENDS = ["sqlite", "postgres"]
+
+
 def refused(reason: str, call: Callable[[], object]) -> CommunityRefusal:
     """Assert that ``call`` is refused with ``reason`` and a message for people."""
     with pytest.raises(CommunityRefusal) as caught:
@@ -92,9 +224,25 @@ def refused(reason: str, call: Callable[[], object]) -> CommunityRefusal:
     return caught.value
 
 
+@pytest.fixture(params=BACKENDS)
+def place(request, tmp_path) -> Place:
+    """A fresh place for a store: a temporary data directory, or a fresh schema named after it."""
+    if request.param == "postgres":
+        return PostgresPlace(request.getfixturevalue("postgres_url"), f"t_{tmp_path.name}")
+    return SqlitePlace(tmp_path)
+
+
 @pytest.fixture
-def store(tmp_path):
-    """A fresh store in a temporary data directory."""
+def store(place):
+    """A fresh store in each backend."""
+    opened = place.open()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
+    """A fresh SQLite store in a temporary data directory (for the tests of its file)."""
     opened = SqliteCommunityStore(tmp_path)
     yield opened
     opened.close()
@@ -124,11 +272,11 @@ def run_threads(target: Callable[[int], None], n: int, timeout_s: float = 60.0) 
 
 # ---- membership ------------------------------------------------------------------------------
 
-def test_the_sqlite_store_has_every_method_of_the_interface_with_its_signature(store):
+def test_the_store_has_every_method_of_the_interface_with_its_signature(store):
     wanted = [name for name in vars(CommunityStore) if not name.startswith("_")]
     assert len(wanted) > 30
     for name in wanted:
-        assert inspect.signature(getattr(SqliteCommunityStore, name)) == inspect.signature(
+        assert inspect.signature(getattr(type(store), name)) == inspect.signature(
             getattr(CommunityStore, name)), name
     assert store.count(C) == 0 and store.members(C) == [] and store.member(C, "alice") is None
 
@@ -152,7 +300,7 @@ def test_members_are_listed_in_joining_order_across_role_changes(store):
     assert store.set_role(C, "carol", "moderator", T0 + 11) == store.member(C, "carol")  # no change, no new row
 
 
-def test_leave_keeps_the_history_and_a_former_member_may_join_again(store, tmp_path):
+def test_leave_keeps_the_history_and_a_former_member_may_join_again(store, place):
     join(store, "alice")
     join(store, "bob", now=T0 + 1)
     left = store.leave(C, "alice", T0 + 5)
@@ -161,13 +309,11 @@ def test_leave_keeps_the_history_and_a_former_member_may_join_again(store, tmp_p
     again = join(store, "alice", now=T0 + 9)
     assert again.status == "member" and again.joined_at == T0 + 9
     assert [m.wallet for m in store.members(C)] == ["bob", "alice"]  # the new membership joined last
-    db = raw(tmp_path)
-    history = db.execute("SELECT event, status, at FROM memberships WHERE wallet = 'alice' ORDER BY seq").fetchall()
-    db.close()
+    history = place.query("SELECT event, status, at FROM memberships WHERE wallet = 'alice' ORDER BY seq")
     assert history == [("join", "member", T0), ("leave", "left", T0 + 5), ("join", "member", T0 + 9)]
 
 
-def test_a_banned_wallet_stays_banned(store, tmp_path):
+def test_a_banned_wallet_stays_banned(store, place):
     join(store, "mallory")
     banned = store.ban(C, "mallory", "alice", T0 + 1)
     assert banned.status == "banned" and store.count(C) == 0
@@ -175,9 +321,7 @@ def test_a_banned_wallet_stays_banned(store, tmp_path):
     refused("banned", lambda: store.request_join(C, "mallory", "Mallory", T0 + 3))
     assert store.ban(C, "mallory", "bob", T0 + 4) == banned  # a repeat keeps the first ban
     refused("not_member", lambda: store.leave(C, "mallory", T0 + 5))
-    db = raw(tmp_path)
-    rows = db.execute("SELECT event, by FROM memberships WHERE wallet = 'mallory' ORDER BY seq").fetchall()
-    db.close()
+    rows = place.query("SELECT event, by FROM memberships WHERE wallet = 'mallory' ORDER BY seq")
     assert rows == [("join", None), ("ban", "alice")]
 
 
@@ -192,33 +336,33 @@ def test_banning_a_requester_refuses_the_pending_request(store):
                                                             cap=500, role="member", now=T0 + 2))
 
 
-@settings(max_examples=25, deadline=None)
+EXAMPLES = count()
+"""Each example of the model test below plays in a community of its own, in the test's one store."""
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(["join", "leave", "ban"]), st.integers(0, 5)), max_size=30))
-def test_random_joins_leaves_and_bans_agree_with_a_plain_model(steps):
+def test_random_joins_leaves_and_bans_agree_with_a_plain_model(store, steps):
     model: dict[str, str] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        store = SqliteCommunityStore(Path(tmp))
+    community = f"house-{next(EXAMPLES)}"
+    for i, (action, n) in enumerate(steps):
+        wallet, now = f"w{n}", T0 + i
+        state = model.get(wallet)
         try:
-            for i, (action, n) in enumerate(steps):
-                wallet, now = f"w{n}", T0 + i
-                state = model.get(wallet)
-                try:
-                    if action == "join":
-                        join(store, wallet, cap=3, now=now)
-                    elif action == "leave":
-                        store.leave(C, wallet, now)
-                    else:
-                        store.ban(C, wallet, "host", now)
-                    model[wallet] = {"join": "member", "leave": "left", "ban": "banned"}[action]
-                except CommunityRefusal as exc:
-                    expected = {"join": "banned" if state == "banned" else "already_member" if state == "member"
-                                else "full", "leave": "not_member", "ban": "?"}[action]
-                    assert exc.reason == expected
-                current = sorted(w for w, s in model.items() if s == "member")
-                assert sorted(m.wallet for m in store.members(C)) == current and len(current) <= 3
-                assert {w: store.member(C, w).status for w in model} == model
-        finally:
-            store.close()
+            if action == "join":
+                join(store, wallet, cap=3, now=now, community=community)
+            elif action == "leave":
+                store.leave(community, wallet, now)
+            else:
+                store.ban(community, wallet, "host", now)
+            model[wallet] = {"join": "member", "leave": "left", "ban": "banned"}[action]
+        except CommunityRefusal as exc:
+            expected = {"join": "banned" if state == "banned" else "already_member" if state == "member"
+                        else "full", "leave": "not_member", "ban": "?"}[action]
+            assert exc.reason == expected
+        current = sorted(w for w, s in model.items() if s == "member")
+        assert sorted(m.wallet for m in store.members(community)) == current and len(current) <= 3
+        assert {w: store.member(community, w).status for w in model} == model
 
 
 # ---- invites and requests --------------------------------------------------------------------
@@ -376,11 +520,11 @@ def test_every_refusal_reason_is_exercised():
 
 @pytest.mark.parametrize(("reason", "action"), REFUSAL_CASES,
                          ids=[f"{reason}-{i}" for i, (reason, _) in enumerate(REFUSAL_CASES)])
-def test_a_refused_write_says_why_and_changes_nothing(store, tmp_path, reason, action):
+def test_a_refused_write_says_why_and_changes_nothing(store, place, reason, action):
     world = _world(store)
-    before = dump(tmp_path)
+    before = place.dump()
     refused(reason, lambda: action(store, world))
-    assert dump(tmp_path) == before
+    assert place.dump() == before
 
 
 # ---- engagement --------------------------------------------------------------------------------
@@ -429,15 +573,12 @@ def test_submit_stores_the_image_and_its_facts(store):
         store.submit(C, "spring", "alice", "x", image, sha256="0" * 64, width=4, height=4, max_per_member=2, now=T0)
 
 
-def test_listing_entries_never_reads_the_images(store, tmp_path):
+def test_listing_entries_never_reads_the_images(store, place):
     join(store, "alice")
     entries = [submit(store, "alice", i, max_per_member=3, now=T0 + i) for i in range(3)]
-    db = sqlite3.connect(tmp_path / DB_FILE)
-    db.execute("ALTER TABLE images RENAME TO images_elsewhere")
-    db.commit()
-    db.close()
+    place.execute("ALTER TABLE images RENAME TO images_elsewhere")
     assert store.entries(C, "spring") == entries
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(place.missing_table_error):
         store.image(entries[0].id)
 
 
@@ -560,7 +701,7 @@ def test_a_poll_closes_by_itself_at_its_closing_time(store):
 
 # ---- the file: schema, version, reopening ------------------------------------------------------
 
-def test_the_file_is_wal_with_a_schema_version(store, tmp_path):
+def test_the_file_is_wal_with_a_schema_version(sqlite_store, tmp_path):
     db = raw(tmp_path)
     try:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -569,15 +710,13 @@ def test_the_file_is_wal_with_a_schema_version(store, tmp_path):
         db.close()
 
 
-def test_every_write_is_one_immediate_transaction_on_the_writer_and_reads_stay_off_it(store):
-    statements: list[str] = []
-    store._db.set_trace_callback(statements.append)  # the writer connection (white box, on purpose)
-    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    statements.clear()
-    writes: list[Callable[[], object]] = [
+def every_write(store: CommunityStore) -> list[Callable[[], object]]:
+    """One call of each write method, in an order that makes each succeed (entry 1 is the first entry)."""
+    return [
         lambda: join(store, "alice"), lambda: store.set_role(C, "alice", "host", T0),
         lambda: store.create_invite(C, "A", issued_by="host", max_uses=1, expires_at=T0 + DAY, now=T0),
         lambda: join(store, "bob", invite="A"), lambda: store.revoke_invite(C, "A", T0),
+        lambda: store.create_invites(C, [("W1", "alice")], max_uses=2, expires_at=T0 + DAY, now=T0),
         lambda: store.request_join(C, "erin", "Erin", T0),
         lambda: store.decide_request(C, "erin", approve=True, by="alice", reason=None, cap=9, role="m", now=T0),
         lambda: store.log(C, "alice", "selfie", 1.0, "e1", T0), lambda: store.set_phase(C, "s", "voting", "a", T0),
@@ -586,7 +725,23 @@ def test_every_write_is_one_immediate_transaction_on_the_writer_and_reads_stay_o
         lambda: store.open_poll(poll("p1")), lambda: store.answer("p1", "bob", 0, T0),
         lambda: store.close_poll("p1", T0), lambda: store.leave(C, "bob", T0), lambda: store.ban(C, "bob", "a", T0),
     ]
-    for write in writes:
+
+
+def every_read(store: CommunityStore) -> tuple[object, ...]:
+    """Each read method's answer, after :func:`every_write`."""
+    return (store.members(C), store.member(C, "alice"), store.count(C), store.invites(C), store.requests(C, None),
+            store.engagement(C), store.phases(C), store.entries(C, "s"), store.image(1), store.moderation(1),
+            store.ballots(C, "s"), store.featured(C, "s"), store.polls(C), store.poll("p1"), store.tally("p1"),
+            store.answers("p1"))
+
+
+def test_every_write_is_one_immediate_transaction_on_the_writer_and_reads_stay_off_it(sqlite_store):
+    store = sqlite_store
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)  # the writer connection (white box, on purpose)
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    statements.clear()
+    for write in every_write(store):
         statements.clear()
         write()
         assert statements[0] == "BEGIN IMMEDIATE" and statements[-1] == "COMMIT", statements
@@ -595,15 +750,11 @@ def test_every_write_is_one_immediate_transaction_on_the_writer_and_reads_stay_o
     refused("poll_closed", lambda: store.answer("p1", "carol", 0, T0))
     assert statements[0] == "BEGIN IMMEDIATE" and statements[-1] == "ROLLBACK"
     statements.clear()
-    reads = (store.members(C), store.member(C, "alice"), store.count(C), store.invites(C), store.requests(C, None),
-             store.engagement(C), store.phases(C), store.entries(C, "s"), store.image(1), store.moderation(1),
-             store.ballots(C, "s"), store.featured(C, "s"), store.polls(C), store.poll("p1"), store.tally("p1"),
-             store.answers("p1"))
-    assert all(r is not None for r in reads) and statements == []
+    assert all(r is not None for r in every_read(store)) and statements == []
 
 
-def test_reopening_resumes_phases_open_polls_invite_uses_and_members(tmp_path):
-    first = SqliteCommunityStore(tmp_path)
+def test_reopening_resumes_phases_open_polls_invite_uses_and_members(place):
+    first = place.open()
     first.create_invite(C, "SPRING", issued_by="host", max_uses=10, expires_at=T0 + DAY, now=T0)
     for i in range(3):
         join(first, f"w{i}", invite="SPRING", now=T0 + i)
@@ -616,7 +767,7 @@ def test_reopening_resumes_phases_open_polls_invite_uses_and_members(tmp_path):
     logged = first.log(C, "w0", "entry", 1.0, "spring", T0 + 9)
     first.close()
 
-    again = SqliteCommunityStore(tmp_path)
+    again = place.open()
     try:
         assert again.phases(C) == {"spring": ("voting", T0 + 5)}
         assert [p.id for p in again.polls(C, open_only=True)] == ["p-open"]
@@ -633,19 +784,16 @@ def test_reopening_resumes_phases_open_polls_invite_uses_and_members(tmp_path):
         again.close()
 
 
-def test_a_file_of_a_newer_schema_version_is_refused_in_one_clear_line(tmp_path):
-    SqliteCommunityStore(tmp_path).close()
-    db = sqlite3.connect(tmp_path / DB_FILE)
-    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
-    db.commit()
-    db.close()
-    before = dump(tmp_path)
+def test_a_store_of_a_newer_schema_version_is_refused_in_one_clear_line(place):
+    place.open().close()
+    place.execute(f"UPDATE meta SET value = '{SCHEMA_VERSION + 1}' WHERE key = 'schema_version'")
+    before = place.dump()
     with pytest.raises(ShowroomError) as caught:
-        SqliteCommunityStore(tmp_path)
+        place.open()
     message = str(caught.value)
-    assert str(tmp_path / DB_FILE) in message and f"version {SCHEMA_VERSION + 1}" in message
+    assert place.where in message and f"version {SCHEMA_VERSION + 1}" in message
     assert "newer" in message and "\n" not in message
-    assert dump(tmp_path) == before
+    assert place.dump() == before
 
 
 def test_a_file_that_is_not_a_database_is_refused_in_one_clear_line(tmp_path):
@@ -671,7 +819,7 @@ SCHEMA_BACKSTOPS = {
 
 
 @pytest.mark.parametrize("change", SCHEMA_BACKSTOPS.values(), ids=SCHEMA_BACKSTOPS.keys())
-def test_the_schema_refuses_duplicates_even_behind_the_stores_back(store, tmp_path, change):
+def test_the_schema_refuses_duplicates_even_behind_the_stores_back(store, place, change):
     join(store, "alice")
     store.create_invite(C, "A", issued_by="host", max_uses=1, expires_at=T0 + DAY, now=T0)
     store.request_join(C, "erin", "Erin", T0)
@@ -681,31 +829,21 @@ def test_the_schema_refuses_duplicates_even_behind_the_stores_back(store, tmp_pa
     store.answer("p1", "alice", 0, T0)
     store.log(C, "alice", "entry", 1.0, "spring", T0)
     store.feature(C, "spring", [entry.id], T0)
-    db = sqlite3.connect(tmp_path / DB_FILE)
-    try:
-        with pytest.raises(sqlite3.IntegrityError):
-            db.execute(change)
-    finally:
-        db.close()
+    with pytest.raises(place.integrity_error):
+        place.execute(change)
 
 
 # ---- reads beside the writer ---------------------------------------------------------------------
 
-def test_reads_from_another_thread_never_wait_for_a_writer(store, tmp_path):
+def test_reads_from_another_thread_never_wait_for_a_writer(store, place):
     join(store, "alice")
-    writer = sqlite3.connect(tmp_path / DB_FILE, isolation_level=None)
-    writer.execute("BEGIN IMMEDIATE")  # someone holds the write lock, with a row not yet committed
-    writer.execute("UPDATE memberships SET status = 'left'")
     seen: list[Any] = []
 
     def read(_: int) -> None:
         seen.append((store.count(C), [m.wallet for m in store.members(C)], store.member(C, "alice").status))
 
-    try:
-        run_threads(read, 1, timeout_s=10)  # a read that waited would wait for the 30 s busy timeout
-    finally:
-        writer.execute("ROLLBACK")
-        writer.close()
+    with place.writer_holding_the_lock():  # someone holds the write lock, with a change not yet committed
+        run_threads(read, 1, timeout_s=10)  # a read that waited would wait for the 30 s busy (lock) timeout
     assert seen == [(1, ["alice"], "member")]
 
 
@@ -736,8 +874,8 @@ def test_a_reader_thread_sees_the_count_grow_while_the_writer_joins(store):
 RACE_JOINERS, RACE_CAP, RACE_INVITES, RACE_USES = 600, 500, 6, 100
 
 
-def _race_setup(data: Path) -> None:
-    store = SqliteCommunityStore(data)
+def _race_setup(place: Place) -> None:
+    store = place.open()
     for k in range(RACE_INVITES):
         store.create_invite(C, f"INV{k}", issued_by="host", max_uses=RACE_USES, expires_at=T0 + DAY, now=T0)
     store.close()
@@ -751,10 +889,10 @@ def _race_join(store: CommunityStore, i: int) -> str:
         return exc.reason
 
 
-def _assert_race_outcome(data: Path, outcomes: dict[int, str]) -> None:
+def _assert_race_outcome(place: Place, outcomes: dict[int, str]) -> None:
     assert len(outcomes) == RACE_JOINERS
     assert collections.Counter(outcomes.values()) == {"ok": RACE_CAP, "full": RACE_JOINERS - RACE_CAP}
-    store = SqliteCommunityStore(data)
+    store = place.open()
     try:
         assert store.count(C) == RACE_CAP
         assert {m.wallet for m in store.members(C)} == {f"joiner-{i:03d}" for i, o in outcomes.items() if o == "ok"}
@@ -764,19 +902,16 @@ def _assert_race_outcome(data: Path, outcomes: dict[int, str]) -> None:
             assert n == sum(1 for i, o in outcomes.items() if o == "ok" and f"INV{i % RACE_INVITES}" == code)
     finally:
         store.close()
-    db = raw(data)
-    try:
-        assert db.execute("SELECT COUNT(*) FROM memberships").fetchone()[0] == RACE_CAP
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    finally:
-        db.close()
+    assert place.query("SELECT COUNT(*) FROM memberships") == [(RACE_CAP,)]
+    if place.backend == "sqlite":
+        assert place.query("PRAGMA integrity_check") == [("ok",)]
 
 
 @pytest.mark.parametrize("stores", ["one store per thread", "one store shared"])
-def test_600_racing_joiners_leave_exactly_500_members(tmp_path, stores):
-    _race_setup(tmp_path)
+def test_600_racing_joiners_leave_exactly_500_members(place, stores):
+    _race_setup(place)
     threads = 8
-    opened = [SqliteCommunityStore(tmp_path) for _ in range(threads if stores == "one store per thread" else 1)]
+    opened = [place.open() for _ in range(threads if stores == "one store per thread" else 1)]
     outcomes: dict[int, str] = {}
     started = time.perf_counter()
 
@@ -789,14 +924,14 @@ def test_600_racing_joiners_leave_exactly_500_members(tmp_path, stores):
     finally:
         for s in opened:
             s.close()
-    print(f"\n600 joiners on 8 threads ({stores}): {time.perf_counter() - started:.2f} s")
-    _assert_race_outcome(tmp_path, outcomes)
+    print(f"\n600 joiners on 8 threads ({stores}, {place.backend}): {time.perf_counter() - started:.2f} s")
+    _assert_race_outcome(place, outcomes)
 
 
-def _race_join_in_child(data: str, part: int, parts: int, barrier: Any, results: Any) -> None:
+def _race_join_in_child(place: Place, part: int, parts: int, barrier: Any, results: Any) -> None:
     """One of the racing processes: its own store, then its share of the joiners; outcomes go back by queue."""
     try:
-        store = SqliteCommunityStore(Path(data))
+        store = place.open()
         barrier.wait(timeout=60)
         results.put({i: _race_join(store, i) for i in range(part, RACE_JOINERS, parts)})
         store.close()
@@ -804,13 +939,13 @@ def _race_join_in_child(data: str, part: int, parts: int, barrier: Any, results:
         results.put(traceback.format_exc())
 
 
-def test_600_racing_joiners_in_4_processes_leave_exactly_500_members(tmp_path):
-    _race_setup(tmp_path)
+def test_600_racing_joiners_in_4_processes_leave_exactly_500_members(place):
+    _race_setup(place)
     ctx = multiprocessing.get_context("spawn")
     parts = 4
     barrier, results = ctx.Barrier(parts), ctx.Queue()
     started = time.perf_counter()
-    children = [ctx.Process(target=_race_join_in_child, args=(str(tmp_path), p, parts, barrier, results), daemon=True)
+    children = [ctx.Process(target=_race_join_in_child, args=(place, p, parts, barrier, results), daemon=True)
                 for p in range(parts)]
     for child in children:
         child.start()
@@ -822,18 +957,19 @@ def test_600_racing_joiners_in_4_processes_leave_exactly_500_members(tmp_path):
     for child in children:
         child.join(timeout=30)
         assert child.exitcode == 0
-    print(f"\n600 joiners in 4 processes: {time.perf_counter() - started:.2f} s (with the processes' start)")
-    _assert_race_outcome(tmp_path, outcomes)
+    print(f"\n600 joiners in 4 processes ({place.backend}): {time.perf_counter() - started:.2f} s"
+          " (with the processes' start)")
+    _assert_race_outcome(place, outcomes)
 
 
-def test_50_wallets_racing_two_ballots_each_cast_exactly_one_each(tmp_path):
-    setup = SqliteCommunityStore(tmp_path)
+def test_50_wallets_racing_two_ballots_each_cast_exactly_one_each(place):
+    setup = place.open()
     wallets = [f"voter-{i:02d}" for i in range(50)]
     for w in wallets:
         join(setup, w)
     setup.close()
     threads = 8
-    opened = [SqliteCommunityStore(tmp_path) for _ in range(threads)]
+    opened = [place.open() for _ in range(threads)]
     ballots = [(w, (k, 100 + i)) for k in (1, 2) for i, w in enumerate(wallets)]  # two ballots per wallet
     random.Random(13).shuffle(ballots)
     outcomes: list[tuple[str, str]] = []
@@ -857,12 +993,12 @@ def test_50_wallets_racing_two_ballots_each_cast_exactly_one_each(tmp_path):
     assert {w for w, o in outcomes if o == "ok"} == set(wallets)
 
 
-def test_racing_answers_count_once_per_wallet(tmp_path):
-    setup = SqliteCommunityStore(tmp_path)
+def test_racing_answers_count_once_per_wallet(place):
+    setup = place.open()
     setup.open_poll(poll("p1"))
     setup.close()
     threads = 6
-    opened = [SqliteCommunityStore(tmp_path) for _ in range(threads)]
+    opened = [place.open() for _ in range(threads)]
     attempts = [(f"fan-{i:02d}", (i + t) % 3) for i in range(40) for t in range(3)]
     random.Random(7).shuffle(attempts)
     outcomes: list[str] = []
@@ -925,12 +1061,13 @@ def _crash_apply(store: CommunityStore, i: int) -> tuple[str, Any]:
         return "refused", exc.reason
 
 
-def _crash_worker(data: str, conn: Any) -> None:
+def _crash_worker(place: Place, conn: Any) -> None:
     """Say ready, wait for the first operation's index, open the store, then acknowledge each operation it runs."""
     try:
+        place.load()
         conn.send("ready")
         start = conn.recv()
-        store = SqliteCommunityStore(Path(data))
+        store = place.open()
         for i in range(start, start + CRASH_OPS_PER_LIFE):
             conn.send((i, *_crash_apply(store, i)))
         store.close()
@@ -983,37 +1120,34 @@ def _drain(conn: Any, log: CrashLog, round_start: int, until: float) -> bool:
     return True
 
 
-def _spawn_worker(ctx: Any, data: Path) -> tuple[Any, Any]:
+def _spawn_worker(ctx: Any, place: Place) -> tuple[Any, Any]:
     ours, theirs = ctx.Pipe()
-    worker = ctx.Process(target=_crash_worker, args=(str(data), theirs), daemon=True)
+    worker = ctx.Process(target=_crash_worker, args=(place, theirs), daemon=True)
     worker.start()
     theirs.close()
     return worker, ours
 
 
-def _assert_crash_store(data: Path, log: CrashLog) -> dict[str, int]:
-    """Every acknowledged write is in the file exactly once; nothing else but in-flight operations; cap holds."""
-    db = raw(data)
-    try:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        present: dict[tuple[str, str, int], int] = collections.Counter()
-        for kind, sql in [("join", "SELECT community, wallet FROM memberships"),
-                          ("submit", "SELECT community, wallet FROM entries"),
-                          ("log", "SELECT community, wallet FROM engagement"),
-                          ("vote", "SELECT community, wallet FROM ballots"),
-                          ("answer", "SELECT p.owner, a.wallet FROM answers a JOIN polls p ON p.id = a.poll")]:
-            for community, wallet in db.execute(sql):
-                present[(kind, community, int(wallet[1:]))] += 1
-        for (community,) in db.execute("SELECT owner FROM polls"):
-            present[("open_poll", community, -1)] += 1
-        members = dict(db.execute("SELECT community, COUNT(*) FROM memberships WHERE latest = 1 AND status = 'member'"
-                                  " GROUP BY community").fetchall())
-        images = {eid: hashlib.sha256(image).hexdigest() == sha for eid, image, sha in
-                  db.execute("SELECT e.id, i.png, e.sha256 FROM entries e JOIN images i ON i.entry = e.id")}
-        entry_ids = {eid for (eid,) in db.execute("SELECT id FROM entries")}
-        log_seqs = {(c, int(w[1:])): seq for c, w, seq in db.execute("SELECT community, wallet, seq FROM engagement")}
-    finally:
-        db.close()
+def _assert_crash_store(place: Place, log: CrashLog) -> dict[str, int]:
+    """Every acknowledged write is in the store exactly once; nothing else but in-flight operations; cap holds."""
+    if place.backend == "sqlite":
+        assert place.query("PRAGMA integrity_check") == [("ok",)]
+    present: dict[tuple[str, str, int], int] = collections.Counter()
+    for kind, sql in [("join", "SELECT community, wallet FROM memberships"),
+                      ("submit", "SELECT community, wallet FROM entries"),
+                      ("log", "SELECT community, wallet FROM engagement"),
+                      ("vote", "SELECT community, wallet FROM ballots"),
+                      ("answer", "SELECT p.owner, a.wallet FROM answers a JOIN polls p ON p.id = a.poll")]:
+        for community, wallet in place.query(sql):
+            present[(kind, community, int(wallet[1:]))] += 1
+    for (community,) in place.query("SELECT owner FROM polls"):
+        present[("open_poll", community, -1)] += 1
+    members = dict(place.query("SELECT community, COUNT(*) FROM memberships WHERE latest = 1 AND status = 'member'"
+                               " GROUP BY community"))
+    images = {eid: hashlib.sha256(image).hexdigest() == sha for eid, image, sha in
+              place.query("SELECT e.id, i.png, e.sha256 FROM entries e JOIN images i ON i.entry = e.id")}
+    entry_ids = {eid for (eid,) in place.query("SELECT id FROM entries")}
+    log_seqs = {(c, int(w[1:])): seq for c, w, seq in place.query("SELECT community, wallet, seq FROM engagement")}
     assert max(present.values(), default=1) == 1, [k for k, n in present.items() if n > 1][:5]
     written = {crash_op(i) for i, (status, _) in log.acked.items() if status == "ok"}
     assert written <= set(present), f"acknowledged writes missing: {sorted(written - set(present))[:5]}"
@@ -1028,7 +1162,7 @@ def _assert_crash_store(data: Path, log: CrashLog) -> dict[str, int]:
     return {"writes": len(present), "unacknowledged": len(extra), "communities": len(members)}
 
 
-def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_write(tmp_path):
+def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_write(place):
     """Kill a worker that joins, submits, logs, votes and answers, at random moments, 50 times; then audit.
 
     Each new worker resumes the stream after the last acknowledged operation, so the one that was
@@ -1037,16 +1171,18 @@ def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_write(tmp_pa
     The next worker is spawned (and pays its imports) while the current one runs.
     """
     rng = random.Random(2026_13)
+    if place.backend == "postgres":  # its tables are 0.1 s of DDL, longer than most workers live (a kill while
+        place.open().close()         # creating them leaves nothing: PostgreSQL's DDL is transactional)
     ctx = multiprocessing.get_context("spawn")
     log = CrashLog()
     silent = 0
     started = time.perf_counter()
-    worker, conn = _spawn_worker(ctx, tmp_path)
+    worker, conn = _spawn_worker(ctx, place)
     for round_no in range(CRASH_KILLS):
         assert conn.poll(60) and conn.recv() == "ready"
         round_start = log.next
         conn.send(round_start)
-        upcoming = _spawn_worker(ctx, tmp_path) if round_no + 1 < CRASH_KILLS else None
+        upcoming = _spawn_worker(ctx, place) if round_no + 1 < CRASH_KILLS else None
         delay_s = rng.uniform(0.0, 0.003) if rng.random() < 0.2 else rng.uniform(0.003, 0.08)  # some while opening
         _drain(conn, log, round_start, time.monotonic() + delay_s)
         worker.kill()  # SIGKILL
@@ -1060,11 +1196,11 @@ def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_write(tmp_pa
             worker, conn = upcoming
         assert time.perf_counter() - started < 120, "the crash test overran its time"
     elapsed = time.perf_counter() - started
-    facts = _assert_crash_store(tmp_path, log)
+    facts = _assert_crash_store(place, log)
 
     assert silent < CRASH_KILLS // 2, f"{silent} of {CRASH_KILLS} workers were killed before their first operation"
     assert log.next > 5 * CRASH_KILLS, f"only {log.next} operations acknowledged in {CRASH_KILLS} lives"
     assert facts["communities"] >= 2 and len(log.acked) == log.next
-    print(f"\ncrash test: {CRASH_KILLS} kills in {elapsed:.1f} s, {log.next} operations acknowledged,"
+    print(f"\ncrash test ({place.backend}): {CRASH_KILLS} kills in {elapsed:.1f} s, {log.next} operations acknowledged,"
           f" {facts['writes']} writes stored, {facts['unacknowledged']} committed but killed before their"
           f" acknowledgement, {silent} workers killed before their first operation")
