@@ -299,3 +299,38 @@ def test_a_schema_name_is_quoted_and_stores_in_two_schemas_are_apart(postgres_ur
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_server_given_a_database_keeps_its_members_in_postgresql(tmp_path, postgres_url):
+    """``serve --database``: members admitted by one server are members for a server started later on the same
+    database (another worker, or the same one after a restart), with no data directory in common."""
+    import asyncio
+
+    from test_community_server import CIRCLE, COMMUNITIES, TOKEN, first_answer, host, invite, join_message
+    from test_community_server import scene_text as circle_scene
+
+    from server.net.app import start_server
+    from showroom.scene import parse_scene
+
+    text = circle_scene(members_only=True)
+    scene = parse_scene(text, "show.toml")
+    wallet = "friend-wallet-0123456789"
+
+    async def main() -> tuple[str, str, str, int]:
+        first = await start_server(scene, scene_text=text, port=0, host_token=TOKEN, data_dir=tmp_path / "one",
+                                   database=postgres_url, communities=COMMUNITIES)
+        try:
+            code = await invite(await host(first), uses=1)
+            joined = (await first_answer(first.url, join_message("friend", invite=code, wallet=wallet)))["type"]
+        finally:
+            await first.stop()
+        second = await start_server(scene, scene_text=text, port=0, host_token=TOKEN, data_dir=tmp_path / "two",
+                                    database=postgres_url, communities=COMMUNITIES)
+        try:
+            back = (await first_answer(second.url, join_message("friend", wallet=wallet)))["type"]
+            stranger = (await first_answer(second.url, join_message("stranger", wallet="stranger-wallet-0123")))
+            return joined, back, stranger["code"], second.event.communities.store.count(CIRCLE)
+        finally:
+            await second.stop()
+
+    assert asyncio.run(asyncio.wait_for(main(), 60)) == ("welcome", "welcome", "members_only", 1)

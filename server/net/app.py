@@ -29,6 +29,7 @@ from server.net.workers import ThreadJobs
 from server.storage.bans import Store
 from server.storage.community_report import CommunityReport, community_report
 from server.storage.community_sqlite import SqliteCommunityStore
+from server.storage.community_store import CommunityStore
 from server.storage.ledger import Ledger
 from server.storage.ledger_writer import LedgerWriter
 from showroom.community.model import Community
@@ -129,7 +130,7 @@ async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1"
         store = Store.open(data_dir) if data_dir is not None else None
         ledger = Ledger(data_dir, scene, more_entitlements=[e for c in communities for e in c.entitlements],
                         more_grants=community_grants(communities), database=database) if data_dir is not None else None
-        community_store = SqliteCommunityStore(data_dir) if data_dir is not None and communities else None
+        community_store = _community_store(data_dir, database) if data_dir is not None and communities else None
         writer = LedgerWriter(ledger) if ledger is not None else None  # its own connection, on its own thread
     except (OSError, ShowroomError) as exc:
         server.close()
@@ -173,6 +174,15 @@ def _report(community: Community, at: dt.datetime, *, data_dir: Path) -> Communi
 def community_grants(communities: Sequence[Community]) -> dict[str, str]:
     """Every ledger rule the communities award through (rule id -> entitlement id)."""
     return {rule: grant for c in communities for rule, grant in CommunityRules.of(c).grants().items()}
+
+
+def _community_store(data_dir: Path, database: str | None) -> CommunityStore:
+    """Where the communities live: beside the ledger, in PostgreSQL (shared by an event's workers) or SQLite."""
+    if database:
+        from server.storage.community_postgres import PostgresCommunityStore
+
+        return PostgresCommunityStore(database)
+    return SqliteCommunityStore(data_dir)
 
 
 def _check_communities(scene: Scene, communities: Sequence[Community], data_dir: Path | None) -> None:
