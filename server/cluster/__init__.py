@@ -1,0 +1,1 @@
+"""Running one event across worker processes and machines: the shared seat registry and its tokens."""
