@@ -100,9 +100,9 @@ def assert_audit_fails(data: Path, *expected: str) -> str:
     return result.stderr
 
 
-def stored_entries(data: Path, database: str | None = None) -> list[bytes]:
+def stored_entries(data: Path, database: str | None = None, event: str | None = None) -> list[bytes]:
     """The entries column of the store, in seq order, read straight from SQLite (or PostgreSQL)."""
-    db = ledger_files._db(data, database)
+    db = ledger_files._db(data, database, event)
     try:
         return [bytes(r[0]) for r in db.execute("SELECT entry FROM entries ORDER BY seq")]
     finally:
@@ -265,11 +265,11 @@ class Acknowledged:
         return len(lines)
 
 
-def assert_store_holds(data: Path, acked: Acknowledged, database: str | None = None) -> None:
+def assert_store_holds(data: Path, acked: Acknowledged, database: str | None = None, event: str | None = None) -> None:
     """The audit passes, and every acknowledged award, redemption and checkpoint is in the store exactly once."""
-    problems, size, _ = audit_dir(data, database)
+    problems, size, _ = audit_dir(data, database, event)
     assert problems == [], problems[:5]
-    db = ledger_files._db(data, database)
+    db = ledger_files._db(data, database, event)
     try:
         records = [json.loads(bytes(e))["record"] for (e,) in db.execute("SELECT entry FROM entries ORDER BY seq")]
         table = {(r, v): (seq, ent, rseq, rat) for r, v, seq, ent, rseq, rat in db.execute(
@@ -328,7 +328,10 @@ def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_award(tmp_pa
     """
     rng = random.Random(4_2026)
     scene_file = tmp_path / "scene.toml"
+    event = "crash-test" if store else None  # its own ledger among the session database's others
     text = scene_text(scarf_stock=1_000_000, perfume_stock=1_000_000)
+    if event:
+        text = text.replace(f'id = "{EVENT}"', f'id = "{event}"', 1)
     scene_file.write_text(text, encoding="utf-8")
     data = tmp_path / "data"
     Ledger(data, parse_scene(text), database=store).close()
@@ -354,9 +357,9 @@ def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_award(tmp_pa
         again = acked.last
         if round_no + 1 < CRASH_ROUNDS:
             worker = _start_worker(data, scene_file, round_no + 1, again, store)
-        assert_store_holds(data, acked, store)
+        assert_store_holds(data, acked, store, event)
     elapsed = time.perf_counter() - started
-    entries = len(stored_entries(data, store))
+    entries = len(stored_entries(data, store, event))
     unacknowledged = entries - len(acked.awards) - len(acked.redeemed)
 
     batched = sum(1 for _, visitor in acked.awards if visitor.count("-") == 2)  # PREFIX-I-J: from award_many
