@@ -1,22 +1,27 @@
 """A ledger client that awards and redeems until it is killed; the crash-safety test SIGKILLs it.
 
-Usage: ``python tests/ledger_worker.py DATA_DIR SCENE_FILE PREFIX PAUSE_S [RULE VISITOR]``; with
-``LEDGER_DATABASE`` set to a ``postgresql://`` URL in its environment the ledger is kept there.
+Usage: ``python tests/ledger_worker.py DATA_DIR SCENE_FILE PAUSE_S``; with ``LEDGER_DATABASE`` set
+to a ``postgresql://`` URL in its environment the ledger is kept there.
 
-It imports, parses the scene and prints ``ready``, then waits for one line on stdin before it
-opens the ledger, so that the test can audit the data directory while the next worker imports.
-Then it loops over distinct visitors ``PREFIX-0``, ``PREFIX-1``, … and prints one line per
-acknowledgement, flushed, only after the ledger call returned:
+It is a zygote: it imports everything and parses the scene once, prints ``ready``, then reads
+commands on stdin, one a line, and answers each on stdout:
 
-* ``award SEQ RULE VISITOR`` (also for ``again``: the award RULE VISITOR given on the command
-  line, re-awarded first to show that a repeat after a restart returns the same seq); every
-  ``BATCH_EVERY``-th visitor brings a batch of ``BATCH_SIZE`` awards written in one transaction
-  through ``Ledger.award_many`` (new visitors ``PREFIX-I-J`` and a repeat of the last single
-  award), each acknowledged only after the whole batch returned, as the server's writer does;
-* ``redeem AWARD_SEQ VISITOR REDEEMED_AT``;
-* ``checkpoint SIZE ROOT``.
+* ``fork FIFO PREFIX [RULE VISITOR]``: fork a writer whose output goes to the named pipe FIFO;
+  answer ``pid PID``. The writer opens its own ledger (connection) and loops over distinct
+  visitors ``PREFIX-0``, ``PREFIX-1``, … printing one line per acknowledgement, flushed, only
+  after the ledger call returned:
 
-Imports are kept to what the ledger needs: a worker start is most of a crash round's time.
+  * ``award SEQ RULE VISITOR`` (also for ``again``: the award RULE VISITOR given, re-awarded
+    first to show that a repeat after a restart returns the same seq); every ``BATCH_EVERY``-th
+    visitor brings a batch of ``BATCH_SIZE`` awards written in one transaction through
+    ``Ledger.award_many`` (new visitors ``PREFIX-I-J`` and a repeat of the last single award),
+    each acknowledged only after the whole batch returned, as the server's writer does;
+  * ``redeem AWARD_SEQ VISITOR REDEEMED_AT``;
+  * ``checkpoint SIZE ROOT``.
+* ``wait PID``: reap that writer; answer ``died SIGNAL`` (or ``exited CODE``).
+
+A writer is a fork of a process that paid its imports already, so a kill round costs the
+ledger's own work, not a Python start: the test can afford its hundred kills on every store.
 """
 
 from __future__ import annotations
@@ -37,16 +42,41 @@ BATCH_SIZE = 6
 
 
 def main(argv: list[str]) -> None:
-    data_dir, scene_file, prefix, pause_s = Path(argv[0]), argv[1], argv[2], float(argv[3])
+    data_dir, scene_file, pause_s = Path(argv[0]), argv[1], float(argv[2])
     scene = parse_scene(Path(scene_file).read_text(encoding="utf-8"), scene_file)
-    if os.environ.get("LEDGER_DATABASE"):
-        import psycopg  # noqa: F401 - imported before "ready", as the ledger's own imports are
+    database = os.environ.get("LEDGER_DATABASE") or None
+    if database:
+        import psycopg  # noqa: F401 - imported once here, as the ledger's own imports are
     print("ready", flush=True)
-    sys.stdin.readline()
-    ledger = Ledger(data_dir, scene, database=os.environ.get("LEDGER_DATABASE") or None)
-    if len(argv) == 6:
-        again = ledger.award(argv[4], argv[5])
-        print(f"again {again.seq} {again.rule} {again.visitor}", flush=True)
+    for line in sys.stdin:
+        command, *args = line.split()
+        if command == "fork":
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    fifo = os.open(args[0], os.O_WRONLY)
+                    os.dup2(fifo, 1)
+                    os.close(fifo)
+                    write(Ledger(data_dir, scene, database=database), args[1], pause_s,
+                          (args[2], args[3]) if len(args) == 4 else None)
+                except BaseException:  # noqa: BLE001 - a writer never returns: it is killed
+                    import traceback
+
+                    traceback.print_exc()
+                finally:
+                    os._exit(1)
+            print(f"pid {pid}", flush=True)
+        elif command == "wait":
+            _, status = os.waitpid(int(args[0]), 0)
+            print(f"died {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exited {os.WEXITSTATUS(status)}",
+                  flush=True)
+
+
+def write(ledger: Ledger, prefix: str, pause_s: float, again: tuple[str, str] | None) -> None:
+    """Award, redeem and checkpoint until killed, acknowledging each on stdout once it returned."""
+    if again is not None:
+        repeat = ledger.award(*again)
+        print(f"again {repeat.seq} {repeat.rule} {repeat.visitor}", flush=True)
     ops = 0
     last: tuple[str, str] | None = None
     for i in range(10**9):
