@@ -53,7 +53,7 @@ T0 = dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.UTC)
 """A fixed clock for the rules tests: inside the perfume's window (2026-11-01 .. 2027-01-31)."""
 
 CRASH_ROUNDS = 100
-"""Worker starts killed by the crash test; each round costs about one worker start (~0.6 s here)."""
+"""Writers killed by the crash test, on each store; a round costs the writer's work and one audit (~0.2 s here)."""
 CRASH_PAUSE_S = 0.003
 """Pause between the crash worker's operations: keeps the log (and so each full audit) small."""
 
