@@ -29,7 +29,7 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from server.storage import community_schema as rows
-from server.storage.ledger_db import first_line, safe_url
+from server.storage.ledger_db import first_line, postgres_sql, safe_url
 from showroom.errors import ShowroomError
 
 if TYPE_CHECKING:
@@ -78,18 +78,7 @@ class _PgDb:
         self.conn = conn
 
     def execute(self, sql: str, args: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
-        return self.conn.execute(_adapt(sql), tuple(args))  # type: ignore[arg-type]
-
-
-_ADAPTED: dict[str, str] = {}
-
-
-def _adapt(sql: str) -> str:
-    """``sql`` with psycopg's placeholders (the store's SQL has no ``%`` and no ``?`` in its literals)."""
-    adapted = _ADAPTED.get(sql)
-    if adapted is None:
-        adapted = _ADAPTED[sql] = sql.replace("?", "%s")
-    return adapted
+        return self.conn.execute(postgres_sql(sql), tuple(args))  # type: ignore[arg-type]
 
 
 class PostgresCommunityStore(rows.SqlCommunityStore):

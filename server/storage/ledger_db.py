@@ -151,7 +151,7 @@ class PostgresDb:
         self.db.execute(sql.SQL("SET search_path TO {}").format(ident))
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
-        return self.db.execute(sql.replace("?", "%s"), tuple(args))  # type: ignore[arg-type]
+        return self.db.execute(postgres_sql(sql), tuple(args))  # type: ignore[arg-type]
 
     def begin_write(self) -> None:
         self.db.execute("BEGIN")
@@ -165,6 +165,18 @@ class PostgresDb:
 
     def close(self) -> None:
         self.db.close()
+
+
+_ADAPTED: dict[str, str] = {}
+
+
+def postgres_sql(sql: str) -> str:
+    """A statement written with ``?`` placeholders in psycopg's ``%s`` (the stores' SQL has no ``?`` or ``%`` in its
+    literals); each distinct statement is adapted once."""
+    adapted = _ADAPTED.get(sql)
+    if adapted is None:
+        adapted = _ADAPTED[sql] = sql.replace("?", "%s")
+    return adapted
 
 
 def _postgres_schema() -> Iterable[str]:
