@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(defaults.DATA_DIR), description="where the server keeps its SQLite files and ledger key")
     database: str | None = Field(None, description="PostgreSQL URL (postgresql://…) for the ledger, shared by every "
                                  "worker of the event (default: SQLite in the data directory)")
+    broker: str | None = Field(None, description="Redis URL (redis://…) of the seat registry and bus that an event "
+                               "spread over workers shares (serve --workers)")
     host_token: str | None = Field(None, description="token hosts join with (a random one is printed when unset)")
     tick_hz: Annotated[int, Field(ge=5, le=60)] = Field(TICK_HZ, description="server ticks and frames per second")
     photos: Path = Field(Path.home() / "Pictures" / "Showroom", description="where the client saves selfie photos")

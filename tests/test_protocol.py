@@ -157,7 +157,7 @@ MALFORMED = [
     ("map32_declares_4G_keys", b"\xdf\xff\xff\xff\xff\xa4type", ErrorCode.TOO_LARGE),
     ("ext32_declares_4GiB", b"\xc9\xff\xff\xff\xff\x01", ErrorCode.TOO_LARGE),
     ("array16_of_11", b"\xdc\x00\x0b" + b"\x01" * 11, ErrorCode.TOO_LARGE),
-    ("map16_of_9", pack({f"k{i}": i for i in range(9)}), ErrorCode.TOO_LARGE),
+    ("map16_of_10", pack({f"k{i}": i for i in range(10)}), ErrorCode.TOO_LARGE),
     ("string_over_1120_bytes", pack({"type": "chat", "text": "é" * 561}), ErrorCode.TOO_LARGE),
     ("frame_over_4096_bytes", b"\x90" * (MAX_CLIENT_FRAME_BYTES + 1), ErrorCode.TOO_LARGE),
     ("valid_chat_padded_over_4096", pack({"type": "chat", "text": "a"}) + b" " * 4096, ErrorCode.TOO_LARGE),

@@ -178,7 +178,7 @@ WRONG_SHAPE = [
     ("unknown reaction", pack({"type": "react", "reaction": "boo"}), "invalid"),
     ("string of 1121 bytes", pack({"type": "chat", "text": "y" * 1121}), "too_large"),
     ("array of 11 items", pack(list(range(11))), "too_large"),
-    ("map of 9 keys", pack({f"k{i}": i for i in range(9)}), "too_large"),
+    ("map of 10 keys", pack({f"k{i}": i for i in range(10)}), "too_large"),
     ("exactly 4096 bytes", pack({"type": "chat", "text": "z" * 4077}), "too_large"),
 ]
 assert len(WRONG_SHAPE[-1][1]) == MAX_CLIENT_FRAME_BYTES

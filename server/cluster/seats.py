@@ -48,8 +48,11 @@ from redis.exceptions import RedisError
 
 from showroom.errors import ShowroomError
 
-WORKER_TTL_S = 3.0
-"""How long a worker counts as alive after its last heartbeat; it heartbeats about every second."""
+WORKER_TTL_S = 5.0
+"""How long a worker counts as alive after its last heartbeat; it heartbeats about every second. Long enough
+for a worker's loop to get through a rush of joins on a busy machine (3 s lapsed with 2,000 joins at once on
+two cores shared by three workers, the bots, Redis and PostgreSQL), short enough that the visitors of a worker
+that died are seated elsewhere within 10 s."""
 RESERVATION_TTL_S = 10.0
 """How long a reserved seat waits for its visitor to reach the worker; also a seat token's lifetime."""
 ANSWER_TIMEOUT_S = 5.0
@@ -166,6 +169,15 @@ redis.call('HDEL', prefix .. 'held:' .. ARGV[2], ARGV[3])
 return redis.call('ZREM', prefix .. 'seats:' .. ARGV[2], ARGV[3])
 """
 
+# ARGV: prefix, worker, shard, then reservation ids. Holds them on the worker's live shard (after a Redis
+# restart lost them); returns how many were not held there yet, or -1 when the shard is not the worker's.
+_LUA_RESTORE = _LUA_COMMON + """
+if live_owner(ARGV[3]) ~= ARGV[2] then return -1 end
+local seats, added = prefix .. 'seats:' .. ARGV[3], 0
+for i = 4, #ARGV do added = added + redis.call('ZADD', seats, '+inf', ARGV[i]) end
+return added
+"""
+
 # ARGV: prefix. Returns {shard, held + pending, ...} for the live shards.
 _LUA_COUNTS = _LUA_COMMON + """
 local now, out = now_ms(), {}
@@ -263,7 +275,8 @@ class SeatRegistry:
         client = aioredis.Redis.from_pool(pool)
         scripts = {name: client.register_script(text) for name, text in (
             ("register", _LUA_REGISTER), ("unregister", _LUA_UNREGISTER), ("reserve", _LUA_RESERVE),
-            ("confirm", _LUA_CONFIRM), ("release", _LUA_RELEASE), ("counts", _LUA_COUNTS))}
+            ("confirm", _LUA_CONFIRM), ("release", _LUA_RELEASE), ("counts", _LUA_COUNTS),
+            ("restore", _LUA_RESTORE))}
         async with self._reaching("connect"):
             try:
                 for script in scripts.values():  # loaded now, so no first call pays a NOSCRIPT round trip
@@ -367,6 +380,26 @@ class SeatRegistry:
     async def release(self, shard: int, reservation_id: str) -> bool:
         """Free the visitor's seat (held or pending) on the shard; False if there was none."""
         return bool(await self._run("release", "release a seat", shard, reservation_id))
+
+    async def restore(self, worker_id: str, shard: int, reservation_ids: list[str]) -> int:
+        """Hold these seats again on the worker's shard: after a Redis restart (or a lapsed heartbeat) the
+        worker registers anew, with empty shards, and puts back the visitors it still has. Returns how many
+        were missing; ShowroomError when the shard is not the worker's."""
+        added = 0
+        for start in range(0, len(reservation_ids), 500):
+            got = int(await self._run("restore", "restore seats", worker_id, shard, *reservation_ids[start:start + 500]))
+            if got < 0:
+                raise ShowroomError(f"worker {worker_id!r} does not own shard {shard} of event {self.event!r}")
+            added += got
+        return added
+
+    async def workers(self) -> dict[str, str]:
+        """Every live worker's URL, by worker id."""
+        client = self._connected()
+        async with self._reaching("list workers"):
+            urls: dict[str, str] = {str(k): str(v) for k, v in (await client.hgetall(self._prefix + "url")).items()}
+            alive = [await client.exists(self._prefix + "alive:" + worker) for worker in urls]
+        return {worker: url for (worker, url), live in zip(urls.items(), alive) if live}
 
     async def counts(self) -> dict[int, int]:
         """Seats taken (held plus unexpired reservations) on each live shard, for /metrics."""

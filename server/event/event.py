@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
+from server.event.clock import Anchor, SharedClock
 from server.event.community.hub import Communities
 from server.event.link import Link
 from server.event.metrics import Metrics
@@ -26,7 +28,7 @@ from server.storage.ledger import Ledger
 from server.storage.ledger_writer import LedgerWriter
 from showroom.protocol.codec import encode
 from showroom.protocol.errors import CloseCode, ErrorCode, ProtocolError
-from showroom.protocol.limits import RESUME_WINDOW_S, TICK_HZ
+from showroom.protocol.limits import MAX_ANNOUNCE_CHARS, RESUME_WINDOW_S, TICK_HZ
 from showroom.protocol.server_messages import (
     Announcement,
     Awarded,
@@ -55,14 +57,36 @@ personal): a 2,000-award batch reaches its visitors over four ticks rather than 
 longer. Not a throughput cap: 10,000 a second, five times what the writer sustains between ticks."""
 
 
+class SeatGate(Protocol):
+    """How a worker of an event spread over processes seats a visitor: the front door's seat token is checked
+    and confirmed with the shared seat registry (asynchronously), then ``seated(shard number, seat id)`` or
+    ``refused(reason)`` runs on the loop; a seat is given back when its visitor is gone for good."""
+
+    front_door: str
+
+    def confirm(self, token: str, seated: Callable[[int, str], None], refused: Callable[[str], None]) -> None: ...
+
+    def release(self, shard: int, seat: str) -> None: ...
+
+
 class Event:
-    """An event run from a scene: show clock, shards, bans, resume tokens."""
+    """An event run from a scene: show clock, shards, bans, resume tokens.
+
+    Alone, an event's process owns its show clock and every shard. As one worker of an event spread over
+    processes (:mod:`server.cluster`), it owns the shards numbered ``shard_numbers``, its ticks run on the
+    wall clock's grid with the show time from a :class:`~server.event.clock.SharedClock` (:attr:`clock`),
+    visitors come with seats (:attr:`gate`), and host actions go to every worker through :attr:`relay`
+    before any applies them (:meth:`apply_relayed`).
+    """
 
     def __init__(self, scene: Scene, *, host_token: str, scene_text: str = "", tick_hz: int = TICK_HZ,
                  playing: bool = True, max_shards: int = MAX_SHARDS, ledger: Ledger | None = None,
-                 writer: LedgerWriter | None = None, scene_source: str = "scene") -> None:
+                 writer: LedgerWriter | None = None, scene_source: str = "scene",
+                 shard_numbers: Sequence[int] | None = None, first_id: int = FIRST_VISITOR_ID) -> None:
         """The event of ``scene``. With a ``ledger`` (read on the loop: wallets, stock, perks) comes the
-        ``writer`` that owns its writes on a thread of its own (awards, redemptions, checkpoints)."""
+        ``writer`` that owns its writes on a thread of its own (awards, redemptions, checkpoints). A worker
+        of a bigger event opens the shards ``shard_numbers`` (else 0 to ``max_shards`` - 1) and numbers its
+        visitors from ``first_id``."""
         if (ledger is None) != (writer is None):
             raise ValueError("a ledger and its writer come together")
         self.scene = scene
@@ -70,7 +94,10 @@ class Event:
         self.host_token = host_token
         self.tick_hz = tick_hz
         self.dt_s = 1.0 / tick_hz
-        self.max_shards = max_shards
+        self.shard_numbers = list(shard_numbers) if shard_numbers is not None else list(range(max_shards))
+        if not self.shard_numbers:
+            raise ValueError("an event needs at least one shard")
+        self.max_shards = len(self.shard_numbers)
         self.capacity = scene.event.shard_capacity
         self.stage = Stage.build(scene)
         self.ledger = ledger
@@ -78,11 +105,12 @@ class Event:
         self.in_tick = False
         """Whether a tick runs now (what the ledger acknowledges then goes out in its frames)."""
         self.rewards = Rewards(scene, writer, self.perks, self._awarded) if writer is not None else None
-        self.shards: list[Shard] = [self._new_shard(0)]
+        self.shards: list[Shard] = [self._new_shard(self.shard_numbers[0])]
+        """Open shards, in the order of :attr:`shard_numbers` (a visitor's place is its index here)."""
         self.show_t = 0.0
         self.playing = playing
         self.tick_no = 0
-        self.next_id = FIRST_VISITOR_ID
+        self.next_id = first_id
         self.resume: dict[str, tuple[int, int]] = {}
         self.banned: set[str] = set()
         self.drops: dict[str, bool] = {}
@@ -101,6 +129,16 @@ class Event:
         """Unix time minus the monotonic clock, as of the last tick (to stamp ``pong`` between ticks)."""
         self.communities: Communities | None = None
         """The communities this event serves (with a data directory and community files), else None."""
+        self.promised: Anchor | None = None
+        """The show clock change a host's action asked for, until the answer to it says where the show will be."""
+        self.clock: SharedClock | None = None
+        """The event's show clock shared with other workers (None: this process owns the show clock)."""
+        self.relay: Callable[[str, dict[str, Any]], None] | None = None
+        """Hands a host action to every worker of the event, this one included (None: applied here at once)."""
+        self.gate: SeatGate | None = None
+        """Checks visitors' seats when the event's front door hands them out (None: anyone may join)."""
+        self.peer_counts: Callable[[], dict[str, int]] | None = None
+        """The event-wide counts (visitors, connected, shards) across workers, as last heard (None: this process)."""
 
     def _new_shard(self, number: int) -> Shard:
         attended = len(self.rewards.attended) if self.rewards is not None else 0
@@ -111,26 +149,36 @@ class Event:
         return now + self.wall_offset
 
     # ---- visitors ---------------------------------------------------------------
-    def join(self, name: str, role: str, link: Link, wallet: str, now: float) -> tuple[Shard, Member]:
-        """Give a new visitor an avatar in the first shard with room (opening one if needed)."""
+    def join(self, name: str, role: str, link: Link, wallet: str, now: float, *,
+             shard_number: int | None = None, seat: str = "") -> tuple[Shard, Member]:
+        """Give a new visitor an avatar in the first shard with room (opening one if needed), or in shard
+        ``shard_number`` on the ``seat`` the event's front door reserved there."""
         if name.casefold() in self.banned:
             raise ProtocolError(ErrorCode.BANNED, f"{name!r} is banned from this event")
         if self.communities is not None:
             why = self.communities.may_enter(wallet)
             if why is not None:
                 raise ProtocolError(ErrorCode.MEMBERS_ONLY, why)
-        shard = next((s for s in self.shards if s.has_room()), None)
-        if shard is None:
-            if len(self.shards) >= self.max_shards:
-                raise ProtocolError(ErrorCode.EVENT_FULL, "every shard of this event is full; try again later")
-            shard = self._new_shard(len(self.shards))
-            shard.world.set_show_time(self.show_t)
-            self.shards.append(shard)
+        if shard_number is not None:
+            if shard_number not in self.shard_numbers:
+                raise ProtocolError(ErrorCode.SEAT_REFUSED, f"this worker holds no shard {shard_number}")
+            shard = self._open(self.shard_numbers.index(shard_number))
+            if not shard.has_room():
+                raise ProtocolError(ErrorCode.EVENT_FULL, f"shard {shard_number} is full; try again later")
+        else:
+            found = next((s for s in self.shards if s.has_room()), None)
+            if found is None:
+                if len(self.shards) >= self.max_shards:
+                    raise ProtocolError(ErrorCode.EVENT_FULL, "every shard of this event is full; try again later")
+                found = self._open(len(self.shards))
+            shard = found
         token = secrets.token_urlsafe(24)
         member = shard.admit(self.next_id, name, role, link, token, wallet, now)
+        member.seat = seat
         self.next_id += 1
-        self.resume[token] = (shard.number, member.id)
-        self.where[member.id] = shard.number
+        place = self.shards.index(shard)
+        self.resume[token] = (place, member.id)
+        self.where[member.id] = place
         if wallet:
             self.wallets[wallet] = member.id
             if self.rewards is not None:
@@ -140,6 +188,19 @@ class Event:
                 member.events.extend(self.communities.open_polls(wallet))  # polls opened before they came
             self.apply_perks(member)
         return shard, member
+
+    def _open(self, place: int) -> Shard:
+        """The shard at ``place`` in :attr:`shard_numbers`, opening it (and any before it) at the show time."""
+        while len(self.shards) <= place:
+            shard = self._new_shard(self.shard_numbers[len(self.shards)])
+            shard.world.set_show_time(self.show_t)
+            self.shards.append(shard)
+        return self.shards[place]
+
+    def _gone(self, member: Member, shard: Shard) -> None:
+        """A visitor left for good: their seat goes back to the event's seat registry."""
+        if member.seat and self.gate is not None:
+            self.gate.release(shard.number, member.seat)
 
     def tell_wallet(self, wallet: str, event: ServerMessage) -> None:
         """A personal event for the visitor holding ``wallet``, if they are here."""
@@ -179,6 +240,7 @@ class Event:
             member = shard.remove(member_id)
             if member is not None:
                 self.resume.pop(member.resume, None)
+                self._gone(member, shard)
         self.where.pop(member_id, None)
 
     def member(self, member_id: int) -> Member | None:
@@ -212,19 +274,32 @@ class Event:
 
     def start(self) -> None:
         """Play the show clock."""
+        if self.clock is not None:
+            self._propose(self.clock.propose(playing=True))
+            return
         self.playing = True
         self.broadcast(ShowChanged(playing=True, t=round(self.show_t, 3)))
 
     def pause(self) -> None:
         """Hold the show clock."""
+        if self.clock is not None:
+            self._propose(self.clock.propose(playing=False))
+            return
         self.playing = False
         self.broadcast(ShowChanged(playing=False, t=round(self.show_t, 3)))
 
     def seek(self, t: float) -> None:
         """Move the show clock (clamped to the show's length)."""
+        if self.clock is not None:
+            self._propose(self.clock.propose(seek_to=t))
+            return
         self.show_t = min(max(t, 0.0), self.scene.event.duration)
         for shard in self.shards:
             shard.world.set_show_time(self.show_t)
+        self._show_moved()
+
+    def _show_moved(self) -> None:
+        """The show clock jumped: tell visitors, and move a scene edit waiting for a cue boundary."""
         self.broadcast(ShowChanged(playing=self.playing, t=round(self.show_t, 3)))
         moved = self.reloader.reschedule(self.show_t)
         if moved is not None:
@@ -247,10 +322,18 @@ class Event:
 
     def announce(self, text: str) -> None:
         """An announcement in every shard."""
+        if self.relay is not None:
+            self._relay("announce", {"text": text})
+            return
         self.broadcast(Announcement(text=text))
 
     def kick(self, member_id: int, ban: bool = False) -> None:
-        """Disconnect a visitor at once from whichever shard holds them; a ban also refuses the name."""
+        """Disconnect a visitor at once from whichever shard holds them; a ban also refuses the name.
+
+        Over workers, a visitor held by no shard here is looked for by every other worker."""
+        if self.relay is not None and self.member(member_id) is None:
+            self._relay("kick", {"id": member_id, "ban": ban})
+            return
         shard = self._shard_of(member_id)
         member = shard.members.get(member_id) if shard is not None else None
         if shard is None or member is None:
@@ -258,6 +341,8 @@ class Event:
         if ban:
             self.banned.add(member.name.casefold())
             self.on_ban(member.name)
+            if self.relay is not None:
+                self._relay("ban", {"name": member.name})
         link = member.link
         self.leave(member_id)
         if link is not None:
@@ -270,10 +355,79 @@ class Event:
         if entitlement not in known:
             raise ProtocolError(ErrorCode.UNKNOWN_TARGET,
                                 f"unknown voucher {entitlement!r} (known: {', '.join(sorted(known))})")
+        if self.relay is not None:
+            self._relay("drop", {"entitlement": entitlement, "open": open_})
+            return
+        self._set_drop(entitlement, open_)
+
+    def _set_drop(self, entitlement: str, open_: bool) -> None:
         self.drops[entitlement] = open_
         if self.rewards is not None:
             (self.rewards.closed_drops.discard if open_ else self.rewards.closed_drops.add)(entitlement)
         self.broadcast(DropChanged(entitlement=entitlement, open=open_))
+
+    # ---- an event over workers ----------------------------------------------------------
+    def _propose(self, anchor: Anchor) -> None:
+        self.promised = anchor
+        self._relay("show", anchor.wire())
+
+    def show_as_set(self) -> tuple[float, int]:
+        """The show time and cue a host's action just set (over workers it takes effect two ticks later)."""
+        promised, self.promised = self.promised, None
+        t = promised.t if promised is not None else self.show_t
+        return t, self.shards[0].world.show.state_at(t).cue
+
+    def _relay(self, kind: str, body: dict[str, Any]) -> None:
+        assert self.relay is not None
+        self.relay(kind, body)
+
+    def apply_relayed(self, kind: str, body: dict[str, Any], seq: int) -> None:
+        """A host action every worker of the event applies (this one's too), in the broker's order ``seq``.
+
+        A body that does not read as its kind is logged and ignored: another worker's bug must not stop this one.
+        """
+        try:
+            if kind == "show":
+                if self.clock is not None:
+                    self.clock.schedule(Anchor.read(body, seq))
+            elif kind == "announce":
+                self.broadcast(Announcement(text=str(body["text"])[:MAX_ANNOUNCE_CHARS]))
+            elif kind == "drop":
+                known = {e.id for e in self.scene.entitlements if e.kind == "voucher"}
+                if body["entitlement"] in known and self.drops.get(body["entitlement"]) != bool(body["open"]):
+                    self._set_drop(str(body["entitlement"]), bool(body["open"]))
+            elif kind == "kick":
+                member = self.member(int(body["id"]))
+                if member is not None:  # this worker holds them: the kick happens here, the ban goes to all
+                    self.relay, relay = None, self.relay
+                    try:
+                        self.kick(member.id, bool(body["ban"]))
+                    finally:
+                        self.relay = relay
+                    if body["ban"] and relay is not None:
+                        relay("ban", {"name": member.name})
+            elif kind == "ban":
+                self.banned.add(str(body["name"]).casefold())
+            else:
+                log.warning("ignored a relayed host action of unknown kind %r (seq %d)", kind, seq)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("ignored a relayed %s action (seq %d) that does not read: %s", kind, seq, exc)
+
+    def _apply_clock(self, wall: float) -> None:
+        """Show time from the shared clock at this tick of the wall clock's grid; anchors due now take effect."""
+        assert self.clock is not None
+        tick = round(wall * self.tick_hz)
+        show_t, applied = self.clock.at(tick)
+        self.show_t = show_t
+        self.playing = self.clock.current.playing
+        for done in applied:
+            if done.late_ticks:
+                self.metrics.clock_late(done.late_ticks, done.off_s)
+            self.metrics.clock_applied()
+            if done.anchor.seek:
+                for shard in self.shards:
+                    shard.world.set_show_time(show_t)
+            self._show_moved()
 
     # ---- hot reload ---------------------------------------------------------------------
     def tell_hosts(self, message: ServerMessage) -> None:
@@ -392,7 +546,9 @@ class Event:
 
     def _tick(self, now: float, wall: float) -> None:
         self.wall_offset = wall - now
-        if self.playing:  # rounded so that a second of ticks from 1:58 reads 1:59, when a cue there starts
+        if self.clock is not None:
+            self._apply_clock(wall)
+        elif self.playing:  # rounded so that a second of ticks from 1:58 reads 1:59, when a cue there starts
             self.show_t = min(round(self.show_t + self.dt_s, 6), self.scene.event.duration)
         pending = self.reloader.due(self.show_t)
         if pending is not None:
@@ -408,6 +564,7 @@ class Event:
                 self._attended(wall)
         for shard in self.shards:
             for gone in shard.expire(now):
+                self._gone(gone, shard)
                 self.where.pop(gone.id, None)
                 self.resume.pop(gone.resume, None)
                 self.wallets.pop(gone.wallet, None)

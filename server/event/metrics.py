@@ -53,6 +53,12 @@ class Metrics:
     bytes_out: int = 0
     frames_skipped: int = 0
     errors_sent: int = 0
+    clock_changes: int = 0
+    """Shared show clock (an event over workers): anchors applied..."""
+    clock_late_ticks: deque[int] = field(default_factory=lambda: deque(maxlen=256))
+    """...and, for those applied after their tick, how many ticks late..."""
+    clock_off_ms: deque[float] = field(default_factory=lambda: deque(maxlen=256))
+    """...and how far this worker's show time was meanwhile from the on-time workers', milliseconds."""
     _marks: deque[tuple[float, int, int, int, int]] = field(default_factory=lambda: deque(maxlen=16))
 
     def count_in(self, size: int) -> None:
@@ -75,6 +81,15 @@ class Metrics:
         """One shard's stage times of this tick."""
         for stage in STAGES:
             self.stage_ms[stage].append(getattr(times, stage) * 1e3)
+
+    def clock_applied(self) -> None:
+        """A show clock anchor took effect."""
+        self.clock_changes += 1
+
+    def clock_late(self, ticks: int, off_s: float) -> None:
+        """A show clock anchor took effect ``ticks`` late, the show time ``off_s`` from where it should have been."""
+        self.clock_late_ticks.append(ticks)
+        self.clock_off_ms.append(off_s * 1e3)
 
     def mark(self, now: float) -> None:
         """Remember the counters at monotonic time ``now`` (about once a second) for the per-second rates."""
@@ -114,6 +129,10 @@ class Metrics:
             "frames_skipped": self.frames_skipped,
             "errors_sent": self.errors_sent,
         }
+        if self.clock_changes:
+            doc["show_clock_changes"] = self.clock_changes
+            doc["show_clock_late"] = len(self.clock_late_ticks)
+            doc["show_clock_off_ms_max"] = round(max(self.clock_off_ms, default=0.0), 3)
         for stage, values in self.stage_ms.items():
             doc[f"{stage}_ms_p50"] = round(float(np.percentile(np.array(values), 50)), 3) if values else 0.0
         return doc

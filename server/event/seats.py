@@ -31,6 +31,8 @@ class Member:
     resume: str
     link: Link | None
     wallet: str = ""
+    seat: str = ""
+    """The seat reservation the event's front door made for this visitor ("" when the event is one process)."""
     detached_until: float = 0.0
     events: deque[ServerMessage] = field(default_factory=lambda: deque(maxlen=MAX_PERSONAL_EVENTS))
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.event.community import handlers as community
-from server.event.event import Event
+from server.event.event import Event, SeatGate
 from server.event.link import Link
 from server.event.rewards import wallet_key
 from server.event.seats import Member
@@ -171,6 +171,8 @@ class Session:
         """Queue a well-formed movement input for the next tick, after the checks that need the event."""
         member, shard = self.member, self.shard
         if member is None or shard is None:
+            if self.role == "joining":  # sent right after join, while the seat or membership is confirmed
+                return
             raise ProtocolError(ErrorCode.NOT_JOINED, "join with an avatar before moving")
         if not self.inputs.take(now):
             raise ProtocolError(ErrorCode.RATE_LIMITED, f"at most {INPUT_RATE_HZ:g} movement inputs per second")
@@ -226,6 +228,40 @@ class Session:
             self.wallet_token = join.wallet or ""
         else:
             self.wallet_token = join.wallet or secrets.token_urlsafe(24)
+        gate = self.event.gate
+        if gate is not None and not join.resume:
+            self._seat(gate, join, now)
+            return
+        self._seated(join, now, None)
+
+    def _seat(self, gate: SeatGate, join: msg.Join, now: float) -> None:
+        """An event over workers: confirm the seat the front door reserved here, then go on joining."""
+        if not join.seat:
+            raise ProtocolError(ErrorCode.SEAT_REFUSED, f"this event runs on several workers: join through its "
+                                                        f"front door, {gate.front_door}, which hands out seats")
+        self.role = "joining"  # a second join meanwhile is already_joined
+
+        def seated(shard: int, seat: str) -> None:
+            self.role = ""
+            if not self.open:  # gone while the seat was confirmed: it goes back
+                gate.release(shard, seat)
+                return
+            try:
+                self._seated(join, now, (shard, seat))
+            except ProtocolError as exc:  # the seat went back in _seated
+                self.fault(exc.code, exc.message, "join", now)
+            if self.member is None and self.role != "joining":  # refused after all (banned, members only...)
+                gate.release(shard, seat)
+
+        def refused(reason: str) -> None:
+            self.role = ""
+            if self.open:
+                self.send(encode_error(ErrorCode.SEAT_REFUSED, reason, "join"))
+                self.hang_up(CloseCode.TRY_AGAIN_LATER, "seat refused: join through the front door again")
+        gate.confirm(join.seat, seated, refused)
+
+    def _seated(self, join: msg.Join, now: float, seat: tuple[int, str] | None) -> None:
+        """Join, with the seat confirmed when the event is spread over workers."""
         communities = self.event.communities
         home = communities.home if communities is not None else None
         if join.invite and not join.resume:
@@ -238,13 +274,17 @@ class Session:
                 if not self.open:
                     return  # the visitor left while the membership was written: it stays, no avatar is made
                 try:
-                    self._enter(join, now)
+                    self._enter(join, now, seat)
                 except ProtocolError as exc:  # e.g. a show for a higher tier than a new member has
                     self.fault(exc.code, exc.message, "join", now)
+                if self.member is None and seat is not None and self.event.gate is not None:
+                    self.event.gate.release(*seat)
 
             def refused(code: ErrorCode, message: str) -> None:
                 self.role = ""
                 self.fault(code, message, "join", now)
+                if seat is not None and self.event.gate is not None:
+                    self.event.gate.release(*seat)
             try:
                 communities.join(home, wallet_key(self.wallet_token), join.name, join.invite,
                                  self.event.wall_time(now), member_now, refused)
@@ -252,13 +292,21 @@ class Session:
                 self.role = ""
                 raise
             return
-        self._enter(join, now)
+        try:
+            self._enter(join, now, seat)
+        except ProtocolError:
+            if seat is not None and self.event.gate is not None:
+                self.event.gate.release(*seat)
+            raise
 
-    def _enter(self, join: msg.Join, now: float) -> None:
+    def _enter(self, join: msg.Join, now: float, seat: tuple[int, str] | None = None) -> None:
         """Give the joining visitor an avatar (or their old one back) and welcome them."""
         try:
             if join.resume:
                 shard, member = self.event.rejoin(join.resume, join.name, self.link)
+            elif seat is not None:
+                shard, member = self.event.join(join.name, join.role, self.link, wallet_key(self.wallet_token), now,
+                                                shard_number=seat[0], seat=seat[1])
             else:
                 shard, member = self.event.join(join.name, join.role, self.link, wallet_key(self.wallet_token), now)
         except ProtocolError as exc:
@@ -380,7 +428,8 @@ class Session:
 
     # ---- handlers: hosts ------------------------------------------------------------------
     def _host_done(self, message: msg.Message) -> None:
-        self.reply(HostOk(ref=message.type, t=round(self.event.show_t, 3), cue=self.event.cue_now()))
+        t, cue = self.event.show_as_set()
+        self.reply(HostOk(ref=message.type, t=round(t, 3), cue=cue))
 
     def _host_status(self, message: msg.HostStatus, now: float) -> None:
         self.reply(host_status(self.event, self.event.wall_time(now)))

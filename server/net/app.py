@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from picows import ws_create_server
 
@@ -38,6 +39,9 @@ from showroom.protocol.errors import CloseCode
 from showroom.protocol.limits import MAX_CLIENT_FRAME_BYTES, TICK_HZ
 from showroom.scene.model import Scene
 
+if TYPE_CHECKING:
+    from server.cluster.worker import ClusterWorker
+
 log = logging.getLogger("showroom.server")
 
 STOP_GRACE_S = 5.0
@@ -55,6 +59,19 @@ class ServeError(ShowroomError):
     """The server cannot start: the address is taken or not allowed, or the data directory is unusable."""
 
 
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Run as one worker of an event spread over processes (:mod:`server.cluster`)."""
+
+    broker: str
+    """The Redis URL of the event's seat registry and bus."""
+    front_door: str = ""
+    """The URL visitors use (told to a visitor who comes without a seat)."""
+    shards_per_worker: int = 1
+    advertise_host: str | None = None
+    """The host name visitors reach this worker at (default: the address it listens on)."""
+
+
 @dataclass
 class RunningServer:
     """A started server: its event, its port and how to stop it."""
@@ -68,6 +85,8 @@ class RunningServer:
     """Polls the scene file for edits (None when the server was not given its path)."""
     jobs: ThreadJobs | None = None
     """The worker threads of the community store and image decoding (None without communities)."""
+    cluster: ClusterWorker | None = None
+    """This process' part in an event spread over workers (None: the event is this process)."""
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -91,6 +110,8 @@ class RunningServer:
             await asyncio.wait_for(self.server.wait_closed(), STOP_GRACE_S)
         except TimeoutError:
             log.warning("some connections did not close within %.0f s", STOP_GRACE_S)
+        if self.cluster is not None:
+            await self.cluster.stop()
         if self.jobs is not None:
             await asyncio.to_thread(self.jobs.close)  # acknowledged writes are done; queued ones finish
         if self.event.communities is not None:
@@ -103,15 +124,19 @@ async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1"
                        host_token: str, data_dir: Path | None = None, database: str | None = None,
                        playing: bool = True,
                        scene_path: Path | None = None, scene_poll_s: float = SCENE_POLL_S,
-                       tick_hz: int = TICK_HZ, communities: Sequence[Community] = ()) -> RunningServer:
+                       tick_hz: int = TICK_HZ, communities: Sequence[Community] = (),
+                       cluster: ClusterOptions | None = None, shard_capacity: int | None = None) -> RunningServer:
     """Start serving ``scene`` on ``host:port`` (0 picks a free port) and start the tick.
 
     ``scene_text`` is the scene file's text (clients get it in ``welcome``). The socket is bound
     first, so a taken port fails before anything is written to ``data_dir``. ``communities``
     (validated community files) are served when there is a data directory to keep them in. With ``scene_path`` (the file ``scene`` was read from) the server watches
     that file and hot-reloads edits of the timeline at the next cue boundary
-    (:mod:`server.event.reload`).
+    (:mod:`server.event.reload`). With ``cluster`` the server is one worker of an event spread over
+    processes; ``shard_capacity`` overrides the scene's.
     """
+    if shard_capacity is not None:
+        scene = scene.model_copy(update={"event": scene.event.model_copy(update={"shard_capacity": shard_capacity})})
     _check_communities(scene, communities, data_dir)
     routes = Routes()
     try:
@@ -135,8 +160,22 @@ async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1"
     except (OSError, ShowroomError) as exc:
         server.close()
         raise ServeError(f"cannot use the data directory {data_dir}: {getattr(exc, 'strerror', None) or exc}") from None
+    placement: dict[str, object] = {}
+    joined = None
+    if cluster is not None:
+        from server.cluster.worker import first_id, join_event
+
+        try:
+            joined = await join_event(scene.event.id, cluster.broker, cluster.shards_per_worker)
+        except ShowroomError as exc:
+            server.close()
+            if writer is not None:
+                writer.close()
+            raise ServeError(str(exc)) from None
+        placement = {"shard_numbers": joined[1], "first_id": first_id(joined[0])}
     event = Event(scene, host_token=host_token, scene_text=scene_text, playing=playing, ledger=ledger, writer=writer,
-                  scene_source=str(scene_path) if scene_path is not None else "scene", tick_hz=tick_hz)
+                  scene_source=str(scene_path) if scene_path is not None else "scene", tick_hz=tick_hz,
+                  **placement)  # type: ignore[arg-type]
     if writer is not None:  # answers go out as soon as they are on disk, between ticks
         writer.on_acks = _waker(asyncio.get_running_loop(), event)
     if store is not None:
@@ -151,11 +190,39 @@ async def start_server(scene: Scene, *, scene_text: str, host: str = "127.0.0.1"
         event.communities.load(time.time())
     routes.event = event
     bound = server.sockets[0].getsockname()[1]
-    ticker = loop.create_task(_tick_forever(event), name="showroom-tick")
+    worker = None
+    if cluster is not None and joined is not None:
+        from server.cluster.worker import ClusterWorker
+
+        index, _numbers, registry, client, secret = joined
+        url = f"ws://{cluster.advertise_host or host}:{bound}/"
+        worker = ClusterWorker(event, cluster.broker, worker_id=f"w{index}-{os.getpid()}", index=index, url=url,
+                               front_door=cluster.front_door, registry=registry, client=client, secret=secret)
+        try:
+            await worker.start()
+        except ShowroomError as exc:
+            server.close()
+            await asyncio.to_thread(close_ledger, event)
+            raise ServeError(str(exc)) from None
+    ticker = loop.create_task(_tick_forever(event, aligned=cluster is not None), name="showroom-tick")
     watcher = None
     if scene_path is not None:
         watcher = loop.create_task(_watch_scene(event, scene_path, scene_poll_s), name="showroom-scene-watch")
-    return RunningServer(event, host, bound, server, ticker, watcher, jobs)
+    return RunningServer(event, host, bound, server, ticker, watcher, jobs, worker)
+
+
+def prepare_storage(scene: Scene, data_dir: Path, database: str | None, communities: Sequence[Community]) -> None:
+    """Open and close the event's stores once, before its workers start: the ledger's signing key and tables and the
+    community tables are made by one process, not raced for by all."""
+    _check_communities(scene, communities, data_dir)
+    try:
+        ledger = Ledger(data_dir, scene, more_entitlements=[e for c in communities for e in c.entitlements],
+                        more_grants=community_grants(communities), database=database)
+        ledger.close()
+        if communities:
+            _community_store(data_dir, database).close()
+    except (OSError, ShowroomError) as exc:
+        raise ServeError(f"cannot use the data directory {data_dir}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def close_ledger(event: Event) -> None:
@@ -255,10 +322,17 @@ def _waker(loop: asyncio.AbstractEventLoop, event: Event) -> Callable[[], None]:
     return wake
 
 
-async def _tick_forever(event: Event) -> None:
-    """Tick at a fixed rate on the monotonic clock; record each tick's duration and lateness, count overruns."""
+async def _tick_forever(event: Event, aligned: bool = False) -> None:
+    """Tick at a fixed rate on the monotonic clock; record each tick's duration and lateness, count overruns.
+
+    ``aligned`` (a worker of an event over processes): tick ``k`` runs at Unix time ``k / tick_hz`` and is given
+    that time as its wall time, so every worker ticks the same ``k`` together (see :mod:`server.event.clock`)."""
     dt = event.dt_s
     next_at = time.monotonic()
+    grid = 0
+    if aligned:
+        grid = int(time.time() * event.tick_hz) + 1
+        next_at = grid * dt - (time.time() - time.monotonic())
     last_mark = last_checkpoint = next_at
     metrics = event.metrics
     while True:
@@ -267,17 +341,19 @@ async def _tick_forever(event: Event) -> None:
         await asyncio.sleep(max(delay, 0.0))
         start = time.monotonic()
         try:
-            event.tick(start, time.time())
+            event.tick(start, grid * dt if aligned else time.time())
         except Exception:  # a bug in one tick must not stop the event
             log.exception("tick %d failed", event.tick_no)
         now = time.monotonic()
         metrics.record_tick((now - start) * 1e3, max(start - next_at, 0.0) * 1e3)
         next_at += dt
+        grid += 1
         if now > next_at:
             metrics.overruns += 1
             behind = int((now - next_at) / dt)
             if behind > MAX_CATCH_UP_TICKS:
                 next_at += behind * dt
+                grid += behind
                 metrics.overruns += behind
                 metrics.skipped += behind
         if now - last_mark >= 1.0:

@@ -31,6 +31,7 @@ from showroom.protocol.limits import PROTOCOL_VERSION
 from showroom.protocol.server_messages import (
     Awarded,
     ErrorReply,
+    Handover,
     Pong,
     Redeemed,
     SelfieLeft,
@@ -92,6 +93,12 @@ class Bot:
         self.out: Callable[[bytes], None] = discard
         self.you = -1
         self.slot = -1
+        self.seat: str | None = None
+        """The seat token of the last ``handover`` (an event over workers): sent with the next join."""
+        self.handover: Handover | None = None
+        """A front door's answer not yet followed: the connection to make next."""
+        self.refused_seat = False
+        """The worker refused the seat (expired): go back to the front door."""
         self.scene: SceneInfo | None = None
         self.joined_at = 0.0
         self.left_at = 0.0
@@ -138,7 +145,7 @@ class Bot:
     def join_message(self) -> msg.Join:
         """The ``join`` this bot opens with (with an invite code when its plan joins the community)."""
         invite = self.acts.join_code(self.index) if self.acts is not None else None
-        return msg.Join(v=PROTOCOL_VERSION, name=f"bot-{self.index}", role="bot", invite=invite)
+        return msg.Join(v=PROTOCOL_VERSION, name=f"bot-{self.index}", role="bot", invite=invite, seat=self.seat)
 
     def ask_wallet(self) -> None:
         """Ask the server for everything this bot holds."""
@@ -189,6 +196,8 @@ class Bot:
         message = read_message(value)
         if isinstance(message, Awarded):  # on its own, as soon as it is in the ledger (or in a frame)
             self._awarded(message, now)
+        elif isinstance(message, Handover):
+            self.handover = message
         elif isinstance(message, Welcome):
             self.you = message.you
             self.slot = message.slot
@@ -218,7 +227,9 @@ class Bot:
     def _error(self, error: ErrorReply) -> None:
         code = str(error.code)
         self.stats.errors[code] += 1
-        if error.ref == "join":
+        if error.ref == "join" and code == "seat_refused":
+            self.refused_seat = True
+        elif error.ref == "join":
             again, invite = self.acts.join_refused(error, self.index) if self.acts is not None else (False, None)
             if again:  # the connection stays open for another join
                 self.send(msg.Join(v=PROTOCOL_VERSION, name=f"bot-{self.index}", role="bot", invite=invite))

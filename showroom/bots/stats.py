@@ -25,6 +25,8 @@ class Stats:
     joins_ok: int = 0
     joins_failed: int = 0
     connect_failed: int = 0
+    handovers: int = 0
+    """Seats a front door handed over (an event over workers)."""
     messages_in: int = 0
     bytes_in: int = 0
     messages_out: int = 0

@@ -40,6 +40,10 @@ WINDOW_COUNTERS = ("bytes_in", "messages_in", "snapshots")
 """What the bots received, counted at the edges of the hold so the report can give per-client rates for it alone."""
 
 
+MAX_HOPS = 4
+"""Connections one bot makes to join at most: the front door, its worker, and again if a seat lapsed."""
+
+
 @dataclass
 class SwarmConfig:
     """What the load test runs."""
@@ -101,6 +105,8 @@ class BotListener(WSListener):
         self.parts: list[bytes] = []
         self.transport: WSTransport | None = None
         self.open = False
+        self.answered = asyncio.Event()
+        """Set by the first message received, or by the connection's end."""
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
@@ -114,6 +120,7 @@ class BotListener(WSListener):
         if kind == WSMsgType.BINARY:
             if frame.fin:
                 self.bot.receive(frame.get_payload_as_bytes(), time.time())
+                self.answered.set()
             else:
                 self.parts = [frame.get_payload_as_bytes()]
         elif kind == WSMsgType.CONTINUATION:
@@ -125,6 +132,7 @@ class BotListener(WSListener):
             transport.disconnect()
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.answered.set()
         if self.open:
             self.open = False
             self.stats.connected -= 1
@@ -172,14 +180,26 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, Any]],
             pool.give(code)
 
     async def connect(bot: Bot) -> None:
-        listener = BotListener(bot, stats)
-        listeners.append(listener)  # tracked even if the handshake outlives the timeout
-        with contextlib.suppress(Exception):  # any failure to connect is counted below
-            await asyncio.wait_for(ws_connect(lambda: listener, config.url, max_frame_size=MAX_SERVER_FRAME_BYTES,
-                                              websocket_handshake_timeout=CONNECT_TIMEOUT_S),
-                                   CONNECT_TIMEOUT_S)
-        if listener.transport is None:  # refused, timed out, or hung up before the handshake (picows does not raise)
-            stats.connect_failed += 1
+        url = config.url
+        for _hop in range(MAX_HOPS):  # an event over workers: the front door hands the bot to a worker
+            listener = BotListener(bot, stats)
+            listeners.append(listener)  # tracked even if the handshake outlives the timeout
+            with contextlib.suppress(Exception):  # any failure to connect is counted below
+                await asyncio.wait_for(ws_connect(lambda bound=listener: bound, url, max_frame_size=MAX_SERVER_FRAME_BYTES,
+                                                  websocket_handshake_timeout=CONNECT_TIMEOUT_S),
+                                       CONNECT_TIMEOUT_S)
+            if listener.transport is None:  # refused, timed out, or hung up before the handshake (picows does not raise)
+                stats.connect_failed += 1
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(listener.answered.wait(), CONNECT_TIMEOUT_S)
+            if bot.handover is not None:
+                url, bot.seat, bot.handover = bot.handover.url, bot.handover.seat, None
+                stats.handovers += 1
+            elif bot.refused_seat:  # the seat lapsed on the way: back to the front door for another
+                url, bot.seat, bot.refused_seat = config.url, None, False
+            else:
+                return
 
     async def poll_metrics() -> None:
         while True:

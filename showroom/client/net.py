@@ -26,6 +26,10 @@ INBOX_MAX = 256
 """Messages held for the frame task; beyond this the oldest frames are the ones to lose."""
 
 
+MAX_HOPS = 3
+"""Connections one join may take: the front door, the worker it names, and one more."""
+
+
 class ConnectError(ShowroomError):
     """The server could not be reached or refused the join."""
 
@@ -35,21 +39,45 @@ class Connection:
 
     def __init__(self, url: str, name: str, *, wallet: str | None = None, role: str = "visitor",
                  token: str = "", open_timeout_s: float = 10.0) -> None:
-        try:
-            self.ws: ClientConnection = connect(url, open_timeout=open_timeout_s, max_size=MAX_SERVER_FRAME_BYTES,
-                                                compression=None, proxy=None, legacy=True)
-        except (OSError, TimeoutError) as exc:
-            raise ConnectError(f"cannot reach {url}: {exc}") from None
-        except Exception as exc:  # websockets' handshake errors (InvalidURI, InvalidStatus, ...)
-            raise ConnectError(f"{url}: {exc}") from None
         self.wallet = wallet or None
-        self.ws.send(encode(msg.Join(v=PROTOCOL_VERSION, name=name, role=role, token=token, wallet=self.wallet)))
         self.inbox: queue.Queue[tuple[Any, float]] = queue.Queue(maxsize=INBOX_MAX)
+        seat = None
+        for _hop in range(MAX_HOPS):  # an event over workers: its front door hands the visitor to a worker
+            self.ws = self._open(url, open_timeout_s)
+            self.ws.send(encode(msg.Join(v=PROTOCOL_VERSION, name=name, role=role, token=token, wallet=self.wallet,
+                                         seat=seat)))
+            try:
+                first = decode_server(self.ws.recv(open_timeout_s))
+            except TimeoutError:
+                self.ws.close()
+                raise ConnectError(f"{url} did not answer the join within {open_timeout_s:g} s") from None
+            except ConnectionClosed as exc:
+                raise ConnectError(f"{url} closed the connection: {exc}") from None
+            if isinstance(first, dict) and first.get("type") == "handover" and isinstance(first.get("url"), str):
+                self.ws.close()
+                url, seat = first["url"], first.get("seat") or None
+                continue
+            self.inbox.put_nowait((first, time.monotonic()))
+            break
+        else:
+            raise ConnectError(f"handed over {MAX_HOPS} times without a welcome; last {url}")
+        self.url = url
+        """The worker's URL after a handover (the server's otherwise)."""
         self.closed_reason: str | None = None
         self.seq = 0
         self.dropped = 0
         self._reader = threading.Thread(target=self._read, name="showroom-net", daemon=True)
         self._reader.start()
+
+    @staticmethod
+    def _open(url: str, open_timeout_s: float) -> ClientConnection:
+        try:
+            return connect(url, open_timeout=open_timeout_s, max_size=MAX_SERVER_FRAME_BYTES,
+                           compression=None, proxy=None, legacy=True)
+        except (OSError, TimeoutError) as exc:
+            raise ConnectError(f"cannot reach {url}: {exc}") from None
+        except Exception as exc:  # websockets' handshake errors (InvalidURI, InvalidStatus, ...)
+            raise ConnectError(f"{url}: {exc}") from None
 
     def _read(self) -> None:
         try:

@@ -24,6 +24,7 @@ from showroom.protocol.codec import decode_server, encode
 from showroom.protocol.limits import MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION
 from showroom.protocol.server_messages import (
     ErrorReply,
+    Handover,
     HostOk,
     Pong,
     SceneText,
@@ -63,8 +64,10 @@ class HostLink:
     @classmethod
     def open(cls, url: str, token: str, *, name: str = "host console",
              on_notice: Callable[[ServerMessage], None] = lambda notice: None,
-             timeout_s: float = ANSWER_TIMEOUT_S) -> HostLink:
-        """Connect to ``url`` and join with the host token; raise HostLinkError saying what went wrong."""
+             timeout_s: float = ANSWER_TIMEOUT_S, hops: int = 2) -> HostLink:
+        """Connect to ``url`` and join with the host token; raise HostLinkError saying what went wrong.
+
+        An event's front door answers with a handover to one of its workers, which is followed (``hops`` times)."""
         stack = ExitStack()  # websockets 17 wants its connection used as a context manager
         try:
             ws = stack.enter_context(connect(url, compression=None, max_size=MAX_SERVER_FRAME_BYTES,
@@ -80,6 +83,9 @@ class HostLink:
         except (ConnectionClosed, TimeoutError, OSError, ValueError) as exc:
             stack.close()
             raise HostLinkError(f"{url} did not welcome the host console: {exc or type(exc).__name__}") from None
+        if isinstance(welcome, Handover) and hops > 0:
+            stack.close()
+            return cls.open(welcome.url, token, name=name, on_notice=on_notice, timeout_s=timeout_s, hops=hops - 1)
         if not isinstance(welcome, Welcome):
             stack.close()
             if isinstance(welcome, ErrorReply):

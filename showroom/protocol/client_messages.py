@@ -15,7 +15,7 @@ from pydantic import Field, TypeAdapter
 from showroom.protocol import community as cm
 from showroom.protocol.base import Ident, Message
 from showroom.protocol.codes import Reaction, Role
-from showroom.protocol.limits import MAX_ANNOUNCE_CHARS, MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_TOKEN_CHARS
+from showroom.protocol.limits import MAX_ANNOUNCE_CHARS, MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_SEAT_CHARS, MAX_TOKEN_CHARS
 
 
 class Join(Message):
@@ -30,6 +30,8 @@ class Join(Message):
     wallet: Annotated[str, Field(min_length=16, max_length=64)] | None = None
     invite: Annotated[str, Field(min_length=4, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")] | None = None
     """An invite code of the event's community: join it first (members-only shows)."""
+    seat: Annotated[str, Field(min_length=1, max_length=MAX_SEAT_CHARS)] | None = None
+    """The seat token a ``handover`` gave (an event spread over workers): the worker it names seats you with it."""
 
 
 class React(Message):

@@ -31,6 +31,7 @@ class ErrorCode(str, Enum):
     NO_LEDGER = "no_ledger"              # this server keeps no ledger (run it with a data directory)
     NO_STORE = "no_store"                # this server runs no communities
     MEMBERS_ONLY = "members_only"        # an event for members of its community (or of a tier) only
+    SEAT_REFUSED = "seat_refused"        # an event over workers: no seat token, or one this worker cannot honour
 
 
 class CloseCode:

@@ -19,7 +19,7 @@ MAX_BIN_BYTES = MAX_PART_BYTES
 """Clients send binary values only as upload parts."""
 MAX_ARRAY_LEN = 10
 """Longest array in a client message (a poll's options)."""
-MAX_MAP_LEN = 8
+MAX_MAP_LEN = 9
 """Most keys in a client map."""
 MAX_DEPTH = 3
 """Deepest nesting of arrays and maps in a client message."""
@@ -40,6 +40,8 @@ TIER_EVERY = (1, 5, 20)
 
 MAX_NAME_CHARS = 32
 MAX_TOKEN_CHARS = 128
+MAX_SEAT_CHARS = 1024
+"""A seat token (``join.seat``): a signed seat reservation from an event's front door."""
 MAX_CHAT_CHARS = 200
 MAX_ANNOUNCE_CHARS = 280
 MAX_TITLE_CHARS = 80

@@ -57,6 +57,18 @@ class Welcome(ServerMessage):
     t: float
 
 
+class Handover(ServerMessage):
+    """The answer of an event's front door to ``join``: the event runs on several workers, and a seat is
+    reserved for you on one of them. Connect to ``url`` within ``ttl`` seconds and send the same ``join``
+    with ``seat`` set to this ``seat``; the front door closes this connection (1000). A host's handover
+    has an empty ``seat`` (hosts take no seat)."""
+
+    type: Literal["handover"] = "handover"
+    url: str
+    seat: str
+    ttl: float
+
+
 class ErrorReply(ServerMessage):
     """A refused message: its code, a line for people, and the type of the message refused."""
 
@@ -332,7 +344,7 @@ class ShowState(BaseModel):
 
 
 Reply = Annotated[
-    Union[Welcome, ErrorReply, Pong, HostOk, Status, Reload, SceneText, WalletContents, Redeemed, Awarded,
+    Union[Welcome, Handover, ErrorReply, Pong, HostOk, Status, Reload, SceneText, WalletContents, Redeemed, Awarded,
           cm.CommunityState, cm.InviteIssued, cm.UploadReady, cm.EntryReceived, cm.VoteRecorded, cm.Gallery,
           cm.EntryImage, cm.Requests, cm.Members, cm.ReportMessage, cm.Targeted, cm.PollState],
     Field(discriminator="type"),

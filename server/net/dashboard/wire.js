@@ -43,20 +43,34 @@ export class HostLink {
     this.closed = false;
   }
 
-  /** Open the socket and join as a host; resolves with `welcome`, rejects with a Refusal. */
-  join(token, name = "dashboard") {
+  /** Open the socket and join as a host; resolves with `welcome`, rejects with a Refusal. An event
+   *  spread over workers answers from its front door with a `handover` to a worker, which is followed. */
+  join(token, name = "dashboard", hops = 2) {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(this.url);
       ws.binaryType = "arraybuffer";
       this.ws = ws;
       let joined = false;
+      let handed = false;
       ws.onopen = () => {
-        this.ask({ type: "join", v: 3, name, role: "host", token }, ["welcome"])
-          .then((welcome) => { joined = true; resolve(welcome); })
+        this.ask({ type: "join", v: 3, name, role: "host", token }, ["welcome", "handover"])
+          .then((answer) => {
+            if (answer.type === "handover" && hops > 0) {
+              handed = true;
+              ws.onclose = null;
+              ws.close(1000);
+              this.url = answer.url;
+              this.join(token, name, hops - 1).then(resolve, reject);
+              return;
+            }
+            joined = true;
+            resolve(answer);
+          })
           .catch((err) => { reject(err); this.close(); });
       };
       ws.onmessage = (e) => this.receive(e.data);
       ws.onclose = (e) => {
+        if (handed) return;
         const reason = e.reason || (joined ? "the connection was lost" : "cannot reach the server");
         this.fail(new Refusal("closed", reason, null));
         if (!joined) reject(new Refusal("closed", reason, null));

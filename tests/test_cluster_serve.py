@@ -1,0 +1,208 @@
+"""``showroom serve --workers``: one event over real worker processes, a front door, Redis and PostgreSQL.
+
+Each test starts the command as a user would (``python -m showroom serve --workers 3``) against a private
+Redis and PostgreSQL on 127.0.0.1, reads the front door's URL from its first line, and talks to it the way
+bots, the desktop client and the host console do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from private_redis import PrivateRedis, private_redis
+
+from showroom.bots.swarm import SwarmConfig, run_swarm
+from showroom.client.net import Connection
+from showroom.host.link import HostLink
+from showroom.protocol import client_messages as msg
+
+REPO = Path(__file__).resolve().parents[1]
+SCENE = REPO / "scenes" / "anniversary-runway.toml"
+TOKEN = "cluster-host-token"
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[PrivateRedis]:
+    with private_redis() as server:
+        yield server
+
+
+class Cluster:
+    """``showroom serve --workers N`` in a process group of its own; ``url`` is its front door."""
+
+    def __init__(self, process: subprocess.Popen[str], url: str, log: Path) -> None:
+        self.process, self.url, self.log = process, url, log
+        self.http = url.replace("ws://", "http://").rstrip("/")
+
+    def metrics(self) -> dict:
+        with urllib.request.urlopen(self.http + "/metrics", timeout=5) as answer:
+            return json.loads(answer.read())
+
+    def wait_for(self, what: str, check, timeout_s: float = 30.0) -> dict:
+        deadline = time.monotonic() + timeout_s
+        doc: dict = {}
+        while time.monotonic() < deadline:
+            doc = self.metrics()
+            if check(doc):
+                return doc
+            time.sleep(0.2)
+        raise AssertionError(f"{what} within {timeout_s:g} s; last /metrics: {json.dumps(doc)[:600]}\n"
+                             f"log:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def start_cluster(tmp: Path, redis_url: str, *extra: str, workers: int = 3) -> Cluster:
+    log = tmp / "serve.log"
+    command = [sys.executable, "-m", "showroom", "serve", str(SCENE), "--port", "0", "--data-dir", str(tmp / "data"),
+               "--communities", str(tmp / "no-communities"), "--workers", str(workers), "--broker", redis_url,
+               "--host-token", TOKEN, "--no-reload", *extra]
+    out = log.open("w")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=out, text=True, start_new_session=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if " on ws://" not in line:
+        process.kill()
+        raise AssertionError(f"serve --workers did not start: {line!r}\n{log.read_text()[-3000:]}")
+    url = line.split(" on ", 1)[1].split(" ", 1)[0]
+    cluster = Cluster(process, url, log)
+    threading_drain(process)
+    cluster.wait_for(f"{workers} live workers", lambda d: d.get("worker_count") == workers and
+                     all(w.get("bus_seq", 0) >= 1 for w in d["workers"]))
+    return cluster
+
+
+def threading_drain(process: subprocess.Popen[str]) -> None:
+    """Keep reading the command's output, so a full pipe never blocks it."""
+    import threading
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for _line in process.stdout:
+            pass
+    threading.Thread(target=drain, daemon=True).start()
+
+
+def test_two_thousand_joining_at_once_fill_every_shard_of_three_workers_exactly(tmp_path, redis_server, postgres_url):
+    """3 workers x 2 shards x 300 seats = 1,800: of 2,000 bots joining at once, exactly 1,800 are seated, every
+    shard holds exactly 300 (the registry's count and the worker's own), and 200 are told the event is full."""
+    cluster = start_cluster(tmp_path, redis_server.url, "--database", postgres_url,
+                            "--shard-capacity", "300", "--shards-per-worker", "2")
+    try:
+        seen: dict = {}
+
+        def during_hold(entry: dict) -> None:
+            if entry.get("phase") == "hold" and entry["t_s"] >= 7.0:  # the rush is over: the last reading counts
+                seen.clear()
+                seen.update(cluster.metrics())
+        config = SwarmConfig(url=cluster.url, clients=2000, ramp_per_s=1e6, duration_s=8.0, move_hz=2.0,
+                             mix="watch:1", progress=False)
+        result = asyncio.run(run_swarm(config, on_progress=during_hold))
+        stats = result.stats
+        assert stats.joins_ok == 1800, (stats.joins_ok, dict(stats.errors), stats.connect_failed)
+        assert stats.errors["event_full"] == 200, dict(stats.errors)
+        assert stats.connect_failed == 0
+        assert stats.handovers == 1800
+        assert seen, "no /metrics was read during the hold"
+        assert seen["seats"] == {str(s): 300 for s in (0, 1, 2, 1000, 1001, 1002)}, seen["seats"]
+        assert sorted(w["avatars"] for w in seen["workers"]) == [600, 600, 600]
+        assert seen["avatars"] == 1800
+        # the bots left for good: every seat is given back
+        cluster.wait_for("every seat given back", lambda d: d["seats_taken"] == 0 and d["avatars"] == 0)
+    finally:
+        cluster.stop()
+    assert cluster.process.returncode == 0, cluster.log.read_text()[-3000:]
+
+
+def test_a_cue_fired_on_one_worker_reaches_every_worker_in_the_same_tick_and_mascots_agree(tmp_path, redis_server):
+    """Three visitors, one per worker (shards of one seat). A host on one worker fires cues and seeks; every
+    worker switches on the same tick of the wall-clock grid (frames with the same server time carry the same
+    show time, away from the ticks right around a host action), and at any show time the mascots are the same
+    on every worker."""
+    cluster = start_cluster(tmp_path, redis_server.url, "--shard-capacity", "1", "--shards-per-worker", "1")
+    visitors: list[Connection] = []
+    try:
+        visitors = [Connection(cluster.url, f"viewer-{i}") for i in range(3)]
+        assert len({v.url for v in visitors}) == 3, [v.url for v in visitors]
+        host = HostLink.open(cluster.url, TOKEN)
+        received: list[list] = [[], [], []]
+
+        def keep(seconds: float) -> None:  # a visitor's inbox holds 256 messages: empty them as we go
+            time.sleep(seconds)
+            for visitor, kept in zip(visitors, received):
+                kept.extend(visitor.drain(10_000))
+        acted: list[float] = []
+        try:
+            for index in (1, 3, 2, 5):
+                acted.append(time.time())
+                assert host.request(msg.HostCue(index=index)).type == "host_ok"
+                keep(1.0)
+            acted.append(time.time())
+            host.request(msg.HostSeek(t=30.0))
+            keep(1.0)
+            acted.append(time.time())
+            host.request(msg.HostPause())
+            keep(1.0)
+        finally:
+            host.close()
+        frames: list[dict[float, tuple[float, bytes]]] = []
+        cues: list[set[int]] = []
+        for kept in received:
+            by_st: dict[float, tuple[float, bytes]] = {}
+            started: set[int] = set()
+            for value, _at in kept:
+                if isinstance(value, list) and isinstance(value[1], dict) and value[1].get("type") == "snap":
+                    cell = value[1]
+                    for event in cell.get("events", ()):
+                        if event.get("type") == "cue":
+                            started.add(int(event["index"]))
+                    if cell.get("mascots") is not None:
+                        by_st[round(float(cell["st"]), 3)] = (float(cell["t"]), bytes(cell["mascots"]))
+            frames.append(by_st)
+            cues.append(started)
+        # every worker showed every cue the host fired
+        for started in cues:
+            assert {1, 3, 2, 5} <= started, cues
+        # same tick, same show time, except right around a host action (where a late delivery may show)
+        common = set(frames[0]) & set(frames[1]) & set(frames[2])
+        assert len(common) > 40, len(common)
+        quiet = [st for st in common if all(abs(st - a) > 0.2 for a in acted)]
+        assert len(quiet) > 20
+        for st in quiet:
+            assert frames[0][st][0] == frames[1][st][0] == frames[2][st][0], (st, [f[st][0] for f in frames])
+        # same show time, same mascots, on every worker
+        by_t: dict[float, set[bytes]] = defaultdict(set)
+        workers_at: dict[float, int] = defaultdict(int)
+        for worker_frames in frames:
+            for t in {t for t, _m in worker_frames.values()}:
+                workers_at[t] += 1
+            for t, mascots in worker_frames.values():
+                by_t[t].add(mascots)
+        compared = [t for t, n in workers_at.items() if n == 3]
+        assert len(compared) > 20, len(compared)
+        for t in compared:
+            assert len(by_t[t]) == 1, f"mascots differ between workers at show time {t}"
+        doc = cluster.metrics()
+        assert all(w["bus_seq"] == doc["workers"][0]["bus_seq"] >= 7 for w in doc["workers"]), doc["workers"]
+    finally:
+        for visitor in visitors:
+            visitor.close()
+        cluster.stop()
