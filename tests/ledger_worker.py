@@ -77,7 +77,7 @@ def write(ledger: Ledger, prefix: str, pause_s: float, again: tuple[str, str] | 
     if again is not None:
         repeat = ledger.award(*again)
         print(f"again {repeat.seq} {repeat.rule} {repeat.visitor}", flush=True)
-    ops = 0
+    ops = CHECKPOINT_EVERY - 3  # the first checkpoint comes three writes in: every round that gets going checkpoints
     last: tuple[str, str] | None = None
     for i in range(10**9):
         rule, visitor = RULES[i % len(RULES)], f"{prefix}-{i}"

@@ -391,7 +391,8 @@ def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_award(tmp_pa
     batched = sum(1 for _, visitor in acked.awards if visitor.count("-") == 2)  # PREFIX-I-J: from award_many
 
     assert silent_rounds < CRASH_ROUNDS // 4, f"{silent_rounds} rounds were killed before any award"
-    assert len(acked.redeemed) > CRASH_ROUNDS // 2 and len(acked.checkpoints) > CRASH_ROUNDS // 2
+    # the kills met every kind of write often (the counts depend on how far each writer got: wide margins)
+    assert len(acked.redeemed) > CRASH_ROUNDS // 4 and len(acked.checkpoints) > CRASH_ROUNDS // 4
     assert batched > CRASH_ROUNDS
     print(f"\ncrash test on {store or 'sqlite'}: {CRASH_ROUNDS} kills in {elapsed:.1f} s ({elapsed / CRASH_ROUNDS * 1000:.0f} ms a round),"
           f" {len(acked.awards)} awards ({batched} of them in batches), {len(acked.redeemed)} redemptions and"

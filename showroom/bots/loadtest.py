@@ -92,6 +92,9 @@ def _print_summary(r: dict) -> None:
     print(f"server tick       p50 {srv['tick_ms_p50']} ms, p99 {srv['tick_ms_p99']} ms, "
           f"{srv['tick_overruns']} overruns ({srv['tick_overrun_pct']} %); "
           f"while holding: {hold['tick_overruns']} ({hold['tick_overrun_pct']} %)")
+    for w in r.get("workers", []):
+        print(f"  worker {w['worker']:<14} {w['visitors']} visitors, {w['shards']} shards, tick p50 {w['tick_ms_p50']} ms, "
+              f"p99 {w['tick_ms_p99']} ms, {w['tick_overrun_pct']} % overruns, {w['bytes_out_per_s'] / 1e3:.0f} kB/s out")
     print(f"traffic           out {gen['messages_out_per_s']:.0f} msg/s {gen['bytes_out_per_s'] / 1e3:.1f} kB/s, "
           f"in {gen['messages_in_per_s']:.0f} msg/s {gen['bytes_in_per_s'] / 1e6:.2f} MB/s")
     print(f"generator CPU     {gen['cpu_pct']:.0f} % of one core (summed over workers)")

@@ -85,6 +85,11 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
                      "tick_ms_p50": result.metrics_hold[1].get("tick_ms_p50"),
                      "tick_ms_p99": result.metrics_hold[1].get("tick_ms_p99")},
         },
+        # an event over workers (its front door's /metrics): each worker's figures while the bots held
+        "workers": [{key: w.get(key) for key in ("worker", "url", "visitors", "avatars", "shards", "tick_ms_p50",
+                                                  "tick_ms_p99", "tick_overrun_pct", "bytes_out_per_s", "bus_gaps",
+                                                  "show_clock_late")}
+                    for w in result.metrics_hold[1].get("workers", [])],
         "generator": {
             "messages_out_per_s": round(stats.messages_out / wall, 1),
             "messages_in_per_s": round(stats.messages_in / wall, 1),
