@@ -92,7 +92,7 @@ def _print_summary(r: dict) -> None:
     print(f"server tick       p50 {srv['tick_ms_p50']} ms, p99 {srv['tick_ms_p99']} ms, "
           f"{srv['tick_overruns']} overruns ({srv['tick_overrun_pct']} %); "
           f"while holding: {hold['tick_overruns']} ({hold['tick_overrun_pct']} %)")
-    for w in r.get("workers", []):
+    for w in r.get("server_workers", []):
         print(f"  worker {w['worker']:<14} {w['visitors']} visitors, {w['shards']} shards, tick p50 {w['tick_ms_p50']} ms, "
               f"p99 {w['tick_ms_p99']} ms, {w['tick_overrun_pct']} % overruns, {w['bytes_out_per_s'] / 1e3:.0f} kB/s out")
     print(f"traffic           out {gen['messages_out_per_s']:.0f} msg/s {gen['bytes_out_per_s'] / 1e3:.1f} kB/s, "

@@ -86,7 +86,7 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
                      "tick_ms_p99": result.metrics_hold[1].get("tick_ms_p99")},
         },
         # an event over workers (its front door's /metrics): each worker's figures while the bots held
-        "workers": [{key: w.get(key) for key in ("worker", "url", "visitors", "avatars", "shards", "tick_ms_p50",
+        "server_workers": [{key: w.get(key) for key in ("worker", "url", "visitors", "avatars", "shards", "tick_ms_p50",
                                                   "tick_ms_p99", "tick_overrun_pct", "bytes_out_per_s", "bus_gaps",
                                                   "show_clock_late")}
                     for w in result.metrics_hold[1].get("workers", [])],
