@@ -206,3 +206,127 @@ def test_a_cue_fired_on_one_worker_reaches_every_worker_in_the_same_tick_and_mas
         for visitor in visitors:
             visitor.close()
         cluster.stop()
+
+
+def _frames_events(kept: list) -> tuple[set[int], list[tuple[float, int]]]:
+    """The cues a visitor's frames started, and (arrival, cue) of each."""
+    started: set[int] = set()
+    seen: list[tuple[float, int]] = []
+    for value, at in kept:
+        if isinstance(value, list) and isinstance(value[1], dict) and value[1].get("type") == "snap":
+            for event in value[1].get("events", ()):
+                if event.get("type") == "cue":
+                    started.add(int(event["index"]))
+                    seen.append((at, int(event["index"])))
+    return started, seen
+
+
+def test_redis_restarted_mid_show_every_worker_resynchronises_and_no_cue_is_missed(tmp_path, redis_server):
+    """Redis is stopped and started empty while the show runs, and a host fires a cue while it is down: every
+    worker writes the show back and resynchronises, the cue reaches every visitor, later cues too, and the seats
+    held survive (the workers put them back)."""
+    cluster = start_cluster(tmp_path, redis_server.url, "--shard-capacity", "1", "--shards-per-worker", "1")
+    visitors: list[Connection] = []
+    try:
+        visitors = [Connection(cluster.url, f"viewer-{i}") for i in range(3)]
+        host = HostLink.open(cluster.url, TOKEN)  # stays on its worker while Redis is away
+        received: list[list] = [[], [], []]
+
+        def keep(seconds: float) -> None:
+            time.sleep(seconds)
+            for visitor, kept in zip(visitors, received):
+                kept.extend(visitor.drain(10_000))
+        try:
+            host.request(msg.HostCue(index=1))
+            keep(1.0)
+            redis_server.stop()
+            down_at = time.time()
+            host.request(msg.HostCue(index=3))  # made while Redis is down: waits on its worker
+            keep(0.5)
+            redis_server.start()
+            up_at = time.time()
+            keep(3.0)
+            host.request(msg.HostCue(index=5))
+            keep(1.5)
+        finally:
+            host.close()
+        for kept in received:
+            started, _seen = _frames_events(kept)
+            assert {1, 3, 5} <= started, started
+        doc = cluster.wait_for("every worker's figures after the restart", lambda d: d.get("worker_count") == 3 and
+                               all(w.get("bus_reconnects", 0) >= 1 for w in d["workers"]))
+        backs = [w["bus_back_at"] - up_at for w in doc["workers"]]
+        print(f"\nRedis down {up_at - down_at:.2f} s; workers resynchronised {', '.join(f'{b:.2f}' for b in backs)} s "
+              f"after it answered again")
+        assert all(b < 10.0 for b in backs), backs
+        assert doc["seats_taken"] == 3, doc["seats"]  # the three visitors' seats were put back
+        assert len({w["bus_seq"] for w in doc["workers"]}) == 1, [w["bus_seq"] for w in doc["workers"]]
+    finally:
+        for visitor in visitors:
+            visitor.close()
+        cluster.stop()
+
+
+def test_a_worker_killed_mid_show_its_visitor_is_seated_on_another_with_wallet_and_awards(
+        tmp_path, redis_server, postgres_url):
+    """SIGKILL the worker holding a visitor whose wallet holds an award: `serve` starts another worker, and the
+    visitor, joining again through the front door with its wallet, is seated there with the same award."""
+    from server.event.rewards import wallet_key
+    from server.storage.ledger import Ledger
+    from showroom.scene import load_event
+
+    cluster = start_cluster(tmp_path, redis_server.url, "--shard-capacity", "1", "--shards-per-worker", "1",
+                            "--database", postgres_url)
+    visitors: list[Connection] = []
+    try:
+        visitors = [Connection(cluster.url, f"viewer-{i}") for i in range(3)]
+        victim = visitors[1]
+        welcome = next(v for v, _at in _wait_for(victim, "welcome"))
+        ledger = Ledger(tmp_path / "data", load_event(SCENE), database=postgres_url)
+        try:
+            award = ledger.award("selfie-with-teddy", wallet_key(welcome["wallet"]))
+        finally:
+            ledger.close()
+        doc = cluster.metrics()
+        worker = next(w for w in doc["workers"] if w["url"] == victim.url)
+        pid = int(worker["worker"].rsplit("-", 1)[1])
+        os.kill(pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        wallet = welcome["wallet"]
+        again = None
+        while again is None and time.monotonic() - killed_at < 30:
+            try:
+                again = Connection(cluster.url, "viewer-1", wallet=wallet)
+            except Exception:  # the door may still hand out the dead worker's seat, or have no room yet
+                time.sleep(0.2)
+                continue
+            first = next(iter(_wait_for(again, "welcome", "error")))[0]
+            if first.get("type") != "welcome":
+                again.close()
+                again = None
+                time.sleep(0.2)
+        seated_s = time.monotonic() - killed_at
+        assert again is not None, "the visitor was never seated again"
+        visitors.append(again)
+        print(f"\nseated again on {again.url} {seated_s:.1f} s after its worker was killed")
+        assert again.url not in {v.url for v in visitors[:3]}
+        again.send(msg.Wallet())
+        contents = next(v for v, _at in _wait_for(again, "wallet"))
+        held = [(item["seq"], item["entitlement"]) for item in contents["items"]]
+        assert award.seq in [seq for seq, _e in held], held
+        assert [e for _s, e in held].count("first-hundred") == 1, held  # the arrival badge once, not again
+    finally:
+        for visitor in visitors:
+            visitor.close()
+        cluster.stop()
+
+
+def _wait_for(connection: Connection, *types: str, timeout_s: float = 10.0) -> list[tuple[dict, float]]:
+    """The first message of one of these types the connection receives (in a list), within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for value, at in connection.drain(10_000):
+            if isinstance(value, dict) and value.get("type") in types:
+                return [(value, at)]
+        time.sleep(0.05)
+    raise AssertionError(f"no {' or '.join(types)} within {timeout_s:g} s ({connection.closed_reason})")

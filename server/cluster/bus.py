@@ -90,6 +90,8 @@ class BusStats:
     last_resync_s: float = 0.0
     """How long the last outage lasted, from the first failed call to the end of the resync (seconds)."""
     outages: list[float] = field(default_factory=list)
+    back_at: float = 0.0
+    """Unix time the last outage ended (Redis answered, the state was written back and resynchronised)."""
 
 
 class Bus:
@@ -289,6 +291,7 @@ class Bus:
             self.stats.reconnects += 1
             self.stats.last_resync_s = took
             self.stats.outages.append(took)
+            self.stats.back_at = time.time()
             del self.stats.outages[:-32]
             self.connected.set()
             self.wake.set()
@@ -301,4 +304,4 @@ class Bus:
         return {"bus_seq": self.last_seq, "bus_received": s.received, "bus_published": s.published,
                 "bus_gaps": s.gaps, "bus_resyncs": s.resyncs, "bus_reconnects": s.reconnects,
                 "bus_dropped": s.dropped, "bus_waiting": len(self.waiting),
-                "bus_last_outage_s": round(s.last_resync_s, 3)}
+                "bus_last_outage_s": round(s.last_resync_s, 3), "bus_back_at": round(s.back_at, 3)}

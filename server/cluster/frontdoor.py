@@ -93,6 +93,8 @@ class FrontDoor:
         """Read the live workers, their figures and the seat counts (every :data:`REFRESH_S`)."""
         while True:
             try:
+                async with asyncio.timeout(3.0):  # a restarted Redis gets the secret back from whoever comes first
+                    await self.client.set(keys(self.event_id)["secret"], self.secret.hex(), nx=True)
                 urls = await self.registry.workers()
                 seats = await self.registry.counts()
                 stats_key = keys(self.event_id)["stats"]

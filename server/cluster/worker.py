@@ -35,6 +35,13 @@ MAX_WORKERS = 1000
 """Worker numbers in one event (a worker's shards are numbered ``index + MAX_WORKERS * j``)."""
 IDS_PER_WORKER = 1_000_000
 """Visitor ids a worker may hand out (``FIRST_VISITOR_ID + index * IDS_PER_WORKER`` on)."""
+_LUA_KEEP = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+redis.call('SET', KEYS[2], ARGV[2], 'NX')
+return 1
+"""
+"""Put back what a restarted Redis lost of the event: the worker-number counter (never behind a live worker's
+number) and the seat secret (every process of the event holds the same one)."""
 MAX_PENDING_CALLS = 10_000
 """Seat confirmations and releases in flight at most; past this a joining visitor is refused."""
 
@@ -150,7 +157,9 @@ class ClusterWorker:
 
     async def _heartbeat(self) -> None:
         """Renew the heartbeat (re-registering after a lapse), publish this worker's figures, read the others'."""
-        stats_key = keys(self.event.scene.event.id)["stats"]
+        names = keys(self.event.scene.event.id)
+        stats_key = names["stats"]
+        keep = self.client.register_script(_LUA_KEEP)
         while True:
             await asyncio.sleep(HEARTBEAT_S)
             try:
@@ -158,6 +167,7 @@ class ClusterWorker:
                     log.warning("worker %s: heartbeat had lapsed (a Redis restart?); registering again", self.worker_id)
                     await self._register()
                 async with asyncio.timeout(3.0):
+                    await keep(keys=[names["index"], names["secret"]], args=[self.index + 1, self.secret.hex()])
                     await self.client.set(stats_key + self.worker_id, json.dumps(self.figures()),
                                           px=round(self.registry.worker_ttl_s * 1000))
                     workers = await self.registry.workers()
