@@ -876,3 +876,27 @@ def test_export_of_a_stored_award_verifies_offline(ledger):
     verified = verify_export(json.dumps(doc), ledger.public_key)
     assert (verified.record.visitor, verified.record.unit, verified.leaf_index) == ("alice", 0, award.seq)
     assert base64.b64decode(doc["checkpoint"]["sig"])  # a signed checkpoint travels with it
+
+
+def test_the_first_joiners_badge_stops_at_its_count_even_from_several_ledger_connections(tmp_path):
+    """Workers of one event each count their own joiners; the ledger counts the badge's holders under its write
+    lock, so two connections (two workers) together grant it to the first 100 only."""
+    from showroom.scene import load_event
+
+    scene = load_event(ROOT / "scenes" / "anniversary-runway.toml")
+    first, second = Ledger(tmp_path, scene), Ledger(tmp_path, scene)
+    try:
+        granted = refused = 0
+        for i in range(150):
+            ledger = first if i % 2 else second
+            try:
+                ledger.award("first-hundred", f"visitor-{i:04d}-wallet")
+                granted += 1
+            except LedgerRefusal as exc:
+                assert exc.reason == "sold_out" and "first 100 visitors" in str(exc), exc
+                refused += 1
+        assert (granted, refused) == (100, 50)
+        assert first.award("first-hundred", "visitor-0001-wallet").new is False  # a holder asking again keeps it
+    finally:
+        first.close()
+        second.close()

@@ -37,7 +37,7 @@ from showroom.ledger import (
 )
 from server.storage.ledger_db import DB_FILE, LedgerDb, open_ledger_db
 from showroom.scene.model import Scene
-from showroom.scene.rewards import Entitlement, Voucher
+from showroom.scene.rewards import Entitlement, FirstJoinersRule, Voucher
 
 KEY_FILE = "ledger-key.pem"
 
@@ -128,6 +128,9 @@ class Ledger:
         self.entitlements: dict[str, Entitlement] = {e.id: e for e in [*scene.entitlements, *more_entitlements]}
         self.grants: dict[str, str] = {r.id: r.grant for r in scene.rewards}
         """Every rule this ledger can award, by id: the entitlement it grants."""
+        self.limits: dict[str, int] = {r.id: r.count for r in scene.rewards if isinstance(r, FirstJoinersRule)}
+        """Rules granted to the first so many visitors of the event: counted here, under the write lock, so that
+        the event's workers together never grant more."""
         for rule, grant in (more_grants or {}).items():
             if rule in self.grants or grant not in self.entitlements:
                 raise ShowroomError(f"rule {rule!r}: a duplicate, or {grant!r} is no entitlement of this ledger")
@@ -207,6 +210,11 @@ class Ledger:
         existing = self._award_row("rule = ? AND visitor = ?", (rule_id, visitor))
         if existing is not None:
             return existing
+        limit = self.limits.get(rule_id)
+        if limit is not None:
+            (given,) = self.db.execute("SELECT COUNT(*) FROM awards WHERE rule = ?", (rule_id,)).fetchone()
+            if given >= limit:
+                return LedgerRefusal("sold_out", f"{ent.name} went to the first {limit} visitors")
         unit = None
         valid_from, valid_until = now, None
         if isinstance(ent, Voucher):

@@ -99,6 +99,48 @@ def register(sub: Any) -> None:
     add_json(live, "print the figures as one JSON object (last line)")
     live.set_defaults(handler=_live)
 
+    cluster = kinds.add_parser("cluster", help="visitors one process holds vs. N workers (serve --workers), one right "
+                                               "after the other, and the broker's commands per 1,000 visitors",
+                               formatter_class=FMT,
+                               epilog="example:\n  showroom bench cluster --visitors 1000,1400,1800 --workers 2 "
+                                      "--broker redis://127.0.0.1:6379/0")
+    cluster.add_argument("--visitors", type=_counts, default=(1000, 1400, 1800), metavar="N,N,...",
+                         help="visitor counts to try (default 1000,1400,1800)")
+    cluster.add_argument("--workers", type=positive_int, default=2, metavar="N", help="workers (default 2)")
+    cluster.add_argument("--broker", required=True, metavar="URL", help="Redis URL for the workers (redis://HOST:PORT/0)")
+    cluster.add_argument("--database", default=None, metavar="URL", help="PostgreSQL URL for the ledger (default SQLite)")
+    cluster.add_argument("--seconds", type=positive_float, default=20.0, metavar="S",
+                         help="seconds to hold each count (default 20)")
+    cluster.add_argument("--ramp", type=positive_float, default=200.0, metavar="R",
+                         help="visitors joining per second (default 200)")
+    cluster.add_argument("--scene", default=None, metavar="FILE", help="scene to serve (default: the settings' scene)")
+    add_json(cluster, "print the figures as one JSON object (last line)")
+    cluster.set_defaults(handler=_cluster)
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected visitor counts like 1000,1400, not {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"visitor counts must be at least 1: {text!r}")
+    return values
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    import json
+
+    from server.bench_cluster import ClusterConfig, run, summary_lines
+
+    result = run(ClusterConfig(visitors=args.visitors, workers=args.workers, broker=args.broker, seconds=args.seconds,
+                               ramp_per_s=args.ramp, scene=args.scene, database=args.database))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print("\n".join(summary_lines(result)))
+    return 0
+
 
 def _crowd(args: argparse.Namespace) -> int:
     from showroom.bench.crowd import JUPEDSIM_INSTALL, JUPEDSIM_MISSING, JUPEDSIM_TIMED, run
