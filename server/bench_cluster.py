@@ -136,6 +136,42 @@ def _commands_in(samples: list[tuple[float, float]], start: float, end: float) -
     return inside[-1][1] - inside[0][1] - (len(inside) - 1), inside[-1][0] - inside[0][0]  # less our own INFO calls
 
 
+@contextlib.contextmanager
+def _firing_cues(url: str, token: str, after_s: float, for_s: float, out: dict[str, Any]) -> Iterator[None]:
+    """While the block runs: once the visitors are in, a host fires a cue (or seeks) every half second on one
+    worker; every worker must apply each on the same tick (``show_clock_*`` in their ``/metrics``)."""
+    import random
+    import threading
+
+    from showroom.host.link import HostLink, HostLinkError
+    from showroom.protocol import client_messages as msg
+
+    done = threading.Event()
+
+    def fire() -> None:
+        if done.wait(after_s + 1.0):
+            return
+        rng = random.Random(7)
+        sent = 0
+        try:
+            with HostLink.open(url, token) as host:
+                end = time.monotonic() + max(for_s - 2.0, 1.0)
+                while time.monotonic() < end and not done.is_set():
+                    host.request(msg.HostSeek(t=rng.uniform(0, 300)) if sent % 4 == 3 else msg.HostCue(index=rng.randrange(8)))
+                    sent += 1
+                    done.wait(0.5)
+        except HostLinkError as exc:
+            out["error"] = str(exc)
+        out["sent"] = sent
+    thread = threading.Thread(target=fire, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(15)
+
+
 def _load(config: ClusterConfig, url: str, visitors: int, load_pin: tuple[str, ...], work: Path) -> dict[str, Any]:
     report_path = work / "loadtest.json"
     command = [*load_pin, sys.executable, "-m", "showroom", "loadtest", url, "--clients", str(visitors),
@@ -198,8 +234,9 @@ def run(config: ClusterConfig) -> dict[str, Any]:
         row: dict[str, Any] = {"visitors": visitors}
         for mode in ("alone", "workers"):
             work = Path(tempfile.mkdtemp(prefix=f"showroom-bench-cluster-{mode}-"))
+            token = secrets.token_urlsafe(16)
             common = [sys.executable, "-m", "showroom", "serve", str(scene), "--host", "127.0.0.1", "--port", "0",
-                      "--data-dir", str(work / "data"), "--host-token", secrets.token_urlsafe(16),
+                      "--data-dir", str(work / "data"), f"--host-token={token}",
                       "--communities", str(work / "no-communities"), "--no-reload"]
             if config.database:
                 common += ["--database", config.database]
@@ -210,11 +247,22 @@ def run(config: ClusterConfig) -> dict[str, Any]:
                            "--shards-per-worker", "1", "--shard-capacity", str(max(1, -(-visitors // config.workers)))]
                 pattern, load_pin = DOOR_LINE, ()
             _say(config, f"bench cluster: {visitors} visitors, {'one process' if mode == 'alone' else f'{config.workers} workers'}…")
+            cues: dict[str, Any] = {}
             with _serving(command, pattern, work / "server.log") as url, _broker_counter(config.broker) as counted:
-                report = _load(config, url, visitors, load_pin, work)
+                if mode == "workers":
+                    with _firing_cues(url, token, visitors / config.ramp_per_s, config.seconds, cues):
+                        report = _load(config, url, visitors, load_pin, work)
+                    cues["workers"] = [{k: w.get(k) for k in ("worker", "show_clock_changes", "show_clock_late",
+                                                              "show_clock_late_ticks_p99", "show_clock_late_ticks_max",
+                                                              "show_clock_off_ms_max")}
+                                       for w in _metrics(url).get("workers", [])]
+                else:
+                    report = _load(config, url, visitors, load_pin, work)
             hold = report["hold"]
             broker = _commands_in(counted, hold["from_unix_s"] or 0, hold["to_unix_s"] or 0) if mode == "workers" else None
             row[mode] = _figures(report, visitors, broker)
+            if cues:
+                row[mode]["cues"] = cues
             shutil.rmtree(work, ignore_errors=True)
         rows.append(row)
     most_alone = max((r["visitors"] for r in rows if r["alone"]["holds"]), default=0)
@@ -236,6 +284,12 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
         extra = ""
         if "broker_commands_per_s_per_1000" in row["workers"]:
             extra = f"  broker {row['workers']['broker_commands_per_s_per_1000']:.0f} cmd/s per 1,000"
+        cues = row["workers"].get("cues")
+        if cues and cues.get("workers"):
+            late = sum(w.get("show_clock_late") or 0 for w in cues["workers"])
+            p99 = max(w.get("show_clock_late_ticks_p99") or 0.0 for w in cues["workers"])
+            extra += (f"; {cues.get('sent', 0)} host cues: {late} applied after their tick "
+                      f"(p99 {p99:g} ticks late on the worst worker)")
         lines.append(f"{row['visitors']:>8}  {cells[0]:<44}  {cells[1]}{extra}")
     lines.append(f"held: one process {r['held_alone']} visitors, {r['workers']} workers {r['held_workers']} "
                  f"(at most {r['criteria']['max_overrun_pct']:g} % tick overruns, at least "

@@ -196,7 +196,7 @@ def running_server(scene: Path, pinning: Pinning, folder: Path) -> Iterator[tupl
     yields the process and its URL once ``/healthz`` answers, stops it on the way out."""
     log_path = folder / "server.log"
     command = [*pinning.server, sys.executable, "-m", "showroom", "serve", str(scene), "--host", "127.0.0.1",
-               "--port", "0", "--data-dir", str(folder / "data"), "--host-token", secrets.token_urlsafe(16),
+               "--port", "0", "--data-dir", str(folder / "data"), f"--host-token={secrets.token_urlsafe(16)}",
                "--communities", str(folder / "no-communities"), "--no-reload"]
     with open(log_path, "wb") as log:
         proc = spawn(command, log, subprocess.STDOUT)

@@ -198,6 +198,9 @@ def test_a_cue_fired_on_one_worker_reaches_every_worker_in_the_same_tick_and_mas
             acted.append(time.time())
             host.request(msg.HostPause())
             keep(1.0)
+            status = host.request(msg.HostStatus())  # the host on one worker sees the whole event
+            assert status.visitors == 3 and len(status.shards) == 3, status
+            assert sum(shard.visitors for shard in status.shards) == 3, status.shards
         finally:
             host.close()
         frames: list[dict[float, tuple[float, bytes]]] = []

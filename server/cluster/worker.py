@@ -11,6 +11,7 @@ leave, relays host actions over the bus and applies everyone's, and publishes it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -134,6 +135,7 @@ class ClusterWorker:
         event.relay = self.bus.publish
         event.gate = self
         event.peer_counts = self.counts
+        event.peer_shards = self.other_shards
         await self._register()
         await self.bus.connect()
         if "show" not in self.bus.state:  # the event's first worker: its clock is everyone's
@@ -181,8 +183,20 @@ class ClusterWorker:
         event = self.event
         doc: dict[str, Any] = dict(event.metrics.snapshot(event.connected, event.visitors, len(event.shards)))
         doc.update(self.bus.snapshot(), worker=self.worker_id, index=self.index, url=self.url,
-                   show_t=round(event.show_t, 3), playing=event.playing)
+                   show_t=round(event.show_t, 3), playing=event.playing,
+                   shard_list=[[s.number, s.occupied, s.seats.connected] for s in event.shards])
         return doc
+
+    def other_shards(self) -> list[tuple[int, int, int]]:
+        """The other live workers' shards: (number, avatars, connected), as they last published them."""
+        found = []
+        for worker, figures in self.peers.items():
+            if worker != self.worker_id:
+                for entry in figures.get("shard_list", ()):
+                    with contextlib.suppress(TypeError, ValueError):
+                        number, occupied, connected = (int(v) for v in entry)
+                        found.append((number, occupied, connected))
+        return sorted(found)
 
     def counts(self) -> dict[str, int]:
         """Event-wide visitors, connected visitors and shards, as the workers last published them."""

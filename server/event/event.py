@@ -139,6 +139,8 @@ class Event:
         """Checks visitors' seats when the event's front door hands them out (None: anyone may join)."""
         self.peer_counts: Callable[[], dict[str, int]] | None = None
         """The event-wide counts (visitors, connected, shards) across workers, as last heard (None: this process)."""
+        self.peer_shards: Callable[[], list[tuple[int, int, int]]] | None = None
+        """The other workers' shards as last heard: (number, avatars, connected) (None: this process)."""
 
     def _new_shard(self, number: int) -> Shard:
         attended = len(self.rewards.attended) if self.rewards is not None else 0
@@ -372,7 +374,7 @@ class Event:
         self._relay("show", anchor.wire())
 
     def show_as_set(self) -> tuple[float, int]:
-        """The show time and cue a host's action just set (over workers it takes effect two ticks later)."""
+        """The show time and cue a host's action just set (over workers it takes effect three ticks later)."""
         promised, self.promised = self.promised, None
         t = promised.t if promised is not None else self.show_t
         return t, self.shards[0].world.show.state_at(t).cue

@@ -133,6 +133,10 @@ class Metrics:
             doc["show_clock_changes"] = self.clock_changes
             doc["show_clock_late"] = len(self.clock_late_ticks)
             doc["show_clock_off_ms_max"] = round(max(self.clock_off_ms, default=0.0), 3)
+            on_time = max(self.clock_changes - len(self.clock_late_ticks), 0)  # applied on their tick: 0 late
+            late = np.concatenate([np.zeros(min(on_time, 10_000)), np.array(self.clock_late_ticks, dtype=float)])
+            doc["show_clock_late_ticks_p99"] = round(float(np.percentile(late, 99)), 3)
+            doc["show_clock_late_ticks_max"] = int(max(self.clock_late_ticks, default=0))
         for stage, values in self.stage_ms.items():
             doc[f"{stage}_ms_p50"] = round(float(np.percentile(np.array(values), 50)), 3) if values else 0.0
         return doc

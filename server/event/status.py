@@ -67,12 +67,14 @@ def host_status(event: Event, wall: float) -> Status:
         look=scene.looks[state.look].id if state.look >= 0 else None,
         scene_version=event.reloader.version,
         pending=None if pending is None else PendingEdit(version=pending.version, at=round(pending.at_s, 3)),
-        visitors=event.visitors,
+        visitors=event.visitors if event.peer_counts is None else event.peer_counts()["avatars"],
         hosts=len(event.hosts),
         shards=[ShardStatus(shard=shard.number, visitors=shard.occupied, connected=shard.seats.connected,
                             selfies=[SelfieLine(mascot=mascot, waiting=len(q.waiting), serving=q.serving)
                                      for mascot, q in zip(shard.desk.mascot_ids, shard.desk.queues)])
-                for shard in event.shards],
+                for shard in event.shards]
+        + [ShardStatus(shard=number, visitors=occupied, connected=connected, selfies=[])  # other workers' shards
+           for number, occupied, connected in (event.peer_shards() if event.peer_shards is not None else [])],
         awards=None if awarded is None else sum(awarded.values()),
         awarded=awarded,
         stock=[StockLevel(entitlement=e.id, left=event.ledger.stock_left(e.id) if event.ledger is not None else None,

@@ -39,7 +39,7 @@ def worker_command(args: argparse.Namespace, settings: Settings, path: Path, tok
     """The command line of one worker."""
     command = [sys.executable, "-m", "showroom", "serve", str(path), "--host", settings.host, "--port", "0",
                "--data-dir", str(settings.data_dir), "--communities", str(settings.communities_path()),
-               "--host-token", token, "--tick-hz", str(settings.tick_hz), "--broker", settings.broker or "",
+               f"--host-token={token}", "--tick-hz", str(settings.tick_hz), "--broker", settings.broker or "",
                "--as-worker", door_url, "--shards-per-worker", str(per_worker)]
     if settings.database:
         command += ["--database", settings.database]

@@ -78,7 +78,8 @@ class HostLink:
             raise HostLinkError(f"cannot connect to {url}: {exc or type(exc).__name__}") from None
         try:
             ws.send(encode(msg.Join(v=PROTOCOL_VERSION, name=name, role="host", token=token)))
-            value = decode_server(ws.recv(timeout_s))
+            raw = ws.recv(timeout_s)
+            value = decode_server(raw if isinstance(raw, bytes) else raw.encode())
             welcome = read_message(value)
         except (ConnectionClosed, TimeoutError, OSError, ValueError) as exc:
             stack.close()
