@@ -303,6 +303,37 @@ def test_redis_restarted_mid_show_every_worker_resynchronises_and_no_cue_is_miss
         leave(visitors)
 
 
+def test_the_host_dashboard_on_the_front_door_follows_the_handover_and_steers_every_worker(one_seat_workers):
+    """The dashboard page comes from the front door; it signs in through the handover to a worker (in headless
+    Chromium), and a seek made there moves the show on every worker."""
+    from dashboard_harness import CHROMIUM, launch
+    from playwright import sync_api as playwright_api
+
+    cluster = one_seat_workers
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)"
+    expect = playwright_api.expect
+    with playwright_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.set_default_timeout(15_000)
+            problems: list[str] = []
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.goto(f"{cluster.http}/host#token={TOKEN}")
+            expect(page.locator("header.top .conn-text")).to_have_text("connected", timeout=15_000)
+            page.get_by_role("button", name="Pause").click()
+            expect(page.locator(".big-clock .badge")).to_have_text("paused", timeout=15_000)
+            page.get_by_label("Seek to").fill("5:00")
+            page.get_by_role("button", name="Seek", exact=True).click()
+            expect(page.locator("[data-status-clock]")).to_have_text("5:00", timeout=15_000)
+            assert not problems, problems
+        finally:
+            browser.close()
+    doc = cluster.wait_for("every worker at 5:00, held", lambda d: all(
+        w.get("show_t") == 300.0 and w.get("playing") is False for w in d["workers"]))
+    assert len(doc["workers"]) == 3
+
+
 def test_a_worker_killed_mid_show_its_visitor_is_seated_on_another_with_wallet_and_awards(one_seat_workers):
     """SIGKILL the worker holding a visitor whose wallet holds an award: `serve` starts another worker, and the
     visitor, joining again through the front door with its wallet, is seated there with the same award."""

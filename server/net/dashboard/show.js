@@ -131,7 +131,9 @@ function Live({ link, status, refresh }) {
       <caption>Shards and selfie queues</caption>
       <thead><tr><th scope="col">Shard</th><th scope="col">Visitors</th><th scope="col" class="wide">Connected</th><th scope="col">Selfie queues</th></tr></thead>
       <tbody>${shards.map((s) => html`<tr key=${s.shard}><td>${s.shard}</td><td>${s.visitors}</td><td class="wide">${s.connected}</td>
-        <td>${(s.selfies || []).map((q) => html`<span class="queue" key=${q.mascot}>${q.mascot}: ${q.waiting} waiting${q.serving >= 0 ? `, serving #${q.serving}` : ""}</span>`)}</td></tr>`)}
+        <td>${(s.selfies || []).length
+          ? s.selfies.map((q) => html`<span class="queue" key=${q.mascot}>${q.mascot}: ${q.waiting} waiting${q.serving >= 0 ? `, serving #${q.serving}` : ""}</span>`)
+          : html`<span class="note">on another worker</span>`}</td></tr>`)}
       </tbody></table></div>
     ${stock.length > 0 && html`<div class="scroll"><table class="compact">
       <caption>Vouchers</caption>
