@@ -334,6 +334,30 @@ def test_the_host_dashboard_on_the_front_door_follows_the_handover_and_steers_ev
     assert len(doc["workers"]) == 3
 
 
+def test_bots_whose_worker_is_killed_join_again_through_the_front_door(one_seat_workers):
+    """A load test against the front door; one bot's worker is SIGKILLed during the hold: the bot joins again
+    through the door, with its wallet, on a worker with room, and the run goes on."""
+    import threading
+
+    cluster = one_seat_workers
+    config = SwarmConfig(url=cluster.url, clients=2, ramp_per_s=100, duration_s=8.0, move_hz=2.0, mix="watch:1",
+                         progress=False)
+    outcome: dict = {}
+    runner = threading.Thread(target=lambda: outcome.update(result=asyncio.run(run_swarm(config))), daemon=True)
+    runner.start()
+    doc = cluster.wait_for("both bots seated", lambda d: sum(w.get("avatars", 0) for w in d["workers"]) == 2)
+    victim = next(w for w in doc["workers"] if w.get("avatars", 0) == 1)
+    killed_at = time.time()
+    os.kill(int(victim["worker"].rsplit("-", 1)[1]), signal.SIGKILL)
+    runner.join(60)
+    assert not runner.is_alive(), "the load test did not finish"
+    result = outcome["result"]
+    assert result.stats.rejoins == 1, (result.stats.rejoins, dict(result.stats.errors))
+    rejoined = [bot for bot in result.bots if bot.rejoins]
+    assert len(rejoined) == 1 and rejoined[0].welcomes == 2
+    print(f"\nthe bot joined again {rejoined[0].joined_at - killed_at:.1f} s after its worker was killed")
+
+
 def test_a_worker_killed_mid_show_its_visitor_is_seated_on_another_with_wallet_and_awards(one_seat_workers):
     """SIGKILL the worker holding a visitor whose wallet holds an award: `serve` starts another worker, and the
     visitor, joining again through the front door with its wallet, is seated there with the same award."""

@@ -36,7 +36,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Self
@@ -83,11 +83,13 @@ local function live_owner(shard)
 end
 """
 
-# ARGV: prefix, worker, url, heartbeat ttl (ms), then shard, capacity pairs. Returns {} or {shard, live owner}.
+# ARGV: prefix, worker, url, heartbeat ttl (ms), held seats (JSON: shard -> reservation ids), then shard,
+# capacity pairs. Returns {} or {shard, live owner}.
 _LUA_REGISTER = _LUA_COMMON + """
 local worker = ARGV[2]
+local held = cjson.decode(ARGV[5])
 local wanted = {}
-for i = 5, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   local owner = live_owner(ARGV[i])
   if owner and owner ~= worker then return {ARGV[i], owner} end
   wanted[ARGV[i]] = ARGV[i + 1]
@@ -102,6 +104,7 @@ for shard, capacity in pairs(wanted) do
   redis.call('HSET', prefix .. 'owner', shard, worker)
   redis.call('HSET', prefix .. 'capacity', shard, capacity)
   redis.call('DEL', prefix .. 'seats:' .. shard, prefix .. 'held:' .. shard)
+  for _, rid in ipairs(held[shard] or {}) do redis.call('ZADD', prefix .. 'seats:' .. shard, '+inf', rid) end
 end
 return {}
 """
@@ -167,15 +170,6 @@ return 1
 _LUA_RELEASE = _LUA_COMMON + """
 redis.call('HDEL', prefix .. 'held:' .. ARGV[2], ARGV[3])
 return redis.call('ZREM', prefix .. 'seats:' .. ARGV[2], ARGV[3])
-"""
-
-# ARGV: prefix, worker, shard, then reservation ids. Holds them on the worker's live shard (after a Redis
-# restart lost them); returns how many were not held there yet, or -1 when the shard is not the worker's.
-_LUA_RESTORE = _LUA_COMMON + """
-if live_owner(ARGV[3]) ~= ARGV[2] then return -1 end
-local seats, added = prefix .. 'seats:' .. ARGV[3], 0
-for i = 4, #ARGV do added = added + redis.call('ZADD', seats, '+inf', ARGV[i]) end
-return added
 """
 
 # ARGV: prefix. Returns {shard, held + pending, ...} for the live shards.
@@ -275,8 +269,7 @@ class SeatRegistry:
         client = aioredis.Redis.from_pool(pool)
         scripts = {name: client.register_script(text) for name, text in (
             ("register", _LUA_REGISTER), ("unregister", _LUA_UNREGISTER), ("reserve", _LUA_RESERVE),
-            ("confirm", _LUA_CONFIRM), ("release", _LUA_RELEASE), ("counts", _LUA_COUNTS),
-            ("restore", _LUA_RESTORE))}
+            ("confirm", _LUA_CONFIRM), ("release", _LUA_RELEASE), ("counts", _LUA_COUNTS))}
         async with self._reaching("connect"):
             try:
                 for script in scripts.values():  # loaded now, so no first call pays a NOSCRIPT round trip
@@ -312,11 +305,14 @@ class SeatRegistry:
     def _ms(self, seconds: float) -> int:
         return max(1, round(seconds * 1000))
 
-    async def register_worker(self, worker_id: str, url: str, shards: Mapping[int, int]) -> None:
-        """Make the worker the owner of these shards (shard -> capacity), empty, and alive for worker_ttl_s.
+    async def register_worker(self, worker_id: str, url: str, shards: Mapping[int, int],
+                              held: Mapping[int, Sequence[str]] | None = None) -> None:
+        """Make the worker the owner of these shards (shard -> capacity) and alive for worker_ttl_s.
 
-        A registration starts its shards with no seats: the worker has no visitors yet. It fails if a
-        shard belongs to another live worker; a dead owner's shards are taken over.
+        A registration starts its shards with no seats but the ``held`` ones (shard -> reservation ids): a
+        worker registering again after its heartbeat lapsed (a Redis restart) keeps its visitors' seats, in
+        the same script, so no reservation can slip in between. It fails if a shard belongs to another live
+        worker; a dead owner's shards are taken over.
         """
         _name("worker_id", worker_id)
         if not url:
@@ -330,8 +326,9 @@ class SeatRegistry:
                     raise ShowroomError(f"worker {worker_id!r}: shard {shard!r}: {what} must be an integer "
                                         f">= {least}, not {value!r}")
             pairs += [shard, capacity]
+        kept = json.dumps({str(shard): list(ids) for shard, ids in (held or {}).items() if ids})
         conflict = await self._run("register", "register worker", worker_id, url,
-                                   self._ms(self.worker_ttl_s), *pairs)
+                                   self._ms(self.worker_ttl_s), "{}" if kept == "{}" else kept, *pairs)
         if conflict:
             raise ShowroomError(f"worker {worker_id!r} cannot take shard {conflict[0]} of event {self.event!r}: "
                                 f"live worker {conflict[1]!r} owns it (unregister it, or wait "
@@ -380,18 +377,6 @@ class SeatRegistry:
     async def release(self, shard: int, reservation_id: str) -> bool:
         """Free the visitor's seat (held or pending) on the shard; False if there was none."""
         return bool(await self._run("release", "release a seat", shard, reservation_id))
-
-    async def restore(self, worker_id: str, shard: int, reservation_ids: list[str]) -> int:
-        """Hold these seats again on the worker's shard: after a Redis restart (or a lapsed heartbeat) the
-        worker registers anew, with empty shards, and puts back the visitors it still has. Returns how many
-        were missing; ShowroomError when the shard is not the worker's."""
-        added = 0
-        for start in range(0, len(reservation_ids), 500):
-            got = int(await self._run("restore", "restore seats", worker_id, shard, *reservation_ids[start:start + 500]))
-            if got < 0:
-                raise ShowroomError(f"worker {worker_id!r} does not own shard {shard} of event {self.event!r}")
-            added += got
-        return added
 
     async def workers(self) -> dict[str, str]:
         """Every live worker's URL, by worker id."""

@@ -150,11 +150,10 @@ class ClusterWorker:
 
     async def _register(self) -> None:
         capacity = self.event.capacity
-        await self.registry.register_worker(self.worker_id, self.url, dict.fromkeys(self.event.shard_numbers, capacity))
-        for shard in self.event.shards:  # after a lapse (a Redis restart): the visitors still here keep their seats
-            held = [m.seat for m in shard.members.values() if m.seat]
-            if held:
-                await self.registry.restore(self.worker_id, shard.number, held)
+        held = {shard.number: [m.seat for m in shard.members.values() if m.seat]  # after a lapse: they keep them
+                for shard in self.event.shards}
+        await self.registry.register_worker(self.worker_id, self.url, dict.fromkeys(self.event.shard_numbers, capacity),
+                                            held)
         self.registered = True
 
     async def _heartbeat(self) -> None:

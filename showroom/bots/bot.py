@@ -99,6 +99,11 @@ class Bot:
         """A front door's answer not yet followed: the connection to make next."""
         self.refused_seat = False
         """The worker refused the seat (expired): go back to the front door."""
+        self.wallet_token: str | None = None
+        """The wallet token of the first welcome: a bot that joins again (its worker died) keeps its awards."""
+        self.welcomes = 0
+        """Welcomes received: a connection that got one and then dropped had the bot in the event."""
+        self.rejoins = 0
         self.scene: SceneInfo | None = None
         self.joined_at = 0.0
         self.left_at = 0.0
@@ -145,7 +150,8 @@ class Bot:
     def join_message(self) -> msg.Join:
         """The ``join`` this bot opens with (with an invite code when its plan joins the community)."""
         invite = self.acts.join_code(self.index) if self.acts is not None else None
-        return msg.Join(v=PROTOCOL_VERSION, name=f"bot-{self.index}", role="bot", invite=invite, seat=self.seat)
+        return msg.Join(v=PROTOCOL_VERSION, name=f"bot-{self.index}", role="bot", invite=invite, seat=self.seat,
+                        wallet=self.wallet_token)
 
     def ask_wallet(self) -> None:
         """Ask the server for everything this bot holds."""
@@ -209,6 +215,8 @@ class Bot:
                 return
             self.joined_at = now
             self.stats.joins_ok += 1
+            self.welcomes += 1
+            self.wallet_token = self.wallet_token or message.wallet
             self.send(msg.Ping(t=time.time()))
             self.next_ping = now + PING_EVERY_S
             if self.acts is not None:

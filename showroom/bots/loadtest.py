@@ -83,7 +83,9 @@ def _plot(report: dict, path: str) -> str:
 
 def _print_summary(r: dict) -> None:
     lat, srv, gen, audit = r["latency_ms"], r["server"], r["generator"], r["award_audit"]
-    print(f"joins             {r['joins']['ok']} ok, {r['joins']['failed']} failed")
+    rejoined = r["joins"].get("rejoined", 0)
+    print(f"joins             {r['joins']['ok']} ok, {r['joins']['failed']} failed"
+          + (f", {rejoined} joined again through the front door after their worker went away" if rejoined else ""))
     print(f"delivery latency  p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms, p99 {lat['p99']:.1f} ms")
     print(f"snapshots         {r['snapshots_per_s_per_client']:.1f} per second per client")
     phases, hold = r["phases_s"], srv["hold"]

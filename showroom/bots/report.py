@@ -68,6 +68,7 @@ def build_report(result: SwarmResult) -> dict[str, Any]:
         "behaviours": dict(Counter(b.behaviour for b in bots)),
         "move_hz": result.config.move_hz,
         "joins": {"ok": joined, "failed": len(bots) - joined, "connect_failed": stats.connect_failed,
+                  "handovers": stats.handovers, "rejoined": stats.rejoins,
                   "refused": stats.joins_failed},
         "latency_ms": {"p50": p50, "p95": p95, "p99": p99, "samples": len(stats.latency_s)},
         "snapshots_per_s_per_client": round(stats.snapshots / bot_seconds, 2) if bot_seconds else 0.0,

@@ -27,6 +27,8 @@ class Stats:
     connect_failed: int = 0
     handovers: int = 0
     """Seats a front door handed over (an event over workers)."""
+    rejoins: int = 0
+    """Bots that joined again through the front door after their worker went away."""
     messages_in: int = 0
     bytes_in: int = 0
     messages_out: int = 0

@@ -42,6 +42,9 @@ WINDOW_COUNTERS = ("bytes_in", "messages_in", "snapshots")
 
 MAX_HOPS = 4
 """Connections one bot makes to join at most: the front door, its worker, and again if a seat lapsed."""
+MAX_REJOINS = 3
+"""Times a bot joins again through the front door after its worker went away (an event over workers)."""
+REJOIN_AFTER_S = 0.5
 
 
 @dataclass
@@ -99,9 +102,12 @@ def count_mark(stats: Stats) -> dict[str, float]:
 class BotListener(WSListener):
     """picows callbacks for one bot: reassemble fragments, hand whole messages to the bot."""
 
-    def __init__(self, bot: Bot, stats: Stats) -> None:
+    def __init__(self, bot: Bot, stats: Stats, on_lost: Callable[[Bot], None] | None = None) -> None:
         self.bot = bot
         self.stats = stats
+        self.on_lost = on_lost
+        """Called when a connection the bot had joined on drops without the bot leaving."""
+        self.welcomes_before = bot.welcomes
         self.parts: list[bytes] = []
         self.transport: WSTransport | None = None
         self.open = False
@@ -138,6 +144,8 @@ class BotListener(WSListener):
             self.stats.connected -= 1
             self.bot.left_at = time.time()
             self.bot.out = discard
+            if self.on_lost is not None and self.bot.welcomes > self.welcomes_before and not self.bot.leaving:
+                self.on_lost(self.bot)
 
 
 async def fetch_metrics(url: str) -> dict[str, Any]:
@@ -179,10 +187,21 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, Any]],
         for code in await host_invites(config.url, config.host_token, round(config.clients * shares["join"]), stats):
             pool.give(code)
 
+    stopping = False
+
+    def lost(bot: Bot) -> None:
+        """An event over workers: the bot's worker went away; join again through the front door, as a visitor would."""
+        if stopping or bot.seat is None or bot.rejoins >= MAX_REJOINS:
+            return
+        bot.rejoins += 1
+        stats.rejoins += 1
+        bot.seat = None
+        asyncio.get_running_loop().call_later(REJOIN_AFTER_S, lambda: asyncio.ensure_future(connect(bot)))
+
     async def connect(bot: Bot) -> None:
         url = config.url
         for _hop in range(MAX_HOPS):  # an event over workers: the front door hands the bot to a worker
-            listener = BotListener(bot, stats)
+            listener = BotListener(bot, stats, lost)
             listeners.append(listener)  # tracked even if the handshake outlives the timeout
             with contextlib.suppress(Exception):  # any failure to connect is counted below
                 await asyncio.wait_for(ws_connect(lambda bound=listener: bound, url, max_frame_size=MAX_SERVER_FRAME_BYTES,
@@ -234,6 +253,7 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, Any]],
             ramp_task.cancel()
         metrics_hold = (await hold_metrics, await fetch_metrics(config.url))
         driver.phase = "settle"
+        stopping = True
         await _settle(listeners)
         down_start = time.perf_counter()
         leavers = [listener for listener in listeners if listener.open]

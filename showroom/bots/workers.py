@@ -86,7 +86,7 @@ def _merge(config: SwarmConfig, results: list[SwarmResult], history: list[dict[s
     stats = Stats()
     for r in results:
         s = r.stats
-        for name in ("joins_ok", "joins_failed", "connect_failed", "handovers", "messages_in", "bytes_in", "messages_out",
+        for name in ("joins_ok", "joins_failed", "connect_failed", "handovers", "rejoins", "messages_in", "bytes_in", "messages_out",
                      "bytes_out", "snapshots", "redeemed"):
             setattr(stats, name, getattr(stats, name) + getattr(s, name))
         stats.errors.update(s.errors)
