@@ -15,6 +15,8 @@ from showroom.protocol.limits import PROTOCOL_VERSION
 from showroom.protocol.snapshot import CellSnapshot, CrowdCopy, unpack_cell
 
 TIMEOUT_S = 10.0
+CLOSE_WAIT_S = 1.0
+"""How long ``close`` waits for the closing handshake before it hangs up."""
 
 
 @dataclass(frozen=True)
@@ -129,4 +131,9 @@ class Client:
         return snap.pos[hit[0]] if hit.size else None
 
     async def close(self) -> None:
-        await self.ws.close()
+        """Close; a client that stopped reading has a full receive queue and would never read the server's close
+        frame, so after a second it hangs up instead of waiting for the closing handshake."""
+        try:
+            await asyncio.wait_for(self.ws.close(), CLOSE_WAIT_S)
+        except TimeoutError:
+            self.ws.transport.abort()
