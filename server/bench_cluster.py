@@ -195,7 +195,6 @@ def _load(config: ClusterConfig, url: str, visitors: int, load_pin: tuple[str, .
 def _figures(report: dict[str, Any], visitors: int, broker: tuple[float, float] | None) -> dict[str, Any]:
     hold = report["hold"]
     server = report["server"]["hold"]
-    held_s = max((hold["to_unix_s"] or 0) - (hold["from_unix_s"] or 0), 1e-9)
     workers = report.get("server_workers") or []
     worst = max([w.get("tick_overrun_pct") or 0.0 for w in workers], default=server["tick_overrun_pct"])
     overrun = max(worst, server["tick_overrun_pct"])
@@ -219,7 +218,6 @@ def _figures(report: dict[str, Any], visitors: int, broker: tuple[float, float] 
         commands, seconds = broker
         figures["broker_commands_per_s"] = round(commands / seconds, 1)
         figures["broker_commands_per_s_per_1000"] = round(commands / seconds / visitors * 1000, 1)
-    del held_s
     return figures
 
 

@@ -16,7 +16,6 @@ import json
 import multiprocessing
 import random
 import socket
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -87,7 +86,6 @@ def _reserving_process(url: str, event: str, proc: int, barrier, out) -> None:
         out.put((proc, f"error {exc!r}"))
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="forks its front-door processes")
 def test_2000_visitors_from_4_processes_get_exactly_the_1800_seats_and_each_is_honoured_once(redis_server):
     event = "race"
 
@@ -242,7 +240,6 @@ def _cancelling_process(url: str, out) -> None:
     asyncio.run(scenario())
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="forks the worker under test")
 def test_a_worker_heartbeat_loop_stops_as_soon_as_it_is_cancelled_whenever_that_happens(redis_server):
     """A worker cancels its heartbeat task on shutdown; a task that swallowed the cancel would beat forever."""
     ctx = multiprocessing.get_context("fork")

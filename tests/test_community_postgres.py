@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import multiprocessing
-import sys
 import threading
 import time
 import traceback
@@ -93,7 +92,6 @@ def rush(url: str, schema: str, work: Work) -> dict[tuple[int, int], str]:
     return outcomes
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="forks its worker processes")
 @pytest.mark.parametrize("by", ["cap", "invite"])
 def test_200_wallets_in_4_worker_processes_rush_50_seats_exactly_50_join(postgres_url, schema, by):
     """The member cap (or one invite's uses) holds across processes: exactly 50 of 200 join, 150 hear why not."""
@@ -129,7 +127,6 @@ def test_200_wallets_in_4_worker_processes_rush_50_seats_exactly_50_join(postgre
     print(f"\n{RUSHERS} joiners for {SEATS} seats ({by}) in {WORKERS} processes: {elapsed:.2f} s")
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="forks its worker processes")
 def test_duplicate_ballots_and_answers_from_4_processes_count_once_per_wallet(postgres_url, schema):
     """Every wallet votes and answers from 20 threads in 4 processes at once: one ballot, one answer each."""
     wallets = [f"voter-{k}" for k in range(10)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import sys
 import threading
 from pathlib import Path
 
@@ -61,7 +60,6 @@ def _claimer_process(data: str, text: str, database: str, worker: int, barrier, 
     out.put((worker, results))
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="forks its worker processes")
 def test_200_claimers_over_4_worker_processes_race_for_50_units_exactly_50_win(tmp_path, postgres_url):
     text = _event(scene_text(scarf_stock=STOCK), "race-four-workers")
     Ledger(tmp_path, parse_scene(text), database=postgres_url).close()  # key and schema before the rush

@@ -208,7 +208,6 @@ def _claim_in_child(data: str, text: str, i: int, barrier) -> None:
     os._exit(code)
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="forks 200 claimers; a spawn per claimer costs ~0.6 s")
 def test_200_concurrent_claimer_processes_of_50_units_get_exactly_50_vouchers(tmp_path):
     text = scene_text(scarf_stock=50)
     Ledger(tmp_path, parse_scene(text)).close()  # key and schema exist before the rush

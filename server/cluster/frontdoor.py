@@ -37,6 +37,7 @@ from redis.exceptions import RedisError
 from server.cluster.seats import SeatRegistry, SeatToken, shown_url
 from server.cluster.worker import keys, seat_secret
 from server.net.dashboard import Dashboard
+from server.net.transport import CLOSE_GRACE_S
 from showroom.errors import ShowroomError
 from showroom.protocol import client_messages as msg
 from showroom.protocol.codec import decode_client, encode, encode_error
@@ -139,7 +140,7 @@ def _refuse(transport: WSTransport, code: ErrorCode, message: str) -> None:
     transport.send(WSMsgType.BINARY, encode_error(code, message, "join"))
     close = WSCloseCode(CloseCode.TRY_AGAIN_LATER if code == ErrorCode.EVENT_FULL else CloseCode.POLICY_VIOLATION)
     transport.send_close(close, message.encode()[:120])
-    asyncio.get_running_loop().call_later(2.0, transport.disconnect)
+    asyncio.get_running_loop().call_later(CLOSE_GRACE_S, transport.disconnect)
 
 
 def _hand_over(transport: WSTransport, handover: Handover) -> None:
@@ -147,7 +148,7 @@ def _hand_over(transport: WSTransport, handover: Handover) -> None:
         return
     transport.send(WSMsgType.BINARY, encode(handover))
     transport.send_close(WSCloseCode(CloseCode.NORMAL), b"handed over")
-    asyncio.get_running_loop().call_later(2.0, transport.disconnect)
+    asyncio.get_running_loop().call_later(CLOSE_GRACE_S, transport.disconnect)
 
 
 class DoorListener(WSListener):

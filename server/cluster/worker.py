@@ -80,7 +80,6 @@ class ClusterWorker:
         self.calls: set[asyncio.Task[Any]] = set()
         self.tasks: list[asyncio.Task[Any]] = []
         self.peers: dict[str, dict[str, Any]] = {}
-        self.registered = False
 
     # ---- seats (SeatGate) ------------------------------------------------------------------
     def confirm(self, token: str, seated: Callable[[int, str], None], refused: Callable[[str], None]) -> None:
@@ -154,7 +153,6 @@ class ClusterWorker:
                 for shard in self.event.shards}
         await self.registry.register_worker(self.worker_id, self.url, dict.fromkeys(self.event.shard_numbers, capacity),
                                             held)
-        self.registered = True
 
     async def _heartbeat(self) -> None:
         """Renew the heartbeat (re-registering after a lapse), publish this worker's figures, read the others'."""

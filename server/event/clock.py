@@ -84,7 +84,6 @@ class SharedClock:
         self.pending: list[Anchor] = []
         self.late: list[Applied] = []
         """Anchors applied after their tick (the newest :data:`MAX_LATE`)."""
-        self.applied = 0
         self.last_tick = start.tick
 
     @property
@@ -130,7 +129,6 @@ class SharedClock:
             done = Applied(anchor, tick, late, off)
             applied.append(done)
             self.current = anchor
-            self.applied += 1
             if late:
                 self.late.append(done)
                 del self.late[:-MAX_LATE]

@@ -399,15 +399,8 @@ class Event:
                 if body["entitlement"] in known and self.drops.get(body["entitlement"]) != bool(body["open"]):
                     self._set_drop(str(body["entitlement"]), bool(body["open"]))
             elif kind == "kick":
-                member = self.member(int(body["id"]))
-                if member is not None:  # this worker holds them: the kick happens here, the ban goes to all
-                    self.relay, relay = None, self.relay
-                    try:
-                        self.kick(member.id, bool(body["ban"]))
-                    finally:
-                        self.relay = relay
-                    if body["ban"] and relay is not None:
-                        relay("ban", {"name": member.name})
+                if self.member(int(body["id"])) is not None:  # held here: kicked here, and kick relays the ban
+                    self.kick(int(body["id"]), bool(body["ban"]))
             elif kind == "ban":
                 self.banned.add(str(body["name"]).casefold())
             else:
