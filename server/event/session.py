@@ -193,6 +193,9 @@ class Session:
         if isinstance(message, msg.Join):
             self._join(message, now)
             return
+        if self.member is None and self.role == "joining" and isinstance(message, msg.Leave):
+            self.hang_up(CloseCode.NORMAL, "goodbye")  # left while the seat was confirmed: it goes back then
+            return
         if self.member is None and self.role != "host":
             raise ProtocolError(ErrorCode.NOT_JOINED, "send join first")
         host = _HOST_HANDLERS.get(type(message))
@@ -271,8 +274,10 @@ class Session:
 
             def member_now(state: object) -> None:
                 self.role = ""
-                if not self.open:
-                    return  # the visitor left while the membership was written: it stays, no avatar is made
+                if not self.open:  # the visitor left while the membership was written: it stays, no avatar is made
+                    if seat is not None and self.event.gate is not None:
+                        self.event.gate.release(*seat)
+                    return
                 try:
                     self._enter(join, now, seat)
                 except ProtocolError as exc:  # e.g. a show for a higher tier than a new member has
