@@ -11,7 +11,7 @@ from test_client_logic import _frame_bytes, _welcome
 
 from showroom.client.community import CommunityBook
 from showroom.client.community_text import panel_text
-from showroom.client.hud_text import camera_label, look_caption, plural, short_holder, status_line
+from showroom.client.hud_text import camera_label, look_caption, plural, reaction_total, short_holder, status_line
 from showroom.client.selfie_guide import SelfieGuide, queue_label, selfie_label
 from showroom.client.state import ClientState
 from showroom.protocol import decode_server
@@ -45,6 +45,8 @@ def test_counts_say_one_visitor_and_two_visitors():
     one = status_line(title="Gala", show_t=75.0, playing=True, seen=1, shard=0, fps=60.0)
     assert one == "Gala  |  1:15  |  1 visitor in view  |  shard 0  |  60 fps"
     assert "2 visitors in view" in status_line(title="Gala", show_t=0, playing=False, seen=2, shard=1, fps=30)
+    everyone = status_line(title="Gala", show_t=75.0, playing=True, seen=12, shard=3, fps=60.0, at_event=18_342)
+    assert everyone == "Gala  |  1:15  |  12 visitors in view  |  18,342 at the event  |  shard 3  |  60 fps"
     book = CommunityBook(community=CIRCLE)
     book.start()
     book.receive(community_state("closed", status="member", tier="gold").model_copy(update={"points": 1.0,
@@ -120,3 +122,8 @@ def test_the_wallet_panel_is_as_tall_as_its_rows():
 def test_a_long_wallet_holder_id_is_shortened_to_fit_the_panel():
     assert short_holder("w-07be8400ff9e93af54a091") == "w-07be840…a091"
     assert short_holder("w-short") == "w-short"
+
+
+def test_reaction_totals_above_the_buttons_stay_short():
+    assert [reaction_total(n) for n in (0, 7, 9_999, 12_345, 999_949, 1_250_000)] == [
+        "", "7", "9,999", "12.3k", "999.9k", "1.2M"]

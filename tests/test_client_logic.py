@@ -134,6 +134,17 @@ def test_state_follows_the_server_queue_photo_awards_and_scene_edits():
     assert st.look_caption().startswith("Maison Lumen: Midnight Gold")
 
 
+def test_state_keeps_the_events_audience_as_last_told():
+    st = ClientState()
+    st.receive(_welcome(ANNIVERSARY.read_text()), 0.0)
+    assert st.audience is None  # not told yet: the status line says nothing about the event
+    st.receive(decode_server(_frame_bytes([1001], [[31, 12]], cell_events=[
+        {"type": "audience", "visitors": 18342, "reactions": {"heart": 1200, "wow": 3}}])), 0.1)
+    assert st.audience is not None and st.audience.visitors == 18342 and st.audience.reactions["heart"] == 1200
+    st.receive(decode_server(_frame_bytes([1001], [[31, 12]], tick=3)), 0.2)  # frames without it keep it
+    assert st.audience.visitors == 18342
+
+
 def test_wallet_rows_give_status_and_time_left():
     now = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
     items = [

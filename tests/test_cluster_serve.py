@@ -71,10 +71,10 @@ class Cluster:
                 self.process.wait(timeout=10)
 
 
-def start_cluster(tmp: Path, redis_url: str, *extra: str, workers: int = 3) -> Cluster:
+def start_cluster(tmp: Path, redis_url: str, *extra: str, workers: int = 3, communities: Path | None = None) -> Cluster:
     log = tmp / "serve.log"
     command = [sys.executable, "-m", "showroom", "serve", str(SCENE), "--port", "0", "--data-dir", str(tmp / "data"),
-               "--communities", str(tmp / "no-communities"), "--workers", str(workers), "--broker", redis_url,
+               "--communities", str(communities or tmp / "no-communities"), "--workers", str(workers), "--broker", redis_url,
                "--host-token", TOKEN, "--no-reload", *extra]
     out = log.open("w")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=out, text=True, start_new_session=True)
@@ -103,12 +103,12 @@ def fresh_database(postgres_url: str) -> str:
 
 @pytest.fixture(scope="module")
 def one_seat_workers(tmp_path_factory, redis_server, postgres_url) -> Iterator[Cluster]:
-    """Three workers of one single-seat shard each (so three visitors land on three workers), ledger on
-    PostgreSQL; shared by the tests below, which leave the event for good when they are done (the worker-kill
-    test comes last)."""
+    """Three workers of one single-seat shard each (so three visitors land on three workers), ledger and
+    communities on PostgreSQL; shared by the tests below, which leave the event for good when they are done
+    (the worker-kill test comes last)."""
     database = fresh_database(postgres_url)
     cluster = start_cluster(tmp_path_factory.mktemp("one-seat"), redis_server.url, "--shard-capacity", "1",
-                            "--shards-per-worker", "1", "--database", database)
+                            "--shards-per-worker", "1", "--database", database, communities=REPO / "communities")
     cluster.database = database
     try:
         yield cluster
@@ -334,6 +334,65 @@ def test_the_host_dashboard_on_the_front_door_follows_the_handover_and_steers_ev
     doc = cluster.wait_for("every worker at 5:00, held", lambda d: all(
         w.get("show_t") == 300.0 and w.get("playing") is False for w in d["workers"]))
     assert len(doc["workers"]) == 3
+
+
+def test_every_worker_shows_the_event_wide_audience_and_a_poll_opened_on_one_is_answered_on_all(one_seat_workers):
+    """Three visitors, one per worker. Each is told the whole event's audience (3 visitors, and the reactions
+    sent on every worker). The host's worker opens a live poll: every visitor is shown it, each answers on its
+    own worker, every visitor sees the counts of all three answers, and the host closes it: every visitor gets
+    the same final counts."""
+    from showroom.protocol import community as cm
+
+    cluster = one_seat_workers
+    visitors: list[Connection] = []
+    kept: list[list] = [[], [], []]
+
+    def events_of(index: int) -> list[dict]:
+        kept[index].extend(visitors[index].drain(10_000))
+        found = []
+        for value, _at in kept[index]:
+            if isinstance(value, dict):
+                found.append(value)
+            elif isinstance(value, list):
+                for part in value:
+                    if isinstance(part, dict):
+                        found.extend(e for e in part.get("events", ()) if isinstance(e, dict))
+        return found
+
+    def wait_all(what: str, check) -> list[dict]:
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            matches = [next((e for e in events_of(i) if check(e)), None) for i in range(3)]
+            if all(matches):
+                return matches  # type: ignore[return-value]
+            time.sleep(0.1)
+        raise AssertionError(f"not every visitor saw {what}: {[[e.get('type') for e in events_of(i)][-8:] for i in range(3)]}")
+    try:
+        visitors = [Connection(cluster.url, f"voter-{i}") for i in range(3)]
+        assert len({v.url for v in visitors}) == 3
+        for visitor in visitors:
+            visitor.send(msg.React(reaction="heart"))
+        wait_all("the event's audience", lambda e: e.get("type") == "audience" and e.get("visitors") == 3
+                 and e.get("reactions") == {"heart": 3})
+        host = HostLink.open(cluster.url, TOKEN)
+        try:
+            opened = host.request(cm.HostPoll(question="Which look closes the show?", options=["gold", "pearl"]))
+            assert opened.type == "poll", opened
+            poll = opened.poll
+            wait_all("the poll", lambda e: e.get("type") == "poll" and e.get("poll") == poll)
+            for i, visitor in enumerate(visitors):
+                visitor.send(cm.PollAnswer(poll=poll, option=1 if i else 0))
+            wait_all("their answer counted", lambda e: e.get("type") == "poll_answered" and e.get("poll") == poll)
+            wait_all("the event-wide live counts", lambda e: e.get("type") == "poll_results" and e.get("poll") == poll
+                     and e.get("counts") == [1, 2])
+            final = host.request(cm.HostPollClose(poll=poll))
+            assert final.type == "poll" and final.counts == [1, 2], final
+            wait_all("the final counts", lambda e: e.get("type") == "poll_results" and e.get("final")
+                     and e.get("counts") == [1, 2])
+        finally:
+            host.close()
+    finally:
+        leave(visitors)
 
 
 def test_a_visitor_who_leaves_while_the_worker_confirms_the_seat_gives_it_back_at_once(one_seat_workers):

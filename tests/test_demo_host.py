@@ -21,7 +21,7 @@ from showroom.scene import parse_scene
 TOKEN = "demo-host-token"
 CIRCLE = "maison-lumen-circle"
 COMMUNITIES = [load_community(ROOT / "communities" / f"{CIRCLE}.toml")]
-QUICK = Timing(approve_from=0.3, voting=1.5, closed=2.5, poll=3.0, poll_seconds=30.0)
+QUICK = Timing(approve_from=0.2, voting=1.0, closed=1.7, poll=2.0, poll_seconds=30.0)
 LIMIT_S = 60.0
 
 

@@ -238,3 +238,39 @@ def test_the_scene_is_fetched_only_after_it_changed(tmp_path, role):
         refused = await client.next_message(lambda m: m["type"] in ("scene", "error"))
         assert refused["code"] == "rate_limited" and "scene version 1" in refused["message"]
     run(scenario, tmp_path)
+
+
+# ---- over workers: one worker's edit is every worker's -------------------------------------------
+
+def test_an_edit_scheduled_on_one_worker_switches_every_worker_at_the_same_cue():
+    """Workers on several machines each watch their own copy of the file. The worker that sees an edit
+    schedules it and sends its text over the event's bus; every other worker judges the same text against the
+    same show time and switches at the same cue. A worker that saw the edit itself does not schedule it twice."""
+    import itertools
+
+    from server.event.event import Event
+
+    workers = [Event(SCENE, host_token=TOKEN, scene_text=TEXT, playing=False) for _ in range(3)]
+    numbers = itertools.count(1)
+    relayed: list[str] = []
+
+    def bus(kind: str, body: dict) -> None:  # every worker, the sender too, in one order
+        relayed.append(kind)
+        seq = next(numbers)
+        for worker in workers:
+            worker.apply_relayed(kind, body, seq)
+    for worker in workers:
+        worker.relay = bus
+        worker.show_t = 118.0
+    workers[0].offer_scene(read_edit(PEEK_AT_1_59, "show.toml"))
+    assert relayed == ["scene"]
+    assert [(w.reloader.pending.version, w.reloader.pending.at_s) for w in workers] == [(2, 119.0)] * 3
+    workers[2].offer_scene(read_edit(PEEK_AT_1_59, "show.toml"))  # its own watcher saw the edit too
+    assert [(w.reloader.pending.version, w.reloader.pending.at_s) for w in workers] == [(2, 119.0)] * 3
+    workers[1].apply_relayed("scene", {"text": TYPO}, 99)  # a broken text from a buggy peer changes nothing
+    assert workers[1].reloader.pending is not None and workers[1].reloader.pending.text == PEEK_AT_1_59
+    for worker in workers:
+        worker.playing = True
+        for tick in range(25):
+            worker.tick(tick * 0.05, 1.7e9 + tick * 0.05)
+        assert worker.reloader.version == 2 and worker.scene_text == PEEK_AT_1_59

@@ -22,9 +22,11 @@ TOKEN = "test-host-token"
 TEXT = ANNIVERSARY.read_text()
 
 
-def variant(capacity: int | None = None, spawns: str | None = None) -> tuple:
-    """The anniversary scene, optionally with another shard capacity or other spawn points."""
+def variant(capacity: int | None = None, spawns: str | None = None, photo_s: float | None = None) -> tuple:
+    """The anniversary scene, optionally with another shard capacity, other spawn points or quicker selfies."""
     text = TEXT
+    if photo_s is not None:
+        text = text.replace("photo_seconds = 6", f"photo_seconds = {photo_s}")
     if capacity is not None:
         text = text.replace("shard_capacity = 1500", f"shard_capacity = {capacity}", 1)
     if spawns is not None:
@@ -34,9 +36,9 @@ def variant(capacity: int | None = None, spawns: str | None = None) -> tuple:
     return parse_scene(text, "test.toml"), text
 
 
-def run(scenario, *, capacity=None, spawns=None, playing=True, **kw):
+def run(scenario, *, capacity=None, spawns=None, photo_s=None, playing=True, **kw):
     """Start a server on a free port, run ``scenario(server)``, stop the server."""
-    scene, text = variant(capacity, spawns)
+    scene, text = variant(capacity, spawns, photo_s)
 
     async def main():
         server = await start_server(scene, scene_text=text, port=0, host_token=TOKEN, playing=playing, **kw)
@@ -154,6 +156,25 @@ def test_fourth_visitor_lands_in_shard_two_and_sees_the_same_show():
     run(scenario, capacity=3)
 
 
+def test_every_shard_sees_the_whole_events_audience_and_reaction_totals():
+    """Shards of 2: four visitors in two shards. Each is told the event's audience (all 4 connected, not its
+    shard's 2) and the reactions sent in every shard since the start; a visitor leaving changes the count."""
+    async def scenario(server):
+        clients = [await visitor(server, f"v{k}") for k in range(4)]
+        assert sorted(c.welcome["shard"] for c in clients) == [0, 0, 1, 1]
+        await clients[0].send({"type": "react", "reaction": "heart"})
+        await clients[3].send({"type": "react", "reaction": "heart"})
+        await clients[3].send({"type": "react", "reaction": "wow"})
+
+        def audience(client: Client, check) -> object:
+            return client.next_frame(lambda s: any(e["type"] == "audience" and check(e) for e in s.events), limit_s=5)
+        for client in clients:
+            await audience(client, lambda e: e["visitors"] == 4 and e["reactions"] == {"heart": 2, "wow": 1})
+        await clients[1].send({"type": "leave"})
+        await audience(clients[2], lambda e: e["visitors"] == 3 and e["reactions"] == {"heart": 2, "wow": 1})
+    run(scenario, capacity=2)
+
+
 def test_host_seek_moves_the_show_in_every_shard():
     async def scenario(server):
         clients = [await visitor(server, f"v{k}") for k in range(4)]
@@ -239,7 +260,7 @@ def test_three_visitors_queue_for_one_mascot_and_are_served_in_order():
         assert taken == [c.id for c in clients]
         photo = next(e for e in clients[0].events if e["type"] == "selfie_taken")
         assert photo["mascot"] == "teddy" and clients[0].id in photo["visible"]
-    run(scenario, spawns=NEAR_SELFIE)
+    run(scenario, spawns=NEAR_SELFIE, photo_s=1.5)  # three turns of 1.5 s, not 6
 
 
 def test_selfie_refused_without_a_session_or_from_afar():

@@ -48,7 +48,8 @@ RETRY_S = 0.1
 READ_BLOCK_MS = 1_000
 CALL_TIMEOUT_S = 3.0
 STATE_KINDS = {"show": lambda body: "show", "drop": lambda body: f"drop:{body['entitlement']}",
-               "ban": lambda body: f"ban:{str(body['name']).casefold()}"}
+               "ban": lambda body: f"ban:{str(body['name']).casefold()}", "polls": lambda body: "polls",
+               "scene": lambda body: "scene"}
 """Kinds of message that are state (the newest of each key is kept for resynchronising), and their key."""
 
 # KEYS: seq counter, stream, state hash. ARGV: kind, body (JSON), stream length, state key or ''.

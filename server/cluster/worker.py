@@ -135,6 +135,9 @@ class ClusterWorker:
         event.gate = self
         event.peer_counts = self.counts
         event.peer_shards = self.other_shards
+        event.peer_audience = self.others_audience
+        if event.communities is not None:  # polls opened or closed here are read from the shared store there
+            event.communities.polls.share(lambda: self.bus.publish("polls", {"at": time.time()}), f"w{self.index}-")
         await self._register()
         await self.bus.connect()
         if "show" not in self.bus.state:  # the event's first worker: its clock is everyone's
@@ -180,7 +183,7 @@ class ClusterWorker:
         event = self.event
         doc: dict[str, Any] = dict(event.metrics.snapshot(event.connected, event.visitors, len(event.shards)))
         doc.update(self.bus.snapshot(), worker=self.worker_id, index=self.index, url=self.url,
-                   show_t=round(event.show_t, 3), playing=event.playing,
+                   show_t=round(event.show_t, 3), playing=event.playing, reactions_total=event.reaction_totals(),
                    shard_list=[[s.number, s.occupied, s.seats.connected] for s in event.shards])
         return doc
 
@@ -194,6 +197,18 @@ class ClusterWorker:
                         number, occupied, connected = (int(v) for v in entry)
                         found.append((number, occupied, connected))
         return sorted(found)
+
+    def others_audience(self) -> tuple[int, dict[str, int]]:
+        """The other live workers' connected visitors and reaction totals, as they last published them."""
+        visitors, reactions = 0, dict[str, int]()
+        for worker, figures in self.peers.items():
+            if worker == self.worker_id:
+                continue
+            with contextlib.suppress(TypeError, ValueError, AttributeError):
+                visitors += int(figures.get("visitors", 0))
+                for reaction, n in dict(figures.get("reactions_total") or {}).items():
+                    reactions[str(reaction)] = reactions.get(str(reaction), 0) + int(n)
+        return visitors, reactions
 
     def counts(self) -> dict[str, int]:
         """Event-wide visitors, connected visitors and shards, as the workers last published them."""

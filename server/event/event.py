@@ -20,7 +20,7 @@ from server.event.clock import Anchor, SharedClock
 from server.event.community.hub import Communities
 from server.event.link import Link
 from server.event.metrics import Metrics
-from server.event.reload import Edit, Pending, SceneReloader, next_cue_start
+from server.event.reload import Edit, Pending, SceneReloader, next_cue_start, read_edit
 from server.event.rewards import Rewards
 from server.event.seats import Member
 from server.event.shard import Shard, Stage
@@ -31,6 +31,7 @@ from showroom.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from showroom.protocol.limits import MAX_ANNOUNCE_CHARS, RESUME_WINDOW_S, TICK_HZ
 from showroom.protocol.server_messages import (
     Announcement,
+    Audience,
     Awarded,
     CueStarted,
     DropChanged,
@@ -51,6 +52,8 @@ MAX_SHARDS = 16
 """Shards one process will open; visitors beyond get ``event_full``."""
 ATTENDANCE_BLOCK_S = 300
 """Attendance goes into a community's engagement log in blocks of this many seconds."""
+AUDIENCE_AGAIN_S = 10
+"""The event's ``audience`` goes out when it changes and at least this often (seconds), for newcomers."""
 LEDGER_ACKS_PER_TICK = 500
 """The ledger's acknowledgements one tick delivers at most (~5 µs each, and each makes a frame head
 personal): a 2,000-award batch reaches its visitors over four ticks rather than making one tick 20 ms
@@ -140,6 +143,9 @@ class Event:
         self.peer_counts: Callable[[], dict[str, int]] | None = None
         """The event-wide counts (visitors, connected, shards) across workers, as last heard (None: this process)."""
         self.peer_shards: Callable[[], list[tuple[int, int, int]]] | None = None
+        self.peer_audience: Callable[[], tuple[int, dict[str, int]]] | None = None
+        """Over workers: the other workers' connected visitors and reaction totals, as they last published them."""
+        self.told_audience: tuple[int, dict[str, int]] | None = None
         """The other workers' shards as last heard: (number, avatars, connected) (None: this process)."""
 
     def _new_shard(self, number: int) -> Shard:
@@ -403,6 +409,11 @@ class Event:
                     self.kick(int(body["id"]), bool(body["ban"]))
             elif kind == "ban":
                 self.banned.add(str(body["name"]).casefold())
+            elif kind == "scene":
+                self._relayed_scene(str(body["text"]))
+            elif kind == "polls":  # a poll opened or closed on some worker: the store has them
+                if self.communities is not None:
+                    self.communities.polls.refresh()
             else:
                 log.warning("ignored a relayed host action of unknown kind %r (seq %d)", kind, seq)
         except (KeyError, TypeError, ValueError) as exc:
@@ -432,11 +443,25 @@ class Event:
             link.send(data)
 
     def offer_scene(self, edit: Edit) -> None:
-        """An edited scene file: schedule it at the next cue boundary or refuse it, and tell the hosts."""
+        """An edited scene file: schedule it at the next cue boundary or refuse it, and tell the hosts.
+
+        Over workers, a scheduled edit also goes to every other worker (which judges the same text the same
+        way, against the same show time), so a file edited on one machine changes the show on all of them."""
         message = self.reloader.offer(edit, self.show_t)
         log.info("scene edit: %s", message.message)
         for line in message.errors:
             log.warning("%s", line)
+        self.tell_hosts(message)
+        if self.relay is not None and message.status == "scheduled":
+            self._relay("scene", {"text": edit.text})
+
+    def _relayed_scene(self, text: str) -> None:
+        """Another worker scheduled an edit of the scene: offer the same text here, unless it is known."""
+        pending = self.reloader.pending
+        if text == self.reloader.text or (pending is not None and pending.text == text):
+            return
+        message = self.reloader.offer(read_edit(text, self.reloader.source), self.show_t)
+        log.info("scene edit from another worker: %s", message.message)
         self.tell_hosts(message)
 
     def _apply_scene(self, pending: Pending) -> None:
@@ -517,6 +542,31 @@ class Event:
                          announce=state.announcement,
                          lights={k: (*rgb, level) for k, (rgb, level) in state.lights.items()})
 
+    def reaction_totals(self) -> dict[str, int]:
+        """This process' reactions since it started, by reaction, over its shards."""
+        total: dict[str, int] = {}
+        for shard in self.shards:
+            for reaction, n in shard.reactions.total.items():
+                total[reaction] = total.get(reaction, 0) + n
+        return total
+
+    def audience(self) -> tuple[int, dict[str, int]]:
+        """The whole event's connected visitors and reaction totals (every worker's, over workers)."""
+        visitors, reactions = self.connected, self.reaction_totals()
+        if self.peer_audience is not None:
+            others, their_reactions = self.peer_audience()
+            visitors += others
+            for reaction, n in their_reactions.items():
+                reactions[reaction] = reactions.get(reaction, 0) + n
+        return visitors, reactions
+
+    def _tell_audience(self) -> None:
+        """Every shard's visitors see the event's audience: when it changed, and every 10 s for newcomers."""
+        now = self.audience()
+        if now != self.told_audience or self.tick_no % (AUDIENCE_AGAIN_S * self.tick_hz) == 0:
+            self.told_audience = now
+            self.broadcast(Audience(visitors=now[0], reactions=dict(sorted(now[1].items()))))
+
     def tick(self, now: float, wall: float) -> None:
         """Advance the show clock and every shard by one tick (``now`` monotonic, ``wall`` Unix seconds).
 
@@ -553,6 +603,8 @@ class Event:
             self.broadcast(CueStarted(index=show.cue, kind=self.scene.timeline[show.cue].kind))
         self.last_cue = show.cue
         wired = show.wire()
+        if self.tick_no % self.tick_hz == 0:  # once a second
+            self._tell_audience()
         if self.communities is not None and self.tick_no % self.tick_hz == 0:  # once a second
             self.communities.tick(wall)
             if self.tick_no % (ATTENDANCE_BLOCK_S * self.tick_hz) == 0:

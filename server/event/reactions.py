@@ -37,6 +37,8 @@ class Reactions:
         self.ready: dict[int, dict[str, int]] = {}
         """The counts of the last full second, sent this tick (empty on other ticks)."""
         self.next_flush = 0.0
+        self.total: dict[str, int] = {}
+        """Every reaction counted in this shard since it opened, by reaction (the event's ``audience``)."""
 
     def reset(self, slot: int) -> None:
         """A new visitor takes the slot: it shows nothing."""
@@ -63,6 +65,7 @@ class Reactions:
             cell = self.counting.setdefault(pair // _CODES, {})
             reaction = REACTIONS[pair % _CODES - 1]
             cell[reaction] = cell.get(reaction, 0) + n
+            self.total[reaction] = self.total.get(reaction, 0) + n
 
     def rotate(self, show_t: float) -> None:
         """Once a second (of show time, or after a seek) make the counts so far ready to send."""

@@ -431,12 +431,14 @@ class ClientApp(ShowBase):
         seen = len(self.crowd_frame) if hasattr(self, "crowd_frame") else 0
         status = status_line(title=st.event.get("title", "connecting..."), show_t=st.show_t,
                              playing=st.show.get("playing", True), seen=seen, shard=st.shard, fps=fps,
-                             closed=self.conn.closed_reason)
+                             closed=self.conn.closed_reason,
+                             at_event=st.audience.visitors if st.audience is not None else None)
         self.hud.refresh(status=status, banner=st.banner_text(now), caption=st.look_caption(),
                          toast=st.toast_text(now), chat=list(st.chat),
                          selfie_label=selfie_label(st, self.selfie_guide, now), in_queue=st.selfie is not None,
                          wallet_count=len(st.wallet) or len(st.awards),
-                         camera=camera_label(self.cam_ctl.follow, st.scene))
+                         camera=camera_label(self.cam_ctl.follow, st.scene),
+                         reaction_totals=st.audience.reactions if st.audience is not None else None)
         if self.wallet_open:
             self.hud.show_wallet(wallet_rows(st.wallet), st.wallet_name)
 

@@ -14,7 +14,14 @@ from direct.gui.DirectGui import DirectButton, DirectEntry, DirectFrame, Onscree
 from direct.gui.OnscreenText import OnscreenText
 from panda3d.core import ClockObject, NodePath, TextNode, Texture, TransparencyAttrib
 
-from showroom.client.hud_text import WALLET_MAX_ROWS, WALLET_ROW_H, short_holder, wallet_label, wallet_panel_bottom
+from showroom.client.hud_text import (
+    WALLET_MAX_ROWS,
+    WALLET_ROW_H,
+    reaction_total,
+    short_holder,
+    wallet_label,
+    wallet_panel_bottom,
+)
 from showroom.client.wallet import WalletRow
 from showroom.protocol.codes import REACTIONS
 
@@ -87,20 +94,24 @@ class Hud:
         """Below the wallet and community buttons, above their panels, right of the banner."""
         self.toast = _text(a2d["bottom_center"], (0, 0.42), 0.05, TextNode.ACenter, fg=(0.7, 1, 0.8, 1))
         self.chat_lines = _text(bottom, (0.05, 0.52), 0.038, wordwrap=34)
-        self.chat_entry = DirectEntry(parent=bottom, pos=(0.05, 0, 0.13), scale=0.045, width=26,
+        self.chat_entry = DirectEntry(parent=bottom, pos=(0.05, 0, 0.17), scale=0.045, width=26,
                                       initialText="", numLines=1, focus=0, command=self._chat,
                                       frameColor=(0.1, 0.1, 0.14, 0.85), text_fg=WHITE,
                                       focusInCommand=self._clear_hint)
-        self.chat_hint = _text(bottom, (0.06, 0.135), 0.04, fg=(0.6, 0.6, 0.7, 1))
+        self.chat_hint = _text(bottom, (0.06, 0.175), 0.04, fg=(0.6, 0.6, 0.7, 1))
         self.chat_hint.setText(CHAT_HINT)
         self._sent_frame = -1
         """The frame a chat line was sent in: that frame's Enter must not open the box again."""
         self.reactions = []
+        self.reaction_totals = []
+        """Above each reaction button: how many of it the whole event has sent (from the ``audience`` event)."""
         for i, name in enumerate(REACTIONS):
             b = DirectButton(parent=a2d["bottom_center"], text=f"{i + 1} {name}", scale=0.04,
                              pos=(-0.75 + i * 0.3, 0, 0.06), command=on_react, extraArgs=[i],
                              frameColor=(0.12, 0.12, 0.18, 0.85), text_fg=WHITE, pad=(0.3, 0.25))
             self.reactions.append(b)
+            self.reaction_totals.append(_text(a2d["bottom_center"], (-0.75 + i * 0.3, 0.115), 0.034,
+                                              TextNode.ACenter, fg=(0.85, 0.85, 0.95, 1)))
         self.selfie = DirectButton(parent=right_bottom, text="Ask for a selfie", scale=0.05, pos=(-0.45, 0, 0.3),
                                    command=on_selfie, frameColor=(0.85, 0.35, 0.55, 0.95), text_fg=WHITE,
                                    pad=(0.4, 0.3))
@@ -173,9 +184,12 @@ class Hud:
 
     # ---- drawing --------------------------------------------------------------------------
     def refresh(self, *, status: str, banner: str, caption: str, toast: str, chat: list[tuple[str, str]],
-                selfie_label: str | None, in_queue: bool, wallet_count: int, camera: str = "") -> None:
+                selfie_label: str | None, in_queue: bool, wallet_count: int, camera: str = "",
+                reaction_totals: dict[str, int] | None = None) -> None:
         """Redraw the per-frame texts and buttons (a text is rebuilt only when it changed)."""
         _set(self.status, status)
+        for name, label in zip(REACTIONS, self.reaction_totals):
+            _set(label, reaction_total((reaction_totals or {}).get(name, 0)))
         _set(self.camera_mode, camera)
         if banner:
             _set(self.banner, banner)

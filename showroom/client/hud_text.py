@@ -26,10 +26,13 @@ def clock(t_s: float) -> str:
 
 
 def status_line(*, title: str, show_t: float, playing: bool, seen: int, shard: int, fps: float,
-                closed: str | None = None) -> str:
-    """The top-left line: event, show clock, visitors in view, shard and frame rate."""
-    parts = [title, clock(show_t) + ("" if playing else " (paused)"), f"{plural(seen, 'visitor')} in view",
-             f"shard {shard}", f"{fps:.0f} fps"]
+                closed: str | None = None, at_event: int | None = None) -> str:
+    """The top-left line: event, show clock, visitors in view (and at the whole event, once the server has
+    told), shard and frame rate."""
+    parts = [title, clock(show_t) + ("" if playing else " (paused)"), f"{plural(seen, 'visitor')} in view"]
+    if at_event is not None:
+        parts.append(f"{at_event:,} at the event")
+    parts += [f"shard {shard}", f"{fps:.0f} fps"]
     if closed:
         parts.append(closed)
     return SEP.join(parts)
@@ -84,3 +87,14 @@ def short_holder(owner: str) -> str:
     if len(owner) <= HOLDER_CHARS:
         return owner
     return f"{owner[:9]}…{owner[-4:]}"
+
+
+def reaction_total(count: int) -> str:
+    """A reaction's event-wide total above its button: ``""`` for none, ``"980"``, ``"12.3k"``, ``"1.2M"``."""
+    if count <= 0:
+        return ""
+    if count < 10_000:
+        return f"{count:,}"
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count / 1_000_000:.1f}M"

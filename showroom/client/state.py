@@ -21,6 +21,7 @@ from showroom.protocol.codes import Activity
 from showroom.protocol.limits import TICK_HZ
 from showroom.protocol.server_messages import (
     Announcement,
+    Audience,
     Awarded,
     ChatLine,
     DropChanged,
@@ -110,6 +111,8 @@ class ClientState:
     wallet_name: str = ""
     pubkey: str = ""
     reactions: dict[str, int] = field(default_factory=dict)
+    audience: Audience | None = None
+    """The whole event's visitors and reaction totals, as last told (every shard of every worker)."""
     frames: int = 0
     errors: deque[ErrorReply] = field(default_factory=lambda: deque(maxlen=20))
     closed: str | None = None
@@ -210,6 +213,8 @@ class ClientState:
             self.banner = (event.text, arrival_s + BANNER_S)
         elif isinstance(event, ReactionCounts):
             self.reactions = dict(event.counts)
+        elif isinstance(event, Audience):
+            self.audience = event
         elif isinstance(event, SelfieTaken) and event.visitor == self.you:
             self.photos_due.append(PhotoRequest(event.mascot, event.t, tuple(event.visible), self.you))
             self.photographed.add(event.mascot)

@@ -267,6 +267,15 @@ class ReactionCounts(ServerMessage):
     counts: dict[str, int]
 
 
+class Audience(ServerMessage):
+    """Cell: the whole event's audience, in every shard of every worker: the visitors connected now and the
+    reactions sent since the server started, by reaction. About once a second, only when it changed."""
+
+    type: Literal["audience"] = "audience"
+    visitors: int
+    reactions: dict[str, int]
+
+
 class ChatLine(ServerMessage):
     """Cell: someone in the shard chatted."""
 
@@ -357,8 +366,8 @@ PersonalEvent = Annotated[
 ]
 """Events in a frame's ``personal.events``."""
 CellEvent = Annotated[
-    Union[ReactionCounts, ChatLine, CueStarted, Announcement, SelfieTaken, DropChanged, ShowChanged, SceneChanged,
-          cm.PollState, cm.PollResultsEvent, cm.ChallengePhase, cm.FeaturedEvent],
+    Union[ReactionCounts, Audience, ChatLine, CueStarted, Announcement, SelfieTaken, DropChanged, ShowChanged,
+          SceneChanged, cm.PollState, cm.PollResultsEvent, cm.ChallengePhase, cm.FeaturedEvent],
     Field(discriminator="type"),
 ]
 """Events in a frame's ``cell.events``."""
@@ -367,8 +376,8 @@ REPLY: TypeAdapter[Reply] = TypeAdapter(Reply)
 EVENT: TypeAdapter[Union[PersonalEvent, CellEvent]] = TypeAdapter(
     Annotated[Union[SelfieQueue, SelfieLeft, Awarded, cm.PollAnswered, cm.EntryModerated, cm.MembershipChanged,
                     cm.TierReached, cm.InviteIssued,
-                    ReactionCounts, ChatLine, CueStarted, Announcement, SelfieTaken, DropChanged, ShowChanged,
-                    SceneChanged, cm.PollState, cm.PollResultsEvent, cm.ChallengePhase, cm.FeaturedEvent],
+                    ReactionCounts, Audience, ChatLine, CueStarted, Announcement, SelfieTaken, DropChanged,
+                    ShowChanged, SceneChanged, cm.PollState, cm.PollResultsEvent, cm.ChallengePhase, cm.FeaturedEvent],
               Field(discriminator="type")])
 
 

@@ -4,12 +4,18 @@ live (about once a second while answers come) or when the poll closes.
 Sans-I/O: durable writes go through :class:`~server.event.jobs.Jobs` (the ``store`` lane);
 a poll is announced only once it is stored, and an answer is confirmed only once it is
 counted in the store, so a restart loses neither. Counts kept here mirror the store's.
+
+An event spread over workers shares one store (:meth:`Polls.share`): the worker where a host opens
+or closes a poll tells the others over the event's bus, and each reads the open polls again from the
+store (:meth:`Polls.refresh`); while a poll is open, each reads its counts from the store once a
+second, so every visitor sees the event-wide counts, and final counts are always the store's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,8 +25,10 @@ from showroom.protocol.community import PollAnswered, PollResultsEvent, PollStat
 from showroom.protocol.errors import ErrorCode, ProtocolError
 from showroom.protocol.server_messages import ServerMessage
 
+log = logging.getLogger("showroom.server")
+
 RESULTS_EVERY_S = 1.0
-"""Live results go out at most this often per poll."""
+"""Live results go out at most this often per poll; over workers, also how often counts are read from the store."""
 MAX_OPEN_POLLS = 32
 """Polls open at once on one event (a host's typo must not grow the server)."""
 
@@ -66,9 +74,22 @@ class Polls:
         """Why ``wallet`` may not answer ``poll`` (a community poll is for members), or None."""
         self.open: dict[str, LivePoll] = {}
         self._numbers = itertools.count(1)
+        self.owners: list[str] = [event_id]
+        """The event and the communities it serves: whose open polls are taken up."""
+        self.tell_others: Callable[[], None] | None = None
+        """Over workers: tell the event's other workers that the open polls changed (None alone)."""
+        self.tag = ""
+        """Over workers: this worker's part of new poll ids, so two workers never pick the same id."""
+        self._reading = False
+        self._next_read = 0.0
+
+    def share(self, tell_others: Callable[[], None], tag: str) -> None:
+        """An event spread over workers that share the store: see the module's notes."""
+        self.tell_others, self.tag = tell_others, tag
 
     def resume(self, owners: list[str]) -> None:
         """After a restart: take up the open polls of the event and its communities, with their counts."""
+        self.owners = list(owners)
         for owner in owners:
             for poll in self.store.polls(owner, open_only=True):
                 self.open[poll.id] = LivePoll(poll, self.store.tally(poll.id))
@@ -77,7 +98,7 @@ class Polls:
         self._numbers = itertools.count(max(taken, default=0) + 1)
 
     def _prefix(self) -> str:
-        return f"{self.event_id[:40]}-p"
+        return f"{self.event_id[:40]}-{self.tag}p"
 
     def start(self, question: str, options: list[str], results: str, seconds: float | None, community: str | None,
               wall: float, reply: Reply, fault: Fault) -> None:
@@ -99,6 +120,8 @@ class Polls:
             state = state_of(stored)
             self.broadcast(state)
             reply(state)
+            if self.tell_others is not None:
+                self.tell_others()
         hand_over(self.jobs, "store", lambda: self.store.open_poll(poll), opened)
 
     def close(self, poll_id: str, wall: float, reply: Reply | None = None, fault: Fault | None = None) -> None:
@@ -108,18 +131,23 @@ class Polls:
             raise ProtocolError(ErrorCode.UNKNOWN_TARGET, f"no open poll {poll_id!r} (open: {', '.join(self.open) or 'none'})")
         live.closing = True
 
-        def closed(outcome: Outcome[Poll]) -> None:
+        def closed(outcome: Outcome[tuple[Poll, list[int]]]) -> None:
             if outcome.error is not None:
                 live.closing = False
                 if fault is not None:
                     fault(ErrorCode.REFUSED, f"the poll could not be closed: {outcome.error}")
                 return
-            self.open.pop(poll_id, None)
-            counts = list(live.counts)
-            self.broadcast(PollResultsEvent(poll=poll_id, counts=counts, final=True))
+            poll, counts = outcome.get()
+            if self.open.pop(poll_id, None) is not None:
+                self.broadcast(PollResultsEvent(poll=poll_id, counts=counts, final=True))
             if reply is not None:
-                reply(state_of(outcome.get(), counts))
-        hand_over(self.jobs, "store", lambda: self.store.close_poll(poll_id, wall), closed)
+                reply(state_of(poll, counts))
+                if self.tell_others is not None:  # a poll's own time closes it on every worker
+                    self.tell_others()
+
+        def close_and_count() -> tuple[Poll, list[int]]:
+            return self.store.close_poll(poll_id, wall), self.store.tally(poll_id)
+        hand_over(self.jobs, "store", close_and_count, closed)
 
     def answer(self, poll_id: str, option: int, wallet: str, wall: float, personal: Reply, fault: Fault) -> None:
         """Count a wallet's one answer; confirm it with a personal ``poll_answered`` once stored."""
@@ -148,8 +176,64 @@ class Polls:
             personal(PollAnswered(poll=poll_id, option=option))
         hand_over(self.jobs, "store", lambda: self.store.answer(poll_id, wallet, option, wall), counted)
 
+    def refresh(self) -> None:
+        """Over workers: another worker opened or closed a poll. Read the open polls from the store; announce
+        the new ones, and the final counts of those closed elsewhere."""
+        known = [poll_id for poll_id, live in self.open.items() if not live.closing]
+        owners = list(self.owners)
+
+        def read() -> tuple[dict[str, tuple[Poll, list[int]]], dict[str, list[int]]]:
+            now_open = {poll.id: (poll, self.store.tally(poll.id))
+                        for owner in owners for poll in self.store.polls(owner, open_only=True)}
+            return now_open, {poll_id: self.store.tally(poll_id) for poll_id in known if poll_id not in now_open}
+
+        def done(outcome: Outcome[tuple[dict[str, tuple[Poll, list[int]]], dict[str, list[int]]]]) -> None:
+            if outcome.error is not None:
+                log.warning("could not read the open polls again: %s", outcome.error)
+                return
+            now_open, closed = outcome.get()
+            for poll_id, (poll, counts) in now_open.items():
+                if poll_id not in self.open and len(self.open) < MAX_OPEN_POLLS:
+                    self.open[poll_id] = LivePoll(poll, counts)
+                    self.broadcast(state_of(poll))
+            for poll_id, counts in closed.items():
+                live = self.open.get(poll_id)
+                if live is not None and not live.closing:  # one closing here announces itself
+                    del self.open[poll_id]
+                    self.broadcast(PollResultsEvent(poll=poll_id, counts=counts, final=True))
+        try:
+            hand_over(self.jobs, "store", read, done)
+        except ProtocolError as exc:  # the store's lane is full: the next change or resync reads them
+            log.warning("could not read the open polls again: %s", exc.message)
+
+    def _read_counts(self, wall: float) -> None:
+        """Over workers: the counts of the open polls, as the store has them (every worker's answers)."""
+        wanted = [poll_id for poll_id, live in self.open.items() if not live.closing]
+        if self._reading or not wanted or wall < self._next_read:
+            return
+        self._reading, self._next_read = True, wall + RESULTS_EVERY_S
+
+        def read() -> dict[str, list[int]]:
+            return {poll_id: self.store.tally(poll_id) for poll_id in wanted}
+
+        def done(outcome: Outcome[dict[str, list[int]]]) -> None:
+            self._reading = False
+            if outcome.error is not None:
+                log.warning("could not read the polls' counts: %s", outcome.error)
+                return
+            for poll_id, counts in outcome.get().items():
+                live = self.open.get(poll_id)
+                if live is not None and counts != live.counts and sum(counts) >= sum(live.counts):
+                    live.counts, live.changed = list(counts), True
+        try:
+            hand_over(self.jobs, "store", read, done)
+        except ProtocolError:
+            self._reading = False
+
     def tick(self, wall: float) -> None:
         """Close polls whose time is up; send live counts that changed (at most once a second each)."""
+        if self.tell_others is not None:
+            self._read_counts(wall)
         for poll_id, live in list(self.open.items()):
             if live.closing:
                 continue
