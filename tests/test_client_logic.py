@@ -145,6 +145,21 @@ def test_state_keeps_the_events_audience_as_last_told():
     assert st.audience.visitors == 18342
 
 
+def test_a_second_welcome_after_joining_again_on_another_worker_starts_the_crowd_afresh():
+    """The desktop client joined again through the front door after its worker died: the new worker's slots
+    mean other avatars, so nobody from the old worker may stay drawn (and the old selfie queue is gone)."""
+    text = ANNIVERSARY.read_text()
+    st = ClientState()
+    st.receive(_welcome(text), 0.0)
+    st.receive(decode_server(_frame_bytes([1001, 1002, 1003], [[31, 12], [32, 12], [33, 12]], personal_events=[
+        {"type": "selfie_queue", "mascot": "teddy", "position": 2, "size": 5}])), 0.1)
+    assert st.crowd is not None and sorted(st.crowd.copy.ids[st.crowd.copy.present()].tolist()) == [1001, 1002, 1003]
+    st.receive(_welcome(text, you=2_000_001), 5.0)
+    st.receive(decode_server(_frame_bytes([2_000_001], [[20, 20]], tick=90_000)), 5.1)
+    assert st.crowd.copy.ids[st.crowd.copy.present()].tolist() == [2_000_001]
+    assert st.me().tolist() == [20, 20] and st.selfie is None
+
+
 def test_wallet_rows_give_status_and_time_left():
     now = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
     items = [

@@ -240,6 +240,8 @@ class ClientApp(ShowBase):
         self._screenshots(now)
         if self.conn.closed_reason is not None and self.options.seconds is None and not self.options.offscreen:
             self.state.toast = (self.conn.closed_reason, now + 3600)
+        elif self.conn.rejoining:  # an event over workers lost the one this visitor was on
+            self.state.toast = ("the server you were on went away: joining the event again...", now + 1.0)
         return task.cont
 
     def _build_world(self) -> None:

@@ -172,8 +172,10 @@ class ClientState:
         if text and text != self.scene_text:
             self.scene = parse_scene(text, "welcome.scene")
             self.scene_text = text
+        if self.scene is not None:  # a new session (after joining again on another worker too): a new crowd
             self.crowd = SnapshotBuffer(tuple(self.scene.venue.size), tick_hz=self.tick_hz)
             self.mascots.clear()
+            self.selfie = None
         if self.scene is not None:
             self.community = CommunityBook(community=self.scene.event.community)
             self.community.start()

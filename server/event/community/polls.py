@@ -207,8 +207,9 @@ class Polls:
             log.warning("could not read the open polls again: %s", exc.message)
 
     def _read_counts(self, wall: float) -> None:
-        """Over workers: the counts of the open polls, as the store has them (every worker's answers)."""
-        wanted = [poll_id for poll_id, live in self.open.items() if not live.closing]
+        """Over workers: the counts of the open live polls, as the store has them (every worker's answers; a
+        poll whose results wait for its close is counted then, from the store)."""
+        wanted = [poll_id for poll_id, live in self.open.items() if not live.closing and live.poll.results == "live"]
         if self._reading or not wanted or wall < self._next_read:
             return
         self._reading, self._next_read = True, wall + RESULTS_EVERY_S
