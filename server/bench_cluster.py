@@ -210,6 +210,8 @@ def _figures(report: dict[str, Any], visitors: int, broker: tuple[float, float] 
         "generator_cpu_pct": report["generator"]["cpu_pct"],
         "workers": [{k: w.get(k) for k in ("worker", "visitors", "tick_ms_p99", "tick_overrun_pct")} for w in workers],
         "holds": bool(report["joins"]["ok"] == visitors and overrun <= MAX_OVERRUN_PCT and snapshots >= MIN_SNAPSHOTS),
+        "errors": {str(k): int(v) for k, v in (report.get("errors") or {}).items()},
+        "rejoined": int(report["joins"].get("rejoined", 0) or 0),
         "awards": awards,
         "awards_per_s_per_1000": round(awards / max(report["phases_s"]["hold"] + report["phases_s"]["ramp_up"], 1e-9)
                                        / visitors * 1000, 2),
@@ -261,7 +263,10 @@ def run(config: ClusterConfig) -> dict[str, Any]:
             row[mode] = _figures(report, visitors, broker)
             if cues:
                 row[mode]["cues"] = cues
-            shutil.rmtree(work, ignore_errors=True)
+            if row[mode]["holds"]:
+                shutil.rmtree(work, ignore_errors=True)
+            else:  # kept, to read why: the server's and the load test's logs and report
+                row[mode]["logs"] = str(work)
         rows.append(row)
     most_alone = max((r["visitors"] for r in rows if r["alone"]["holds"]), default=0)
     most_workers = max((r["visitors"] for r in rows if r["workers"]["holds"]), default=0)
@@ -289,6 +294,13 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
             extra += (f"; {cues.get('sent', 0)} host cues: {late} applied after their tick "
                       f"(p99 {p99:g} ticks late on the worst worker)")
         lines.append(f"{row['visitors']:>8}  {cells[0]:<44}  {cells[1]}{extra}")
+        for mode, label in (("alone", "one process"), ("workers", "workers")):
+            f = row[mode]
+            if not f["holds"] and (f.get("errors") or f.get("rejoined")):  # what the visitors were told
+                told = ", ".join(f"{code} {n}" for code, n in sorted(f.get("errors", {}).items())) or "no errors"
+                lines.append(f"{'':>8}  {label}: {told}; {f.get('rejoined', 0)} rejoined after losing their worker")
+            if f.get("logs"):
+                lines.append(f"{'':>8}  {label}: did not hold; logs and report in {f['logs']}")
     lines.append(f"held: one process {r['held_alone']} visitors, {r['workers']} workers {r['held_workers']} "
                  f"(at most {r['criteria']['max_overrun_pct']:g} % tick overruns, at least "
                  f"{r['criteria']['min_snapshots_per_s']:g} frames a second each)")

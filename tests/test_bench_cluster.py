@@ -47,3 +47,18 @@ def test_the_summary_names_what_each_set_up_held():
                            "criteria": {"max_overrun_pct": MAX_OVERRUN_PCT, "min_snapshots_per_s": 18.0}})
     assert "no " in lines[1] and "HOLDS" in lines[1] and lines[1].index("no ") < lines[1].index("HOLDS")
     assert lines[-1].startswith("held: one process 0 visitors, 2 workers 1800")
+
+
+def test_a_run_that_did_not_hold_says_why_and_where_its_logs_are():
+    report = _report(2198, 0.6, 20.0)
+    report["errors"] = {"event_full": 2, "no_session": 7}
+    report["joins"]["rejoined"] = 2
+    spread = _figures(report, 2200, (700.0, 20.0))
+    spread["logs"] = "/tmp/showroom-bench-cluster-workers-x"
+    alone = _figures(_report(2200, 0.5, 20.0), 2200, None)
+    lines = summary_lines({"workers": 2, "rows": [{"visitors": 2200, "alone": alone, "workers": spread}],
+                           "held_alone": 2200, "held_workers": 0,
+                           "criteria": {"max_overrun_pct": MAX_OVERRUN_PCT, "min_snapshots_per_s": 18.0}})
+    assert "workers: event_full 2, no_session 7; 2 rejoined after losing their worker" in lines[2]
+    assert lines[3].endswith("workers: did not hold; logs and report in /tmp/showroom-bench-cluster-workers-x")
+    assert not any("one process:" in line for line in lines)  # the run that held says nothing more

@@ -277,3 +277,46 @@ def test_a_welcome_with_a_bad_scene_is_counted_as_an_error_and_the_run_goes_on(s
     assert report["errors"] == {"bad_scene": 3}
     assert _summary(result.stdout, "errors") == "bad_scene 3"
     assert "Traceback" not in result.stderr and "SceneError" not in result.stderr, result.stderr
+
+
+def test_a_front_door_that_closes_after_the_workers_welcome_does_not_make_the_bot_join_twice():
+    """The front door closes its connection after the handover; when that close comes after the worker's
+    welcome (a busy door), the bot keeps its worker: it is not taken for lost (which joined it again
+    through the door, into a full event) and it keeps sending on the worker's connection."""
+    import random
+
+    from picows import WSMsgType
+
+    from showroom.bots.bot import Bot
+    from showroom.bots.stats import Stats
+    from showroom.bots.swarm import BotListener
+    from showroom.protocol import encode
+    from showroom.protocol.server_messages import EventInfo, Welcome
+
+    class Wire:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        def send(self, kind: object, data: bytes) -> None:
+            assert kind == WSMsgType.BINARY
+            self.sent.append(data)
+
+    stats = Stats()
+    bot = Bot(0, "watch", stats, random.Random(1))
+    lost: list[Bot] = []
+    door, worker = BotListener(bot, stats, lost.append), BotListener(bot, stats, lost.append)
+    door_wire, worker_wire = Wire(), Wire()
+    door.on_ws_connected(door_wire)
+    worker.on_ws_connected(worker_wire)  # handed over: the bot joins on the worker
+    welcome = Welcome(v=3, you=1000, slot=0, shard=0, role="bot", resume="r", wallet="w" * 32, tick_hz=20,
+                      event=EventInfo(id="e", title="T", duration=480.0), scene=ANNIVERSARY.read_text(),
+                      scene_version=1, playing=True, t=0.0)
+    bot.receive(encode(welcome), time.time())
+    assert bot.welcomes == 1
+    door.on_ws_disconnected(door_wire)  # the door's close, late
+    assert lost == [] and stats.connected == 1
+    sent = len(worker_wire.sent)
+    bot.ask_wallet()
+    assert len(worker_wire.sent) == sent + 1  # still talking to its worker
+    worker.on_ws_disconnected(worker_wire)  # the worker itself going away is a loss
+    assert lost == [bot]

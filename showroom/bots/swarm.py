@@ -110,6 +110,8 @@ class BotListener(WSListener):
         self.welcomes_before = bot.welcomes
         self.parts: list[bytes] = []
         self.transport: WSTransport | None = None
+        self.sender: Callable[[bytes], None] = discard
+        """How this connection sends; the bot's while this is its current connection."""
         self.open = False
         self.answered = asyncio.Event()
         """Set by the first message received, or by the connection's end."""
@@ -118,7 +120,8 @@ class BotListener(WSListener):
         self.transport = transport
         self.open = True
         self.stats.connected += 1
-        self.bot.out = lambda data: transport.send(WSMsgType.BINARY, data)
+        self.sender = lambda data: transport.send(WSMsgType.BINARY, data)
+        self.bot.out = self.sender
         self.bot.send(self.bot.join_message())
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
@@ -142,6 +145,8 @@ class BotListener(WSListener):
         if self.open:
             self.open = False
             self.stats.connected -= 1
+            if self.bot.out is not self.sender:  # one the bot has moved on from: the front door's, closing late
+                return  # after the worker's welcome (that bot was taken for lost and joined twice)
             self.bot.left_at = time.time()
             self.bot.out = discard
             if self.on_lost is not None and self.bot.welcomes > self.welcomes_before and not self.bot.leaving:
