@@ -110,8 +110,11 @@ class Hud:
                              pos=(-0.75 + i * 0.3, 0, 0.06), command=on_react, extraArgs=[i],
                              frameColor=(0.12, 0.12, 0.18, 0.85), text_fg=WHITE, pad=(0.3, 0.25))
             self.reactions.append(b)
-            self.reaction_totals.append(_text(a2d["bottom_center"], (-0.75 + i * 0.3, 0.115), 0.034,
-                                              TextNode.ACenter, fg=(0.85, 0.85, 0.95, 1)))
+            total = _text(a2d["bottom_center"], (-0.75 + i * 0.3, 0.118), 0.032, TextNode.ACenter,
+                          fg=(0.85, 0.85, 0.95, 1))
+            _backed(total)  # readable over the lit runway too
+            total.hide()
+            self.reaction_totals.append(total)
         self.selfie = DirectButton(parent=right_bottom, text="Ask for a selfie", scale=0.05, pos=(-0.45, 0, 0.3),
                                    command=on_selfie, frameColor=(0.85, 0.35, 0.55, 0.95), text_fg=WHITE,
                                    pad=(0.4, 0.3))
@@ -189,7 +192,10 @@ class Hud:
         """Redraw the per-frame texts and buttons (a text is rebuilt only when it changed)."""
         _set(self.status, status)
         for name, label in zip(REACTIONS, self.reaction_totals):
-            _set(label, reaction_total((reaction_totals or {}).get(name, 0)))
+            shown = reaction_total((reaction_totals or {}).get(name, 0))
+            _set(label, shown)
+            if bool(shown) != (not label.isHidden()):
+                label.show() if shown else label.hide()
         _set(self.camera_mode, camera)
         if banner:
             _set(self.banner, banner)
