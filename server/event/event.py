@@ -143,10 +143,11 @@ class Event:
         self.peer_counts: Callable[[], dict[str, int]] | None = None
         """The event-wide counts (visitors, connected, shards) across workers, as last heard (None: this process)."""
         self.peer_shards: Callable[[], list[tuple[int, int, int]]] | None = None
+        """The other workers' shards as last heard: (number, avatars, connected) (None: this process)."""
         self.peer_audience: Callable[[], tuple[int, dict[str, int]]] | None = None
         """Over workers: the other workers' connected visitors and reaction totals, as they last published them."""
         self.told_audience: tuple[int, dict[str, int]] | None = None
-        """The other workers' shards as last heard: (number, avatars, connected) (None: this process)."""
+        """The audience the shards were last told (see :meth:`_tell_audience`)."""
 
     def _new_shard(self, number: int) -> Shard:
         attended = len(self.rewards.attended) if self.rewards is not None else 0
@@ -447,22 +448,23 @@ class Event:
 
         Over workers, a scheduled edit also goes to every other worker (which judges the same text the same
         way, against the same show time), so a file edited on one machine changes the show on all of them."""
-        message = self.reloader.offer(edit, self.show_t)
-        log.info("scene edit: %s", message.message)
-        for line in message.errors:
-            log.warning("%s", line)
-        self.tell_hosts(message)
-        if self.relay is not None and message.status == "scheduled":
+        if self._judge_scene(edit, "scene edit") == "scheduled" and self.relay is not None:
             self._relay("scene", {"text": edit.text})
 
     def _relayed_scene(self, text: str) -> None:
         """Another worker scheduled an edit of the scene: offer the same text here, unless it is known."""
         pending = self.reloader.pending
-        if text == self.reloader.text or (pending is not None and pending.text == text):
-            return
-        message = self.reloader.offer(read_edit(text, self.reloader.source), self.show_t)
-        log.info("scene edit from another worker: %s", message.message)
+        if text != self.reloader.text and (pending is None or pending.text != text):
+            self._judge_scene(read_edit(text, self.reloader.source), "scene edit from another worker")
+
+    def _judge_scene(self, edit: Edit, what: str) -> str:
+        """Offer an edit to the reloader, log and tell the hosts what became of it; its status."""
+        message = self.reloader.offer(edit, self.show_t)
+        log.info("%s: %s", what, message.message)
+        for line in message.errors:
+            log.warning("%s", line)
         self.tell_hosts(message)
+        return message.status
 
     def _apply_scene(self, pending: Pending) -> None:
         """Switch every shard to an edited timeline in this tick."""
@@ -605,10 +607,10 @@ class Event:
         wired = show.wire()
         if self.tick_no % self.tick_hz == 0:  # once a second
             self._tell_audience()
-        if self.communities is not None and self.tick_no % self.tick_hz == 0:  # once a second
-            self.communities.tick(wall)
-            if self.tick_no % (ATTENDANCE_BLOCK_S * self.tick_hz) == 0:
-                self._attended(wall)
+            if self.communities is not None:
+                self.communities.tick(wall)
+                if self.tick_no % (ATTENDANCE_BLOCK_S * self.tick_hz) == 0:
+                    self._attended(wall)
         for shard in self.shards:
             for gone in shard.expire(now):
                 self._gone(gone, shard)

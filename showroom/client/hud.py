@@ -194,7 +194,7 @@ class Hud:
         for name, label in zip(REACTIONS, self.reaction_totals):
             shown = reaction_total((reaction_totals or {}).get(name, 0))
             _set(label, shown)
-            if bool(shown) != (not label.isHidden()):
+            if label.isHidden() == bool(shown):  # shown only once the event has sent some
                 label.show() if shown else label.hide()
         _set(self.camera_mode, camera)
         if banner:

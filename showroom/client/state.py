@@ -176,7 +176,6 @@ class ClientState:
             self.crowd = SnapshotBuffer(tuple(self.scene.venue.size), tick_hz=self.tick_hz)
             self.mascots.clear()
             self.selfie = None
-        if self.scene is not None:
             self.community = CommunityBook(community=self.scene.event.community)
             self.community.start()
 

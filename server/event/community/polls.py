@@ -90,12 +90,16 @@ class Polls:
     def resume(self, owners: list[str]) -> None:
         """After a restart: take up the open polls of the event and its communities, with their counts."""
         self.owners = list(owners)
-        for owner in owners:
-            for poll in self.store.polls(owner, open_only=True):
-                self.open[poll.id] = LivePoll(poll, self.store.tally(poll.id))
+        for poll, counts in self._stored_open(self.owners).values():
+            self.open[poll.id] = LivePoll(poll, counts)
         taken = [int(p[len(self._prefix()):]) for p in self.open if p.startswith(self._prefix())
                  and p[len(self._prefix()):].isdigit()]
         self._numbers = itertools.count(max(taken, default=0) + 1)
+
+    def _stored_open(self, owners: list[str]) -> dict[str, tuple[Poll, list[int]]]:
+        """The store's open polls of these owners, with their counts, by id (blocking: the store lane's)."""
+        return {poll.id: (poll, self.store.tally(poll.id))
+                for owner in owners for poll in self.store.polls(owner, open_only=True)}
 
     def _prefix(self) -> str:
         return f"{self.event_id[:40]}-{self.tag}p"
@@ -183,8 +187,7 @@ class Polls:
         owners = list(self.owners)
 
         def read() -> tuple[dict[str, tuple[Poll, list[int]]], dict[str, list[int]]]:
-            now_open = {poll.id: (poll, self.store.tally(poll.id))
-                        for owner in owners for poll in self.store.polls(owner, open_only=True)}
+            now_open = self._stored_open(owners)
             return now_open, {poll_id: self.store.tally(poll_id) for poll_id in known if poll_id not in now_open}
 
         def done(outcome: Outcome[tuple[dict[str, tuple[Poll, list[int]]], dict[str, list[int]]]]) -> None:
