@@ -150,6 +150,22 @@ def test_bots_ramp_down_at_the_ramp_rate_after_the_hold(server_url, tmp_path):
     assert report["award_audit"]["passed"] and not report["errors"]
 
 
+def test_a_hold_ends_as_soon_as_the_caller_says_it_is_done(server_url):
+    """A caller waiting for something (every bot seated) ends the hold then, not at its full duration."""
+    from showroom.bots.swarm import SwarmConfig, run_swarm
+
+    seen: list[dict] = []
+
+    def done() -> bool:
+        return sum(entry["phase"] == "hold" and entry["connected"] == 5 for entry in seen) >= 2
+    config = SwarmConfig(url=server_url, clients=5, ramp_per_s=50, duration_s=120.0, mix="watch:1", progress=False)
+    result = asyncio.run(run_swarm(config, on_progress=seen.append, hold_done=done))
+    assert result.stats.joins_ok == 5
+    holding = [entry for entry in seen if entry["phase"] == "hold"]
+    assert 2 <= len(holding) < 60, holding  # two readings with every bot in, and the hold was over
+    assert result.hold_s < 60
+
+
 @contextlib.contextmanager
 def _server_in_thread(scene_text: str, data_dir: Path | None = None):
     """A real server on 127.0.0.1 on its own asyncio loop in a thread; yields (url, call) where
