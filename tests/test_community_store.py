@@ -941,7 +941,7 @@ def _race_join_in_child(place: Place, part: int, parts: int, barrier: Any, resul
 
 def test_600_racing_joiners_in_4_processes_leave_exactly_500_members(place):
     _race_setup(place)
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork")  # the test process has imported everything already
     parts = 4
     barrier, results = ctx.Barrier(parts), ctx.Queue()
     started = time.perf_counter()
@@ -1023,7 +1023,7 @@ def test_racing_answers_count_once_per_wallet(place):
 # ---- crash safety ------------------------------------------------------------------------------
 
 CRASH_KILLS = 50
-"""Writer processes SIGKILLed by the crash test; a round is about one spawned worker's start."""
+"""Writer processes SIGKILLed by the crash test; a round is a fork and up to 80 ms of the store's work."""
 CRASH_JOINERS, CRASH_CAP = 30, 24
 """Wallets per community in the crash stream, and the cap they press against."""
 OPS_PER_WALLET = ("join", "submit", "log", "vote", "answer")
@@ -1168,12 +1168,13 @@ def test_sigkilled_writer_never_loses_or_duplicates_an_acknowledged_write(place)
     Each new worker resumes the stream after the last acknowledged operation, so the one that was
     in flight at the kill is run again: it must find its own earlier write (already_member,
     too_many_entries, already_voted, already_answered, the same log row) and never write twice.
-    The next worker is spawned (and pays its imports) while the current one runs.
+    Each worker is forked from the test process, which imported everything already; the next one is
+    forked while the current one runs.
     """
     rng = random.Random(2026_13)
     if place.backend == "postgres":  # its tables are 0.1 s of DDL, longer than most workers live (a kill while
         place.open().close()         # creating them leaves nothing: PostgreSQL's DDL is transactional)
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork")  # a worker is the store's work, not a Python start
     log = CrashLog()
     silent = 0
     started = time.perf_counter()
