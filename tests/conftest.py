@@ -39,3 +39,12 @@ def postgres_url():
 
     with private_postgres() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def seeded_circle(tmp_path_factory):
+    """The Lumen Circle's seeded history (``test_community_report.seed``), written once for the session: the
+    report's tests read it where it is, others copy its data directory before they write."""
+    from test_community_report import seed
+
+    return seed(tmp_path_factory.mktemp("circle") / "data")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from conftest import ANNIVERSARY
-from test_community_report import CID, CIRCLE, seed
+from test_community_report import CID, CIRCLE
 from test_community_server import TOKEN, ask, host
 from wsclient import Client
 
@@ -46,11 +46,10 @@ def scene_text() -> str:
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory) -> Path:
+def seeded(seeded_circle, tmp_path_factory) -> Path:
     """The seeded circle, with Ada in place of m499 (Silver, at every recent event, on a streak) and a place
     free (m498 left too)."""
-    data_dir = tmp_path_factory.mktemp("audiences") / "data"
-    seed(data_dir)
+    data_dir = Path(shutil.copytree(seeded_circle.data_dir, tmp_path_factory.mktemp("audiences") / "data"))
     store = SqliteCommunityStore(data_dir)
     now = time.time()
     store.leave(CID, "m499", now - 40 * 86400)

@@ -254,8 +254,8 @@ def seed(data_dir: Path) -> Seeded:
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory) -> Seeded:
-    return seed(tmp_path_factory.mktemp("circle") / "data")
+def seeded(seeded_circle) -> Seeded:
+    return seeded_circle
 
 
 @pytest.fixture(scope="module")

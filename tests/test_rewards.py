@@ -25,13 +25,13 @@ radius = 1.0
 """
 
 
-def scene_text(quick_attendance: bool = True, spawns: str = NEAR_SELFIE) -> str:
-    _, text = variant(spawns=spawns)
+def scene_text(quick_attendance: bool = True, spawns: str = NEAR_SELFIE, photo_s: float | None = None) -> str:
+    _, text = variant(spawns=spawns, photo_s=photo_s)
     return text.replace("minutes = 5\n", "minutes = 0.03\n", 1) if quick_attendance else text  # 1.8 s
 
 
-def run(scenario, data_dir, quick_attendance: bool = True, spawns: str = NEAR_SELFIE):
-    text = scene_text(quick_attendance, spawns)
+def run(scenario, data_dir, quick_attendance: bool = True, spawns: str = NEAR_SELFIE, photo_s: float | None = None):
+    text = scene_text(quick_attendance, spawns, photo_s)
     scene = parse_scene(text, "rewards.toml")
 
     async def main():
@@ -124,12 +124,12 @@ def test_a_closed_drop_awards_nothing_until_it_opens(tmp_path):
         assert not any(e["type"] == "awarded" and e["entitlement"] == "lumen-scarf" for e in fan.personal)
         assert server.event.ledger.stock_left("lumen-scarf") == 150
         # Meta-Pass Gold has the early-view perk: its holder gets the closed drop's voucher all the same
-        await asyncio.sleep(7)  # the first photo is over
-        fan.personal.clear()
+        await fan.next_frame(lambda s: any(e["type"] == "selfie_taken" and e["visitor"] == fan.id for e in fan.events))
+        fan.personal.clear()  # the first photo is over
         await fan.send({"type": "selfie", "mascot": "teddy"})
         await awarded(fan, "lumen-scarf")
         assert server.event.ledger.stock_left("lumen-scarf") == 149
-    run(scenario, tmp_path)
+    run(scenario, tmp_path, photo_s=1.5)  # a photo of 1.5 s, not 6
 
 
 def test_a_meta_pass_with_selfie_priority_goes_ahead_in_the_queue(tmp_path):
