@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ANNIVERSARY
+from conftest import ANNIVERSARY, RESIDENCY
 
 from showroom.cli import main
 from showroom.scene import load_scene
@@ -15,14 +15,16 @@ from showroom.scene import load_scene
 
 @pytest.fixture(scope="module")
 def sheet(tmp_path_factory):
+    """The weekend residency's contact sheet (26 cues, four of them walks: the anniversary's 42 take twice as long
+    to render and show nothing more)."""
     out = tmp_path_factory.mktemp("preview")
-    assert main(["scene", "preview", str(ANNIVERSARY), "--contact-sheet", "--at", "0:32", "--visitors", "150",
+    assert main(["scene", "preview", str(RESIDENCY), "--contact-sheet", "--at", "0:32", "--visitors", "150",
                  "--out", str(out)]) == 0
     return out
 
 
 def test_contact_sheet_has_one_labelled_frame_per_cue(sheet):
-    scene = load_scene(ANNIVERSARY)
+    scene = load_scene(RESIDENCY)
     index = json.loads((sheet / "contact-sheet.json").read_text())
     frames = index["frames"]
     assert len(frames) == len(scene.timeline)
