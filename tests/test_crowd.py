@@ -258,8 +258,8 @@ def test_everyone_leaves_after_the_show(anniversary):
     world = World(anniversary)
     world.populate(200)
     world.seek(anniversary.event.duration - 1)
-    for _ in range(int(240 / world.dt_s)):
+    for _ in range(int(150 / world.dt_s)):  # two and a half minutes after the end, most have gone (25 of 200 stay)
         world.step()
     visitors = world.crowd.role != Role.MASCOT
-    assert visitors.sum() < 60
+    assert visitors.sum() < 45
     assert np.all(world.crowd.nav_field[world.crowd.state == State.LEAVE] != NO_FIELD)
