@@ -213,29 +213,33 @@ def test_a_seat_goes_from_front_door_to_worker_as_a_token_and_a_retried_reservat
 
 def _cancelling_process(url: str, out) -> None:
     """Start and cancel a worker's heartbeat loop CANCELS times at random moments; report how many
-    cancels were lost (it stops at the first) and how many beats ran. A lost cancel can leave the
-    loop unclosable, hence a process of its own that the test can kill."""
+    cancels were lost (it stops at the first) and how many landed while a heartbeat was in flight.
+    A lost cancel can leave the loop unclosable, hence a process of its own that the test can kill."""
 
     async def scenario() -> None:
         async with SeatRegistry(url, "cancelled", worker_ttl_s=30) as registry:
             await registry.register_worker("solo", "ws://127.0.0.1:9001/", {0: 5})
-            beats, stuck = 0, 0
+            stuck, mid_call = 0, 0
+            calling = False
 
             async def loop() -> None:
-                nonlocal beats
+                nonlocal calling
                 while True:
+                    calling = True
                     await registry.heartbeat("solo")
-                    beats += 1
+                    calling = False
 
             for _ in range(CANCELS):
+                calling = False
                 task = asyncio.create_task(loop())
                 await asyncio.sleep(random.random() * 0.002)  # mid-call, between calls, before the first
+                mid_call += calling
                 task.cancel()
                 done, _ = await asyncio.wait([task], timeout=0.5)
                 if not done:
                     stuck += 1
                     break
-            out.put((stuck, beats))
+            out.put((stuck, mid_call))
 
     asyncio.run(scenario())
 
@@ -247,14 +251,14 @@ def test_a_worker_heartbeat_loop_stops_as_soon_as_it_is_cancelled_whenever_that_
     proc = ctx.Process(target=_cancelling_process, args=(redis_server.url, out))
     proc.start()
     try:
-        stuck, beats = out.get(timeout=30)
+        stuck, mid_call = out.get(timeout=30)
     finally:
         proc.join(timeout=5)
         if proc.is_alive():
             proc.kill()
             proc.join(timeout=5)
     assert stuck == 0, "a cancelled heartbeat loop kept running"
-    assert beats > CANCELS  # the cancels did land while calls were in flight
+    assert mid_call > CANCELS // 4, mid_call  # the cancels did land while calls were in flight
 
 
 class ReplyCutter:
