@@ -109,3 +109,26 @@ def test_a_frame_packed_from_row_bytes_equals_one_packed_from_row_records():
     assert snap.slots.tolist() == slots.tolist()
     np.testing.assert_array_equal(snap.pos, again.pos)
     np.testing.assert_allclose(snap.pos, pos, atol=0.5 / 64)
+
+
+def test_a_bot_keeps_a_show_change_of_an_older_frame_and_reads_it_when_it_next_decides():
+    """A load-test bot does not decode frames as they come, not even those that change the show (a light fade
+    changes it every tick): the newest show it was sent is read when a decision needs it, after later frames
+    that left it out."""
+    import random
+
+    from showroom.bots.bot import Bot
+    from showroom.bots.stats import Stats
+
+    bot = Bot(0, "watch", Stats(), random.Random(1))
+    for look in (1, 2):
+        bot.receive(frame(3, 42, [], _cell([], show={**SHOW, "look": look})), 1767225600.2)
+    for _ in range(3):
+        bot.receive(frame(3, 42, [], _cell([])), 1767225600.3)
+    assert bot.frames == 5 and bot.look == -1  # counted, not decoded
+    bot._look_at_latest()  # what a decision (a reaction, a new goal) does first
+    assert bot.look == 2
+    assert bot.mascot_act.tolist() == [1]  # and the mascots of the newest frame
+    bot.receive(frame(3, 42, [], _cell([], show={**SHOW, "look": 3})), 1767225600.4)
+    bot._look_at_latest()  # the newest frame carries the show itself
+    assert bot.look == 3

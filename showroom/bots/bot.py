@@ -128,6 +128,8 @@ class Bot:
         self.leaving = False
         self.unseen: bytes | dict[str, Any] | None = None
         """The newest frame that carried no events, decoded only when a decision needs what it shows."""
+        self.unseen_show: bytes | dict[str, Any] | None = None
+        """The newest frame that carried the show (sent only when it changed), read with ``unseen``."""
         self.acts: Participant | None = None
         """What the bot does in the event's community (None: nothing, as a plain load test)."""
         if plan is not None and plan.active:
@@ -183,8 +185,8 @@ class Bot:
         if st is not None:  # most frames: only their timing counts now
             self._count_frame(st, now)
             self.unseen = data
-            if data.find(SHOW_KEY, 40) >= 0:  # the show changed (rare): read it now, later frames leave it out
-                self._look_at_latest()
+            if data.find(SHOW_KEY, 40) >= 0:  # the show changed: kept, as later frames leave it out (a light fade
+                self.unseen_show = data       # changes it every tick: decoding each one would swamp the bots)
             return
         try:
             self._message(decode_server(data), now)
@@ -195,7 +197,7 @@ class Bot:
         if isinstance(value, list):
             self.unseen = value[1]
             if "show" in value[1]:
-                self._look_at_latest()
+                self.unseen_show = value[1]
             self._count_frame(float(value[1]["st"]), now)
             self._frame(value[0], value[1], now)
             return
@@ -268,15 +270,20 @@ class Bot:
     def _look_at_latest(self) -> None:
         """Read the show and the mascots from the newest frame, if one arrived since: only when a
         decision needs them, so the frames of one tick (thousands of bots) are not all decoded."""
-        unseen = self.unseen
+        unseen, show_frame = self.unseen, self.unseen_show
+        self.unseen = self.unseen_show = None
+        if show_frame is not None and show_frame is not unseen:  # an older frame changed the show: its show first
+            self._read_show(decode_server(show_frame)[1] if isinstance(show_frame, bytes) else show_frame)
         if unseen is not None:
             self._see(decode_server(unseen)[1] if isinstance(unseen, bytes) else unseen)
-            self.unseen = None
 
-    def _see(self, cell: dict[str, Any]) -> None:
+    def _read_show(self, cell: dict[str, Any]) -> None:
         show = cell.get("show")
         if show is not None:  # only in frames where it changed
             self.look = int(show["look"])
+
+    def _see(self, cell: dict[str, Any]) -> None:
+        self._read_show(cell)
         mascots = unpack_mascots(cell["mascots"])
         self.mascot_act = mascots.activity
         if self.behaviour == "selfie":
