@@ -174,8 +174,8 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, Any]],
                     hold_done: Callable[[], bool] | None = None) -> SwarmResult:
     """Ramp ``config.clients`` bots up, hold for the duration, let awards settle, ramp them down at the same rate.
 
-    ``hold_done``, when given, is asked once a second during the hold (after ``on_progress``): the hold ends early
-    once it says so, for a caller that waits for something (every visitor seated, say) rather than a fixed time."""
+    ``hold_done``, when given, is asked between the bots' steps during the hold: the hold ends early once it says
+    so, for a caller that waits for something (every visitor seated, say) rather than a fixed time."""
     stats = Stats()
     rng = random.Random(config.seed)
     weights = parse_mix(config.mix)
@@ -252,11 +252,11 @@ async def run_swarm(config: SwarmConfig, on_progress: Callable[[dict[str, Any]],
         ramp_s = config.clients / config.ramp_per_s
         hold_start = time.perf_counter() + ramp_s
         hold_end = hold_start + config.duration_s
-        driver = _Driver(listeners, stats, history, wall0, config.progress, on_progress, hold_done)
+        driver = _Driver(listeners, stats, history, wall0, config.progress, on_progress)
         await driver.run("ramp up", lambda: time.perf_counter() < hold_start)
         hold_metrics = asyncio.ensure_future(fetch_metrics(config.url))
         first_mark = count_mark(stats)
-        await driver.run("hold", lambda: time.perf_counter() < hold_end and not driver.done)
+        await driver.run("hold", lambda: time.perf_counter() < hold_end and not (hold_done and hold_done()))
         held_until = time.perf_counter()
         hold_marks = (first_mark, count_mark(stats))
         if not ramp_task.done():
@@ -293,12 +293,9 @@ class _Driver:
     """Steps every connected bot 20 times a second and writes the progress line once a second."""
 
     def __init__(self, listeners: list[BotListener], stats: Stats, history: list[dict[str, Any]], wall0: float,
-                 show: bool, on_progress: Callable[[dict[str, Any]], None] | None,
-                 hold_done: Callable[[], bool] | None = None) -> None:
+                 show: bool, on_progress: Callable[[dict[str, Any]], None] | None) -> None:
         self.listeners, self.stats, self.history = listeners, stats, history
-        self.wall0, self.show, self.on_progress, self.hold_done = wall0, show, on_progress, hold_done
-        self.done = False
-        """The caller's ``hold_done`` said the hold may end."""
+        self.wall0, self.show, self.on_progress = wall0, show, on_progress
         self.last = {"t": time.perf_counter(), "in": 0, "out": 0}
         self.next_report = time.perf_counter() + 1.0
         self.phase = "ramp up"
@@ -317,8 +314,6 @@ class _Driver:
                 self.history.append(_progress(self.stats, self.last, self.wall0, self.show, self.phase))
                 if self.on_progress is not None:
                     self.on_progress(self.history[-1])
-                if self.phase == "hold" and self.hold_done is not None:
-                    self.done = self.hold_done()
 
 
 async def _ramp_down(listeners: list[BotListener], per_s: float) -> None:
